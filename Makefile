@@ -1,0 +1,98 @@
+# The Stadtwerk assistant. `make help` lists the targets; CI runs `make test` (.ci/run).
+# Everything is incremental: the virtualenv is rebuilt only when pyproject.toml/constraints.txt
+# change, the model only when knowledge/, data/, config.yml, domain.yml or the NLU code change.
+
+-include .env
+.EXPORT_ALL_VARIABLES:
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10 (< 3.11); pyenv's 3.10 is preferred over a `python3.10` shim.
+PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10))
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/assistant.tar.gz
+SPACY_MODEL := build/spacy-de/meta.json
+TRAIN_INPUTS := $(shell find knowledge data -name '*.yml' 2>/dev/null) config.yml domain.yml \
+	bot/nlu/components.py bot/nlu/lemmas.py bot/nlu/normalize.py bot/nlu/generate.py
+# Quiet TensorFlow; keep Rasa from phoning home.
+TF_CPP_MIN_LOG_LEVEL ?= 2
+RASA_TELEMETRY_ENABLED ?= false
+SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+
+.PHONY: help install generate train run test lint types check-content validate test-unit \
+	test-stories eval bench clean lock
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (set PYTHON310=/path/to/python3.10)"; exit 1; }
+	@mkdir -p build
+	@echo "creating $(VENV) with $(PYTHON310) (log: build/install.log)"
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	@$(PY) -m pip install -c constraints.txt -e '.[dev]' > build/install.log 2>&1 \
+		|| { tail -30 build/install.log; exit 1; }
+	@touch $@
+
+install: $(VENV)/.installed ## Create the virtualenv with the locked dependencies
+
+$(SPACY_MODEL): $(VENV)/.installed bot/nlu/spacy_pipeline.py
+	$(PY) -m bot build-spacy build/spacy-de
+
+generate: $(VENV)/.installed ## Compile knowledge/ into Rasa training data and domain intents
+	$(PY) -m bot generate
+
+$(MODEL): $(VENV)/.installed $(SPACY_MODEL) $(TRAIN_INPUTS)
+	@$(PY) -m bot generate
+	@mkdir -p build models
+	@echo "training the model (log: build/train.log) …"
+	@/usr/bin/time -f "trained in %e s, max RSS %M kB" -o build/train.time \
+		$(RASA) train --force --fixed-model-name assistant --out models > build/train.log 2>&1 \
+		|| { tail -40 build/train.log; exit 1; }
+	@cat build/train.time
+
+train: $(MODEL) ## Train the model if its inputs changed
+
+run: $(MODEL) ## Set up everything and start the assistant on loopback
+	$(PY) -m bot run
+
+lint: $(VENV)/.installed ## ruff
+	$(VENV)/bin/ruff check bot actions channels tests bench
+
+types: $(VENV)/.installed ## mypy (strict on bot/, actions/, channels/)
+	$(VENV)/bin/mypy bot actions channels
+
+check-content: $(VENV)/.installed ## Validate knowledge/ and check the generated files are current
+	$(PY) -m bot check
+	$(PY) -m bot generate --check
+
+validate: $(MODEL) ## rasa data validate
+	$(RASA) data validate --fail-on-warnings > build/validate.log 2>&1 || { cat build/validate.log; exit 1; }
+
+test-unit: $(MODEL) ## pytest (unit, API and end-to-end tests; starts the servers it needs)
+	$(PY) -m pytest
+
+test-stories: $(MODEL) ## rasa test stories against the trained model
+	$(RASA) test core --stories tests/stories --model $(MODEL) --out build/story-results \
+		--fail-on-prediction-errors > build/test-stories.log 2>&1 \
+		|| { tail -40 build/test-stories.log; exit 1; }
+	@echo "test stories passed"
+
+test: lint types check-content validate test-stories test-unit ## Set up everything and run every test
+
+eval: $(MODEL) ## Held-out evaluation + baselines → docs/benchmarks/nlu.md
+	$(PY) -m bot report
+
+bench: $(MODEL) ## Benchmarks → docs/benchmarks/
+	$(PY) -m bench.rasa_server
+
+lock: ## Re-resolve constraints.txt in a fresh virtualenv (needs the package index)
+	rm -rf build/lock-venv && $(PYTHON310) -m venv build/lock-venv
+	build/lock-venv/bin/pip install -q -e '.[dev]'
+	build/lock-venv/bin/pip freeze --exclude-editable > constraints.txt.new
+	@echo "review constraints.txt.new and move it over constraints.txt"
+
+clean: ## Remove the virtualenv, build outputs and models
+	rm -rf $(VENV) build models .rasa .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Custom actions: thin rasa-sdk adapters, one module per concern.
+
+The action server (``rasa run actions``) imports every module of this package and registers each
+non-abstract ``Action`` subclass. The logic they call lives in ``bot/``.
+"""

@@ -1,0 +1,78 @@
+"""Answer a question: a FAQ topic, a clarification ("Meinten Sie …?") or a fallback.
+
+Runs for every FAQ intent, ``nlu_fallback`` and ``out_of_scope``. What to do is decided by
+``bot.dialogue.decision.decide`` (the same function ``python -m bot eval`` scores); this adapter
+only turns the decision into messages and slot events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.dependencies import knowledge_store, response_text
+from bot.dialogue.decision import OUT_OF_SCOPE, Decision, decide, intent_of
+from bot.knowledge.store import Answer
+
+# From the second consecutive turn the assistant cannot answer, it offers a person.
+OFFER_PERSON_AFTER_FAILURES = 2
+
+
+def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> None:
+    """Send a FAQ answer with its identifiers in the message metadata."""
+    dispatcher.utter_message(
+        text=answer.text,
+        faq_id=answer.faq_id,
+        content_version=answer.content_version,
+    )
+
+
+class ActionAnswerQuestion(Action):
+    """``action_answer_question``: act on :func:`bot.dialogue.decision.decide`."""
+
+    def name(self) -> str:
+        """Name of the action in domain.yml."""
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Answer, ask back or fall back for the latest customer message."""
+        decision = decide(tracker.latest_message)
+        kb = knowledge_store().knowledge()
+        if decision.kind == "answer" and decision.label in kb.topics:
+            answer = knowledge_store().answer(decision.label)
+            utter_answer(dispatcher, answer)
+            return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
+        if decision.kind == "clarify":
+            dispatcher.utter_message(
+                response="utter_clarify", buttons=self._options(decision, domain, kb.topics)
+            )
+            return []
+        failures = float(tracker.get_slot("failed_attempts") or 0) + 1
+        if failures >= OFFER_PERSON_AFTER_FAILURES:
+            dispatcher.utter_message(response="utter_fallback_offer_person")
+        else:
+            dispatcher.utter_message(response="utter_fallback")
+        return [SlotSet("failed_attempts", failures)]
+
+    @staticmethod
+    def _options(
+        decision: Decision, domain: DomainDict, topics: dict[str, Any]
+    ) -> list[dict[str, str]]:
+        faq_ids = frozenset(topics)
+        buttons = []
+        for label in decision.labels:
+            title = topics[label].title if label in topics else response_text(
+                domain, f"utter_option_{label}"
+            )
+            buttons.append({"title": title, "payload": f"/{intent_of(label, faq_ids)}"})
+        # "None of these" counts as not understood: the fallback path, with its person offer.
+        buttons.append(
+            {"title": response_text(domain, "utter_clarify_none_title"), "payload": f"/{OUT_OF_SCOPE}"}
+        )
+        return buttons

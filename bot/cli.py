@@ -1,0 +1,131 @@
+"""Command line of the assistant: ``python -m bot <command>``.
+
+Commands:
+  generate [--check]   compile knowledge/ into Rasa training data (check: fail when stale)
+  check                validate knowledge/ and print a summary
+  build-spacy DIR      build the German spaCy pipeline (blank "de" + lookup lemmas)
+  eval --questions F   evaluate the trained model (contract: shared/contracts.md section 1)
+  report               held-out evaluation of the model and both baselines → docs/benchmarks/nlu.md
+  run                  start the action server and the Rasa server on loopback
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.settings import REPO_ROOT, get_settings
+
+DEFAULT_MODEL = "assistant.tar.gz"
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from bot.knowledge import load_knowledge
+    from bot.nlu.generate import generate, stale, write
+
+    kb = load_knowledge(get_settings().knowledge_dir)
+    generated = generate(kb, REPO_ROOT)
+    if args.check:
+        outdated = stale(generated, REPO_ROOT)
+        for rel in outdated:
+            print(f"stale: {rel} (run `make generate`)", file=sys.stderr)
+        return 1 if outdated else 0
+    for rel in write(generated, REPO_ROOT):
+        print(f"wrote {rel}")
+    return 0
+
+
+def _cmd_check(_: argparse.Namespace) -> int:
+    from bot.knowledge import KnowledgeError, load_knowledge
+
+    try:
+        kb = load_knowledge(get_settings().knowledge_dir)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    questions = sum(len(t.questions) for t in kb.topics.values())
+    print(f"ok: {len(kb.topics)} topics, {questions} questions, {len(kb.facts)} facts")
+    return 0
+
+
+def _cmd_build_spacy(args: argparse.Namespace) -> int:
+    from bot.nlu.spacy_pipeline import build_pipeline
+
+    print(f"built {build_pipeline(Path(args.target))}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation.evaluate import predict, rasa_parser
+    from bot.evaluation.scoring import read_questions, score, write_predictions
+
+    model = Path(args.model) if args.model else get_settings().model_dir / DEFAULT_MODEL
+    if not model.exists():
+        print(f"no trained model at {model}: run `make train` first", file=sys.stderr)
+        return 2
+    questions = read_questions(Path(args.questions))
+    predictions = predict(questions, rasa_parser(model))
+    if args.out:
+        write_predictions(Path(args.out), predictions)
+    print(json.dumps(score(predictions), ensure_ascii=False))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from bot.evaluation.report import write_report
+
+    model = get_settings().model_dir / DEFAULT_MODEL
+    summary = write_report(
+        model=model,
+        heldout=Path(args.questions),
+        dev=Path(args.dev),
+        target=Path(args.target),
+    )
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bot.devserver import run_all
+
+    return run_all(with_web=not args.rasa_only)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m bot``."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="compile knowledge/ into Rasa training data")
+    p.add_argument("--check", action="store_true", help="only report stale generated files")
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("check", help="validate knowledge/")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("build-spacy", help="build the German spaCy pipeline")
+    p.add_argument("target", nargs="?", default=str(get_settings().spacy_model_dir))
+    p.set_defaults(func=_cmd_build_spacy)
+
+    p = sub.add_parser("eval", help="evaluate the trained model on a TSV of questions")
+    p.add_argument("--questions", required=True, help="TSV with header text<TAB>expected")
+    p.add_argument("--out", help="write one prediction row per question to this TSV")
+    p.add_argument("--model", help=f"model archive (default models/{DEFAULT_MODEL})")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("report", help="evaluation report with baselines")
+    p.add_argument("--questions", default="tests/nlu/heldout.tsv")
+    p.add_argument("--dev", default="tests/nlu/dev.tsv")
+    p.add_argument("--target", default="docs/benchmarks/nlu.md")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("run", help="start the assistant's servers on loopback")
+    p.add_argument("--rasa-only", action="store_true", help="only Rasa + action server")
+    p.set_defaults(func=_cmd_run)
+
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result

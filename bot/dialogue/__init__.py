@@ -1,0 +1,1 @@
+"""Dialogue logic that does not depend on Rasa: the answer/clarify/fallback decision."""

@@ -1,0 +1,1 @@
+"""Evaluation of the assistant's understanding (``python -m bot eval``, contract section 1)."""

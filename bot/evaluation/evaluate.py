@@ -1,0 +1,48 @@
+"""Run questions through a trained Rasa model and the assistant's decision logic.
+
+The model is loaded in-process (no server). Every question is parsed as the first message of a
+fresh conversation and passed to :func:`bot.dialogue.decision.decide`, the function the live
+``action_answer_question`` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.dialogue.decision import decide
+from bot.evaluation.scoring import Prediction, Question
+
+Parser = Callable[[str], dict[str, Any]]
+
+
+def quiet_rasa() -> None:
+    """Keep TensorFlow's and Rasa's start-up chatter out of the output (the JSON is last)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    for name in ("rasa", "tensorflow", "absl", "sanic", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def rasa_parser(model_path: Path) -> Parser:
+    """Load a trained Rasa model and return a text → parse-data function."""
+    quiet_rasa()
+    from rasa.core.agent import Agent  # heavy import, only when a model is evaluated
+
+    agent = Agent.load(str(model_path))
+    loop = asyncio.new_event_loop()
+
+    def parse(text: str) -> dict[str, Any]:
+        result: dict[str, Any] = loop.run_until_complete(agent.parse_message(text))
+        return result
+
+    return parse
+
+
+def predict(questions: Sequence[Question], parse: Parser) -> list[Prediction]:
+    """Decide on every question with the assistant's decision logic."""
+    return [Prediction(question=q, decision=decide(parse(q.text))) for q in questions]

@@ -1,0 +1,1 @@
+"""German NLU support: text normalisation, the spaCy pipeline, the training-data generator."""

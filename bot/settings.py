@@ -1,0 +1,44 @@
+"""Settings, read once from the environment.
+
+Every setting has a default that makes ``make run`` work on a fresh machine (loopback, SQLite,
+files in the repository). Production values come from environment variables (see README).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide configuration."""
+
+    knowledge_dir: Path
+    model_dir: Path
+    spacy_model_dir: Path
+    rasa_url: str
+    action_server_port: int
+    tariff_url: str
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).resolve() if value else default
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings of this process (read from the environment on first call)."""
+    return Settings(
+        knowledge_dir=_path("KNOWLEDGE_DIR", REPO_ROOT / "knowledge"),
+        model_dir=_path("MODEL_DIR", REPO_ROOT / "models"),
+        spacy_model_dir=_path("SPACY_MODEL_DIR", REPO_ROOT / "build" / "spacy-de"),
+        rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
+        action_server_port=int(os.environ.get("ACTION_SERVER_PORT", "5055")),
+        tariff_url=os.environ.get("TARIFF_URL", "http://127.0.0.1:8100"),
+    )

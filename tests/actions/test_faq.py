@@ -1,0 +1,100 @@
+"""action_answer_question and action_request_handoff with a real Tracker and dispatcher."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.faq import ActionAnswerQuestion
+from actions.handoff import ActionRequestHandoff
+from tests.actions.conftest import make_tracker
+
+
+async def test_faq_answer_carries_id_and_version(dispatcher, domain, kb):
+    tracker = make_tracker("faq_gaspreisbremse", 0.95)
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", "gaspreisbremse")]
+    [message] = dispatcher.messages
+    assert message["faq_id"] == "gaspreisbremse"
+    assert message["content_version"] == kb.topics["gaspreisbremse"].version
+    assert "12 ct/kWh" in message["text"]  # the gas reference price, rendered from facts
+    assert "ausgelaufen" in message["text"]  # the brakes have ended
+
+
+async def test_button_payload_of_a_clarification_answers_that_topic(dispatcher, domain):
+    # A button "/faq_mwst_ende" arrives as that intent with confidence 1.0.
+    tracker = make_tracker("faq_mwst_ende", 1.0, text="/faq_mwst_ende")
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["faq_id"] == "mwst_ende"
+
+
+async def test_ambiguous_question_gets_buttons_for_exactly_those_topics(dispatcher, domain, kb):
+    tracker = make_tracker(
+        "nlu_fallback", 0.5,
+        ranking=[("nlu_fallback", 0.5), ("faq_mwst_senkung", 0.46), ("faq_mwst_abrechnung", 0.41)],
+    )
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert events == []
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_clarify"
+    assert message["buttons"] == [
+        {"title": kb.topics["mwst_senkung"].title, "payload": "/faq_mwst_senkung"},
+        {"title": kb.topics["mwst_abrechnung"].title, "payload": "/faq_mwst_abrechnung"},
+        {"title": "Nichts davon", "payload": "/out_of_scope"},
+    ]
+
+
+async def test_clarification_can_offer_the_calculation(dispatcher, domain):
+    tracker = make_tracker(
+        "nlu_fallback", 0.45,
+        ranking=[("instalment_calculation", 0.45), ("faq_preisbremse_abschlag", 0.40)],
+    )
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert titles[0] == "Meinen Abschlag berechnen"
+
+
+@pytest.mark.parametrize(
+    ("failed_before", "response", "failed_after"),
+    [(0.0, "utter_fallback", 1.0), (1.0, "utter_fallback_offer_person", 2.0)],
+)
+async def test_fallback_offers_a_person_after_repeated_failure(
+    dispatcher, domain, failed_before, response, failed_after
+):
+    tracker = make_tracker("out_of_scope", 0.97, slots={"failed_attempts": failed_before})
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == response
+    assert events == [SlotSet("failed_attempts", failed_after)]
+
+
+async def test_answer_resets_the_failure_count(dispatcher, domain):
+    tracker = make_tracker("faq_mwst_ende", 0.9, slots={"failed_attempts": 1.0})
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert SlotSet("failed_attempts", 0.0) in events
+
+
+async def test_handoff_answers_with_the_contact_topic(dispatcher, domain, kb):
+    tracker = make_tracker("human_handoff", 0.9)
+    await ActionRequestHandoff().run(dispatcher, tracker, domain)
+    [message] = dispatcher.messages
+    assert message["faq_id"] == "kontakt_oeffnungszeiten"
+    assert kb.utility["phone"] in message["text"]
+
+
+async def test_edited_answer_is_served_without_retraining(dispatcher, domain, tmp_path, repo_root):
+    import shutil
+
+    from actions.dependencies import set_knowledge_store
+    from bot.knowledge.store import FileKnowledgeStore
+
+    shutil.copytree(repo_root / "knowledge", tmp_path / "knowledge")
+    set_knowledge_store(FileKnowledgeStore(tmp_path / "knowledge"))
+    path = tmp_path / "knowledge" / "topics" / "mwst_ende.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("version: 1", "version: 2").replace("answer: |", "answer: |\n  Neuer Text.", 1),
+        encoding="utf-8",
+    )
+    await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_mwst_ende"), domain)
+    assert dispatcher.messages[0]["content_version"] == 2
+    assert dispatcher.messages[0]["text"].startswith("Neuer Text.")
