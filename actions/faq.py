@@ -67,12 +67,17 @@ class ActionAnswerQuestion(Action):
         faq_ids = frozenset(topics)
         buttons = []
         for label in decision.labels:
-            title = topics[label].title if label in topics else response_text(
-                domain, f"utter_option_{label}"
+            title = (
+                topics[label].title
+                if label in topics
+                else response_text(domain, f"utter_option_{label}")
             )
             buttons.append({"title": title, "payload": f"/{intent_of(label, faq_ids)}"})
         # "None of these" counts as not understood: the fallback path, with its person offer.
         buttons.append(
-            {"title": response_text(domain, "utter_clarify_none_title"), "payload": f"/{OUT_OF_SCOPE}"}
+            {
+                "title": response_text(domain, "utter_clarify_none_title"),
+                "payload": f"/{OUT_OF_SCOPE}",
+            }
         )
         return buttons

@@ -5,6 +5,7 @@ Commands:
   check                validate knowledge/ and print a summary
   build-spacy DIR      build the German spaCy pipeline (blank "de" + lookup lemmas)
   eval --questions F   evaluate the trained model (contract: shared/contracts.md section 1)
+  tune                 grid-search thresholds on the development set
   report               held-out evaluation of the model and both baselines → docs/benchmarks/nlu.md
   run                  start the action server and the Rasa server on loopback
 """
@@ -87,6 +88,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from bot.evaluation.evaluate import rasa_parser
+    from bot.evaluation.scoring import read_questions
+    from bot.evaluation.tune import grid_search, raw_ranking
+
+    questions = read_questions(Path(args.questions))
+    parse = rasa_parser(get_settings().model_dir / DEFAULT_MODEL)
+    rankings = [raw_ranking(parse(q.text)) for q in questions]
+    for params, summary in grid_search(questions, rankings)[: args.top]:
+        keys = ("accuracy", "accuracy_lenient", "in_scope_accuracy", "oos_rejection")
+        print(json.dumps({**params, **{k: summary[k] for k in keys}}))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.devserver import run_all
 
@@ -95,8 +110,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bot``."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("generate", help="compile knowledge/ into Rasa training data")
@@ -121,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dev", default="tests/nlu/dev.tsv")
     p.add_argument("--target", default="docs/benchmarks/nlu.md")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("tune", help="grid-search the thresholds on the development set")
+    p.add_argument("--questions", default="tests/nlu/dev.tsv")
+    p.add_argument("--top", type=int, default=10)
+    p.set_defaults(func=_cmd_tune)
 
     p = sub.add_parser("run", help="start the assistant's servers on loopback")
     p.add_argument("--rasa-only", action="store_true", help="only Rasa + action server")

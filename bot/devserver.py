@@ -43,8 +43,11 @@ class ServiceProcess:
         env = {**os.environ, **self.env}
         out = self.log_path.open("ab") if self.log_path else None
         self.process = subprocess.Popen(
-            list(self.command), cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            if out else None,
+            list(self.command),
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
         )
         return self
 
@@ -83,7 +86,15 @@ def action_server(port: int | None = None, log_path: Path | None = None) -> Serv
     port = port or get_settings().action_server_port
     return ServiceProcess(
         name="action server",
-        command=[str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        command=[
+            str(BIN / "python"),
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(port),
+        ],
         health_url=f"http://{HOST}:{port}/health",
         env={"SANIC_HOST": HOST},
         log_path=log_path,
@@ -102,9 +113,19 @@ def rasa_server(
     return ServiceProcess(
         name="rasa server",
         command=[
-            str(BIN / "rasa"), "run", "--enable-api", "--interface", HOST, "--port", str(port),
-            "--model", str(model), "--credentials", "credentials.yml",
-            "--endpoints", "endpoints.yml",
+            str(BIN / "rasa"),
+            "run",
+            "--enable-api",
+            "--interface",
+            HOST,
+            "--port",
+            str(port),
+            "--model",
+            str(model),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
         ],
         health_url=f"http://{HOST}:{port}/status",
         env={
@@ -144,7 +165,7 @@ def run_all(with_web: bool = True) -> int:
             "  with metadata       POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
             "  action server       http://127.0.0.1:5055/health\n"
             "Try:  curl -s -XPOST localhost:5005/webhooks/rest_meta/webhook "
-            "-d '{\"sender\":\"demo\",\"message\":\"Wie funktionierte die Gaspreisbremse?\"}'\n"
+            '-d \'{"sender":"demo","message":"Wie funktionierte die Gaspreisbremse?"}\'\n'
             "Stop with Ctrl-C.",
             flush=True,
         )

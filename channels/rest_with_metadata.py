@@ -58,9 +58,7 @@ class RestWithMetadataInput(InputChannel):
         """Name of the channel (the URL prefix ``/webhooks/rest_meta``)."""
         return "rest_meta"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The channel's routes."""
         hook = Blueprint("rest_meta_webhook", __name__)
 

@@ -43,10 +43,23 @@ def model_path() -> Path:
 
 def topic_yaml(topic_id: str, **overrides: Any) -> str:
     """A valid topic file, with fields overridden (value None removes the field)."""
-    questions = [f"Frage Nummer {word} zum Thema {topic_id}?" for word in (
-        "eins", "zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun", "zehn",
-        "elf", "zwoelf",
-    )]
+    questions = [
+        f"Frage Nummer {word} zum Thema {topic_id}?"
+        for word in (
+            "eins",
+            "zwei",
+            "drei",
+            "vier",
+            "fuenf",
+            "sechs",
+            "sieben",
+            "acht",
+            "neun",
+            "zehn",
+            "elf",
+            "zwoelf",
+        )
+    ]
     fields: dict[str, Any] = {
         "id": topic_id,
         "version": 1,
@@ -55,7 +68,7 @@ def topic_yaml(topic_id: str, **overrides: Any) -> str:
         "valid_from": "2023-01-01",
         "valid_to": "2023-12-31",
         "stand": "2026-11-21",
-        "answer": "Der Referenzpreis lag bei {{ref}}. Mehr unter [Kontakt]({{utility.contact_url}}).",
+        "answer": "Der Referenzpreis lag bei {{ref}}. Siehe [Kontakt]({{utility.contact_url}}).",
         "sources": [{"title": "Quelle", "url": "https://example.org/quelle"}],
         "related": [],
         "questions": questions,

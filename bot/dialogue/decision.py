@@ -26,12 +26,25 @@ OUT_OF_SCOPE = "out_of_scope"
 # Intents that start a dialogue of their own and can be offered as a clarification option.
 ACTIONABLE_INTENTS = frozenset({"instalment_calculation", "human_handoff"})
 
-# Below this confidence a candidate is not worth offering as "Meinten Sie ...?" (tuned on
-# tests/nlu/dev.tsv, never on the held-out set; see docs/benchmarks/nlu.md).
-CLARIFY_MIN_CONFIDENCE = 0.25
-# Offer the second and third candidate only when they are at least this share of the first.
-CLARIFY_RELATIVE = 0.35
-CLARIFY_MAX_OPTIONS = 3
+
+@dataclass(frozen=True)
+class ClarifyPolicy:
+    """When a low-confidence message is worth a "Meinten Sie ...?" instead of a fallback.
+
+    Attributes:
+        min_confidence: below this confidence a candidate is not offered.
+        relative: further candidates are offered only at this share of the first one's.
+        max_options: at most this many topic buttons.
+    """
+
+    min_confidence: float = 0.25
+    relative: float = 0.35
+    max_options: int = 3
+
+
+# Tuned on tests/nlu/dev.tsv with `python -m bot tune`, never on the held-out set
+# (docs/benchmarks/nlu.md).
+DEFAULT_POLICY = ClarifyPolicy()
 
 Kind = Literal["answer", "clarify", "fallback"]
 
@@ -86,11 +99,12 @@ def _ranking(parse: Mapping[str, Any]) -> list[tuple[str, float]]:
     ]
 
 
-def decide(parse: Mapping[str, Any]) -> Decision:
+def decide(parse: Mapping[str, Any], policy: ClarifyPolicy = DEFAULT_POLICY) -> Decision:
     """Decide what to do with a parsed message (see module docstring).
 
     Args:
         parse: Rasa parse data (``tracker.latest_message`` or ``Agent.parse_message``).
+        policy: the clarification thresholds (the default is what the assistant uses).
 
     Returns:
         The decision; never raises on incomplete parse data (it falls back).
@@ -108,13 +122,13 @@ def decide(parse: Mapping[str, Any]) -> Decision:
     if not ranking:
         return Decision("fallback", (OUT_OF_SCOPE,), 0.0)
     top_name, top_conf = ranking[0]
-    if top_name == OUT_OF_SCOPE or top_conf < CLARIFY_MIN_CONFIDENCE:
+    if top_name == OUT_OF_SCOPE or top_conf < policy.min_confidence:
         return Decision("fallback", (OUT_OF_SCOPE,), top_conf)
     options = [
         label_of(n)
         for n, c in ranking
-        if _clarifiable(n) and c >= CLARIFY_MIN_CONFIDENCE and c >= top_conf * CLARIFY_RELATIVE
-    ][:CLARIFY_MAX_OPTIONS]
+        if _clarifiable(n) and c >= policy.min_confidence and c >= top_conf * policy.relative
+    ][: policy.max_options]
     if not options:
         return Decision("fallback", (OUT_OF_SCOPE,), top_conf)
     return Decision("clarify", tuple(options), top_conf)

@@ -102,11 +102,21 @@ def rasa_default_model(nlu_dir: Path, out_dir: Path) -> Path:
     with log.open("w") as handle:
         subprocess.run(
             [
-                str(Path(sys.executable).parent / "rasa"), "train", "nlu",
-                "--config", str(BASELINE_CONFIG), "--nlu", str(nlu_dir),
-                "--out", str(out_dir), "--fixed-model-name", "rasa-default",
+                str(Path(sys.executable).parent / "rasa"),
+                "train",
+                "nlu",
+                "--config",
+                str(BASELINE_CONFIG),
+                "--nlu",
+                str(nlu_dir),
+                "--out",
+                str(out_dir),
+                "--fixed-model-name",
+                "rasa-default",
             ],
-            check=True, stdout=handle, stderr=subprocess.STDOUT,
+            check=True,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
     stamp.write_text(fingerprint)
     return model

@@ -26,6 +26,9 @@ def quiet_rasa() -> None:
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     for name in ("rasa", "tensorflow", "absl", "sanic", "py.warnings"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    import structlog  # Rasa logs parse results through structlog, to stdout by default
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
 
 
 def rasa_parser(model_path: Path) -> Parser:

@@ -96,8 +96,11 @@ def _acted(p: Prediction) -> str | None:
 
 
 def score(predictions: Sequence[Prediction]) -> dict[str, Any]:
-    """The contract's summary: n, accuracy, accuracy_lenient, in-scope accuracy, OOS rejection,
-    per-label precision/recall/F1/support (fractions between 0 and 1)."""
+    """The contract's summary (fractions between 0 and 1).
+
+    Keys: n, accuracy, accuracy_lenient, in_scope_accuracy, oos_rejection and per_label
+    precision/recall/F1/support.
+    """
     n = len(predictions)
     in_scope = [p for p in predictions if not p.question.out_of_scope]
     oos = [p for p in predictions if p.question.out_of_scope]

@@ -66,7 +66,7 @@ def format_number(value: Decimal, *, decimals: int | None = None) -> str:
     sign = "-" if value < 0 else ""
     text = f"{abs(value):f}"
     whole, _, frac = text.partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -119,9 +119,12 @@ def unknown_placeholders(
             value = utility.get(name.removeprefix("utility."))
             if value is None or isinstance(value, (dict, list)) or style:
                 bad.append(match.group(0))
-        elif name not in facts or (style is not None and style not in FORMATS):
-            bad.append(match.group(0))
-        elif style in ("long", "month", "year") and not isinstance(facts[name].value, date):
+        elif (
+            name not in facts
+            or (style is not None and style not in FORMATS)
+            or style in ("long", "month", "year")
+            and not isinstance(facts[name].value, date)
+        ):
             bad.append(match.group(0))
     return bad
 

@@ -88,8 +88,10 @@ def generate(kb: KnowledgeBase, root: Path) -> GeneratedFiles:
 
 
 def write(generated: GeneratedFiles, root: Path) -> list[str]:
-    """Write the files whose content changed; returns their paths (keeps mtimes otherwise,
-    so ``make`` does not retrain for nothing)."""
+    """Write the files whose content changed and return their paths.
+
+    Unchanged files keep their mtime, so ``make`` does not retrain for nothing.
+    """
     changed = []
     for rel, text in generated.files.items():
         path = root / rel

@@ -30,7 +30,8 @@ async def test_button_payload_of_a_clarification_answers_that_topic(dispatcher, 
 
 async def test_ambiguous_question_gets_buttons_for_exactly_those_topics(dispatcher, domain, kb):
     tracker = make_tracker(
-        "nlu_fallback", 0.5,
+        "nlu_fallback",
+        0.5,
         ranking=[("nlu_fallback", 0.5), ("faq_mwst_senkung", 0.46), ("faq_mwst_abrechnung", 0.41)],
     )
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
@@ -46,7 +47,8 @@ async def test_ambiguous_question_gets_buttons_for_exactly_those_topics(dispatch
 
 async def test_clarification_can_offer_the_calculation(dispatcher, domain):
     tracker = make_tracker(
-        "nlu_fallback", 0.45,
+        "nlu_fallback",
+        0.45,
         ranking=[("instalment_calculation", 0.45), ("faq_preisbremse_abschlag", 0.40)],
     )
     await ActionAnswerQuestion().run(dispatcher, tracker, domain)
@@ -92,7 +94,9 @@ async def test_edited_answer_is_served_without_retraining(dispatcher, domain, tm
     path = tmp_path / "knowledge" / "topics" / "mwst_ende.yml"
     text = path.read_text(encoding="utf-8")
     path.write_text(
-        text.replace("version: 1", "version: 2").replace("answer: |", "answer: |\n  Neuer Text.", 1),
+        text.replace("version: 1", "version: 2").replace(
+            "answer: |", "answer: |\n  Neuer Text.", 1
+        ),
         encoding="utf-8",
     )
     await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_mwst_ende"), domain)

@@ -30,8 +30,12 @@ def test_low_confidence_between_two_topics_asks_back():
         parse(
             "nlu_fallback",
             0.5,
-            [("nlu_fallback", 0.5), ("faq_mwst_senkung", 0.45), ("faq_mwst_ende", 0.40),
-             ("faq_gasspeicherumlage", 0.05)],
+            [
+                ("nlu_fallback", 0.5),
+                ("faq_mwst_senkung", 0.45),
+                ("faq_mwst_ende", 0.40),
+                ("faq_gasspeicherumlage", 0.05),
+            ],
         )
     )
     assert d.kind == "clarify"
@@ -43,8 +47,12 @@ def test_clarification_skips_chitchat_and_keeps_actionable_intents():
         parse(
             "nlu_fallback",
             0.5,
-            [("nlu_fallback", 0.5), ("instalment_calculation", 0.4), ("greet", 0.35),
-             ("faq_preisbremse_abschlag", 0.3)],
+            [
+                ("nlu_fallback", 0.5),
+                ("instalment_calculation", 0.4),
+                ("greet", 0.35),
+                ("faq_preisbremse_abschlag", 0.3),
+            ],
         )
     )
     assert d.labels == ("instalment_calculation", "preisbremse_abschlag")

@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests: the action server and the Rasa server with the trained model.
+"""Real processes for end-to-end tests: action server and Rasa server with the trained model.
 
 Ports differ from `make run`'s so tests can run while a demo is up.
 """

@@ -29,7 +29,9 @@ def test_faq_question_is_answered_with_metadata(rasa_url, kb):
 
 
 def test_question_without_umlauts_and_with_typo(rasa_url):
-    [message] = send(rasa_url, "wann endete die mehrwertsteuersenkung auf gas, gilt wieder 19 prozent?")
+    [message] = send(
+        rasa_url, "wann endete die mehrwertsteuersenkung auf gas, gilt wieder 19 prozent?"
+    )
     assert message["metadata"]["faq_id"] in {"mwst_ende", "mwst_senkung"}
 
 
@@ -39,7 +41,9 @@ def test_out_of_scope_gets_a_fallback_and_then_a_person(rasa_url):
     assert "faq_id" not in first["metadata"]
     assert "nicht beantworten" in first["text"]
     [second] = send(rasa_url, "Was kostet ein Netflix-Abo?", sender)
-    assert second["buttons"] == [{"title": "Mit einer Person sprechen", "payload": "/human_handoff"}]
+    assert second["buttons"] == [
+        {"title": "Mit einer Person sprechen", "payload": "/human_handoff"}
+    ]
 
 
 def test_clarification_button_triggers_exactly_that_topic(rasa_url):
@@ -83,7 +87,9 @@ def test_bad_requests_get_400_with_a_reason(rasa_url, body, reason):
 
 def test_malformed_json_gets_400(rasa_url):
     response = requests.post(
-        f"{rasa_url}/webhooks/rest_meta/webhook", data="{nope", timeout=10,
+        f"{rasa_url}/webhooks/rest_meta/webhook",
+        data="{nope",
+        timeout=10,
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400

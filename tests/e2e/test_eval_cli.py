@@ -1,4 +1,4 @@
-"""`python -m bot eval` exactly as shared/contracts.md section 1 specifies (real model, in-process)."""
+"""`python -m bot eval` as shared/contracts.md section 1 specifies (real model, in-process)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,21 @@ def test_eval_prints_contract_json_and_writes_predictions(repo_root, model_path,
     out = tmp_path / "pred.tsv"
     result = subprocess.run(
         [sys.executable, "-m", "bot", "eval", "--questions", str(questions), "--out", str(out)],
-        cwd=repo_root, capture_output=True, text=True, timeout=600,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(summary) == {"n", "accuracy", "accuracy_lenient", "in_scope_accuracy",
-                            "oos_rejection", "per_label"}
+    assert set(summary) == {
+        "n",
+        "accuracy",
+        "accuracy_lenient",
+        "in_scope_accuracy",
+        "oos_rejection",
+        "per_label",
+    }
     assert summary["n"] == 3
     assert summary["accuracy"] == 1.0
     rows = out.read_text(encoding="utf-8").splitlines()
@@ -41,9 +50,20 @@ def test_eval_with_a_missing_model_explains(repo_root, tmp_path):
     questions = tmp_path / "q.tsv"
     questions.write_text("text\texpected\nHallo\tgreet\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "eval", "--questions", str(questions),
-         "--model", str(tmp_path / "none.tar.gz")],
-        cwd=repo_root, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "eval",
+            "--questions",
+            str(questions),
+            "--model",
+            str(tmp_path / "none.tar.gz"),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "make train" in result.stderr

@@ -16,7 +16,9 @@ from bot.evaluation.scoring import (
 
 
 def p(expected, kind, labels, conf=0.9):
-    return Prediction(Question("q", tuple(expected.split("|"))), Decision(kind, tuple(labels), conf))
+    return Prediction(
+        Question("q", tuple(expected.split("|"))), Decision(kind, tuple(labels), conf)
+    )
 
 
 def test_strict_lenient_and_oos():

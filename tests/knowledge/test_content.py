@@ -53,7 +53,12 @@ def test_answers_render_and_ended_measures_say_so(kb):
 
 
 def test_brakes_answers_state_the_end(kb):
-    for topic_id in ("strompreisbremse", "gaspreisbremse", "waermepreisbremse", "preisbremse_zeitraum"):
+    for topic_id in (
+        "strompreisbremse",
+        "gaspreisbremse",
+        "waermepreisbremse",
+        "preisbremse_zeitraum",
+    ):
         text = render_answer(kb, topic_id, TODAY).text
         assert "31.12.2023" in text or "31. Dezember 2023" in text, topic_id
 

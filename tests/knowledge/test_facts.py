@@ -7,10 +7,22 @@ from datetime import date
 
 import pytest
 
-from bot.knowledge.render import format_number
+from bot.knowledge.render import MONTHS_DE, format_number
 
-MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August",
-             "September", "October", "November", "December"]
+MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _norm(text: str) -> str:
@@ -25,11 +37,16 @@ def domain_text(shared_dir):
 def _spellings(value) -> list[str]:
     if isinstance(value, date):
         d, m, y = value.day, value.month, value.year
-        forms = [f"{d}.{m}.{y}", f"{d:02d}.{m:02d}.{y}", f"{d} {MONTHS_EN[m - 1]} {y}",
-                 f"{d}.{m}.–", f"{d:02d}.{m:02d}.–"]
+        forms = [
+            f"{d}.{m}.{y}",
+            f"{d:02d}.{m:02d}.{y}",
+            f"{d} {MONTHS_EN[m - 1]} {y}",
+            f"{d}.{m}.–",
+            f"{d:02d}.{m:02d}.–",
+        ]
         if d == 1:
             forms.append(f"{MONTHS_EN[m - 1]} {y}")
-            forms.append(f"Monat {['Januar', 'Februar', 'März', 'April', 'Mai', 'Juni', 'Juli', 'August', 'September', 'Oktober', 'November', 'Dezember'][m - 1]} {y}")
+            forms.append(f"Monat {MONTHS_DE[m - 1]} {y}")
         return forms
     return [format_number(value), format_number(value, decimals=2)]
 
@@ -42,9 +59,9 @@ def test_every_fact_check_is_quoted_from_the_domain_file(kb, domain_text):
 def test_every_fact_value_appears_in_its_check(kb):
     for fact in kb.facts.values():
         check = _norm(fact.check)
-        assert any(s in check for s in _spellings(fact.value)), (
-            f"{fact.path}: fact {fact.name!r}: value {fact.value} not in its check {check!r}"
-        )
+        assert any(
+            s in check for s in _spellings(fact.value)
+        ), f"{fact.path}: fact {fact.name!r}: value {fact.value} not in its check {check!r}"
 
 
 def test_no_value_is_defined_twice_for_the_same_statement(kb):

@@ -61,7 +61,9 @@ def test_duplicate_question_across_spellings(knowledge_dir: Path) -> None:
         topic_yaml("beta", questions=[*q, "Grundpreis Änderung"])
     )
     (knowledge_dir / "topics" / "gamma.yml").write_text(
-        topic_yaml("gamma", questions=[f"Gamma {i}?" for i in range(11)] + ["grundpreis aenderung!"])
+        topic_yaml(
+            "gamma", questions=[f"Gamma {i}?" for i in range(11)] + ["grundpreis aenderung!"]
+        )
     )
     problems = _problems(knowledge_dir)
     assert any("gamma.yml" in p and "'beta'" in p for p in problems)

@@ -52,7 +52,9 @@ def test_format_fact_units_and_styles():
 
 def test_render_placeholders():
     facts = {"ref": Fact("ref", Decimal("12"), "ct/kWh", "", "")}
-    text = render("Gas: {{ref}} ({{ ref:num }} Cent), Tel. {{utility.phone}}", facts, {"phone": "0800"})
+    text = render(
+        "Gas: {{ref}} ({{ ref:num }} Cent), Tel. {{utility.phone}}", facts, {"phone": "0800"}
+    )
     assert text == "Gas: 12 ct/kWh (12 Cent), Tel. 0800"
     with pytest.raises(KeyError):
         render("{{missing}}", facts, {})

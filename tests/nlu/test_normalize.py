@@ -27,4 +27,6 @@ def test_unknown_word_keeps_folded_spacy_lemma():
 
 
 def test_question_key_ignores_punctuation_case_and_umlauts():
-    assert question_key("Gilt die Bremse für Mieter?") == question_key("gilt die bremse fuer mieter")
+    assert question_key("Gilt die Bremse für Mieter?") == question_key(
+        "gilt die bremse fuer mieter"
+    )
