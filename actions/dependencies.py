@@ -9,8 +9,10 @@ from typing import Any
 
 from bot.knowledge.store import FileKnowledgeStore, KnowledgeStore
 from bot.settings import get_settings
+from bot.tariff.client import TariffClient
 
 _knowledge_store: KnowledgeStore | None = None
+_tariff_client: TariffClient | None = None
 
 
 def knowledge_store() -> KnowledgeStore:
@@ -25,6 +27,20 @@ def set_knowledge_store(store: KnowledgeStore | None) -> None:
     """Use ``store`` from now on (``None``: back to the default on next use)."""
     global _knowledge_store
     _knowledge_store = store
+
+
+def tariff_client() -> TariffClient:
+    """The calculator service's client (one per process; its session is reused)."""
+    global _tariff_client
+    if _tariff_client is None:
+        _tariff_client = TariffClient(get_settings().tariff_url)
+    return _tariff_client
+
+
+def set_tariff_client(client: TariffClient | None) -> None:
+    """Use ``client`` from now on (``None``: back to the default on next use)."""
+    global _tariff_client
+    _tariff_client = client
 
 
 def response_text(domain: dict[str, Any], name: str) -> str:

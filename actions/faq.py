@@ -22,10 +22,20 @@ from bot.knowledge.store import Answer
 OFFER_PERSON_AFTER_FAILURES = 2
 
 
-def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> None:
-    """Send a FAQ answer with its identifiers in the message metadata."""
+def utter_answer(
+    dispatcher: CollectingDispatcher, answer: Answer, domain: DomainDict | None = None
+) -> None:
+    """Send a FAQ answer with its identifiers in the message metadata.
+
+    With ``domain``, answers of topics that offer it get a button for the personal calculation.
+    """
+    buttons = []
+    if domain is not None and answer.offers_calculation:
+        title = response_text(domain, "utter_option_offer_calculation")
+        buttons.append({"title": title, "payload": "/instalment_calculation"})
     dispatcher.utter_message(
         text=answer.text,
+        buttons=buttons,
         faq_id=answer.faq_id,
         content_version=answer.content_version,
     )
@@ -46,7 +56,7 @@ class ActionAnswerQuestion(Action):
         kb = knowledge_store().knowledge()
         if decision.kind == "answer" and decision.label in kb.topics:
             answer = knowledge_store().answer(decision.label)
-            utter_answer(dispatcher, answer)
+            utter_answer(dispatcher, answer, domain)
             return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
         if decision.kind == "clarify":
             dispatcher.utter_message(

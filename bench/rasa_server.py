@@ -98,7 +98,7 @@ def main() -> None:
         rasa.stop()
         actions.stop()
 
-    train_time = (REPO_ROOT / "build" / "train.time")
+    train_time = REPO_ROOT / "build" / "train.time"
     train_line = train_time.read_text().strip() if train_time.exists() else "not measured"
     report = f"""# Rasa server benchmark
 

@@ -1,8 +1,8 @@
 """Start the assistant's processes on loopback (``make run`` → ``python -m bot run``).
 
-Each service is its own process, as in production: the action server (rasa-sdk, port 5055)
-and the Rasa server (port 5005). The tests start the same commands through
-:class:`ServiceProcess`.
+Each service is its own process, as in production: the tariff calculator (port 8100), the
+action server (rasa-sdk, port 5055) and the Rasa server (port 5005). The tests start the same
+commands through :class:`ServiceProcess`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,20 @@ class ServiceProcess:
             self.process.wait(timeout)
 
 
-def action_server(port: int | None = None, log_path: Path | None = None) -> ServiceProcess:
+def tariff_service(port: int = 8100, log_path: Path | None = None) -> ServiceProcess:
+    """The tariff calculator service (``python -m bot.tariff``)."""
+    return ServiceProcess(
+        name="tariff calculator",
+        command=[str(BIN / "python"), "-m", "bot.tariff"],
+        health_url=f"http://{HOST}:{port}/health",
+        env={"TARIFF_URL": f"http://{HOST}:{port}"},
+        log_path=log_path,
+    )
+
+
+def action_server(
+    port: int | None = None, log_path: Path | None = None, tariff_url: str | None = None
+) -> ServiceProcess:
     """The rasa-sdk action server serving the ``actions`` package."""
     port = port or get_settings().action_server_port
     return ServiceProcess(
@@ -96,7 +109,7 @@ def action_server(port: int | None = None, log_path: Path | None = None) -> Serv
             str(port),
         ],
         health_url=f"http://{HOST}:{port}/health",
-        env={"SANIC_HOST": HOST},
+        env={"SANIC_HOST": HOST, "TARIFF_URL": tariff_url or get_settings().tariff_url},
         log_path=log_path,
     )
 
@@ -144,7 +157,7 @@ def run_all(with_web: bool = True) -> int:
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2
-    services = [action_server(), rasa_server(model)]
+    services = [tariff_service(), action_server(), rasa_server(model)]
     stopping = False
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -164,6 +177,7 @@ def run_all(with_web: bool = True) -> int:
             "  Rasa REST channel   POST http://127.0.0.1:5005/webhooks/rest/webhook\n"
             "  with metadata       POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
             "  action server       http://127.0.0.1:5055/health\n"
+            "  tariff calculator   http://127.0.0.1:8100/docs (OpenAPI: /openapi.json)\n"
             "Try:  curl -s -XPOST localhost:5005/webhooks/rest_meta/webhook "
             '-d \'{"sender":"demo","message":"Wie funktionierte die Gaspreisbremse?"}\'\n'
             "Stop with Ctrl-C.",

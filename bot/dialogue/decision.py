@@ -37,7 +37,7 @@ class ClarifyPolicy:
         max_options: at most this many topic buttons.
     """
 
-    min_confidence: float = 0.25
+    min_confidence: float = 0.15
     relative: float = 0.35
     max_options: int = 3
 

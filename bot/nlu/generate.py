@@ -26,6 +26,8 @@ HEADER = (
 DOMAIN_BEGIN = "  # BEGIN GENERATED FAQ INTENTS (python -m bot generate)\n"
 DOMAIN_END = "  # END GENERATED FAQ INTENTS\n"
 ANSWER_ACTION = "action_answer_question"
+# A FAQ question during the instalment calculation is answered, then the form continues.
+FORM_NAME = "instalment_form"
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,22 @@ def nlu_yaml(kb: KnowledgeBase) -> str:
 
 
 def rules_yaml(kb: KnowledgeBase) -> str:
-    """One rule per FAQ intent."""
+    """Two rules per FAQ intent: answer it, and answer it during the calculation form."""
     lines = [HEADER, 'version: "3.1"\n', "rules:\n"]
     for topic_id in sorted(kb.topics):
+        intent = f"{FAQ_INTENT_PREFIX}{topic_id}"
         lines.append(f"- rule: answer FAQ {topic_id}\n")
         lines.append("  steps:\n")
-        lines.append(f"  - intent: {FAQ_INTENT_PREFIX}{topic_id}\n")
+        lines.append(f"  - intent: {intent}\n")
         lines.append(f"  - action: {ANSWER_ACTION}\n")
+        lines.append(f"- rule: answer FAQ {topic_id} during the calculation, then continue\n")
+        lines.append("  condition:\n")
+        lines.append(f"  - active_loop: {FORM_NAME}\n")
+        lines.append("  steps:\n")
+        lines.append(f"  - intent: {intent}\n")
+        lines.append(f"  - action: {ANSWER_ACTION}\n")
+        lines.append(f"  - action: {FORM_NAME}\n")
+        lines.append(f"  - active_loop: {FORM_NAME}\n")
     return "".join(lines)
 
 

@@ -102,3 +102,15 @@ async def test_edited_answer_is_served_without_retraining(dispatcher, domain, tm
     await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_mwst_ende"), domain)
     assert dispatcher.messages[0]["content_version"] == 2
     assert dispatcher.messages[0]["text"].startswith("Neuer Text.")
+
+
+async def test_answer_of_a_brake_topic_offers_the_personal_calculation(dispatcher, domain):
+    await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_strompreisbremse"), domain)
+    assert dispatcher.messages[0]["buttons"] == [
+        {"title": "Meinen Abschlag berechnen", "payload": "/instalment_calculation"}
+    ]
+
+
+async def test_answer_of_other_topics_has_no_buttons(dispatcher, domain):
+    await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_mwst_ende"), domain)
+    assert dispatcher.messages[0]["buttons"] == []

@@ -21,8 +21,12 @@ def test_every_topic_becomes_an_intent_with_its_questions_and_a_rule(kb, repo_ro
         lines = [line[2:] for line in by_intent[f"faq_{topic.id}"].splitlines()]
         assert lines == [" ".join(q.split()) for q in topic.questions]
     rules = yaml.safe_load(files["data/stories/faq.yml"])["rules"]
-    assert {r["steps"][0]["intent"] for r in rules} == set(by_intent)
+    plain = [r for r in rules if "condition" not in r]
+    during_form = [r for r in rules if "condition" in r]
+    assert {r["steps"][0]["intent"] for r in plain} == set(by_intent)
+    assert {r["steps"][0]["intent"] for r in during_form} == set(by_intent)
     assert all(r["steps"][1]["action"] == "action_answer_question" for r in rules)
+    assert all(r["steps"][2]["action"] == "instalment_form" for r in during_form)
     domain = yaml.safe_load(files["domain.yml"])
     assert set(by_intent) <= set(domain["intents"])
 

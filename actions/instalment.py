@@ -1,0 +1,315 @@
+"""The personal instalment calculation: form validation, the tariff question, the result.
+
+The figures are parsed and checked by ``bot.dialogue.instalment`` and computed by the tariff
+calculator service (``bot.tariff.client.TariffClient``); this module only maps them onto Rasa
+slots, responses and events.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.dependencies import knowledge_store, response_text, tariff_client
+from bot.dialogue import instalment as form
+from bot.knowledge.render import format_money, format_number
+from bot.tariff.client import (
+    DecemberQuote,
+    InstalmentQuote,
+    TariffInfo,
+    TariffRejected,
+    TariffServiceError,
+)
+
+FORM_SLOTS = (
+    "energy",
+    "consumption_kwh",
+    "working_price_ct",
+    "base_price_eur",
+    "current_instalment_eur",
+    "tariff_name",
+)
+# The month the calculation is for: the brakes applied in 2023 (the contract's default month).
+CALCULATION_MONTH = date(2023, 6, 1)
+# Intents whose message, when it holds no usable figure, gets "no number found" and the same
+# question again instead of being handled as a new question.
+_FIGURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "instalment_calculation", "affirm"})
+
+
+def _tariffs(energy: str | None) -> list[TariffInfo]:
+    """The catalogue's tariffs for ``energy``; empty when the service cannot be reached."""
+    try:
+        return tariff_client().tariffs(energy)
+    except TariffServiceError:
+        return []
+
+
+def _extracted(tracker: Tracker) -> dict[str, Any]:
+    text = tracker.latest_message.get("text") or ""
+    names = [t.name for t in _tariffs(tracker.get_slot("energy"))] if text else []
+    return form.extract(text, tracker.get_slot("requested_slot"), names)
+
+
+def _reask(dispatcher: CollectingDispatcher, problem: form.Problem | None) -> bool:
+    if problem is None:
+        return False
+    dispatcher.utter_message(response=problem.response, **problem.params)
+    return True
+
+
+class ValidateInstalmentForm(FormValidationAction):
+    """``validate_instalment_form``: extract figures from free text and check them."""
+
+    def name(self) -> str:
+        """Name of the action in domain.yml."""
+        return "validate_instalment_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate; a message without a usable figure gets a hint instead of a rejection."""
+        events: list[EventType] = await super().run(dispatcher, tracker, domain)
+        requested = tracker.get_slot("requested_slot")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        filled = any(e.get("event") == "slot" and e.get("name") in FORM_SLOTS for e in events)
+        if requested and not filled and intent in _FIGURE_INTENTS:
+            response = "utter_invalid_energy" if requested == "energy" else "utter_invalid_number"
+            dispatcher.utter_message(response=response)
+            events.append(SlotSet(requested, None))
+        return events
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """The domain's slots plus ``tariff_name``, so that a named tariff is extracted too."""
+        return [*domain_slots, "tariff_name"]
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> EventType | None:
+        """Let Rasa ask for the domain's slots in order; ``tariff_name`` is never asked for."""
+        return None
+
+    # --- extraction: every figure a message holds, whatever was asked -------------------------
+
+    async def extract_energy(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The energy named in the message."""
+        return {k: v for k, v in _extracted(tracker).items() if k == "energy"}
+
+    async def extract_consumption_kwh(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An annual consumption (kWh, MWh, or a bare number when asked for)."""
+        return {k: v for k, v in _extracted(tracker).items() if k == "consumption_kwh"}
+
+    async def extract_working_price_ct(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A working price (ct/kWh, €/kWh, or a bare number when asked for)."""
+        return {k: v for k, v in _extracted(tracker).items() if k == "working_price_ct"}
+
+    async def extract_base_price_eur(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A standing charge per year (monthly amounts × 12) or a skip."""
+        return {k: v for k, v in _extracted(tracker).items() if k == "base_price_eur"}
+
+    async def extract_current_instalment_eur(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The present monthly instalment or a skip."""
+        return {k: v for k, v in _extracted(tracker).items() if k == "current_instalment_eur"}
+
+    async def extract_tariff_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A tariff of the catalogue named instead of the prices."""
+        return {k: v for k, v in _extracted(tracker).items() if k == "tariff_name"}
+
+    # --- validation -----------------------------------------------------------------------------
+
+    def validate_energy(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Accept strom, gas, waerme."""
+        if value in ("strom", "gas", "waerme"):
+            return {"energy": value}
+        dispatcher.utter_message(response="utter_invalid_energy")
+        return {"energy": None}
+
+    def validate_consumption_kwh(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Plausible for a household and within the household limit of the energy."""
+        kb = knowledge_store().knowledge()
+        energy = tracker.get_slot("energy")
+        if _reask(dispatcher, form.check_consumption(float(value), energy, kb)):
+            return {"consumption_kwh": None}
+        return {"consumption_kwh": float(value)}
+
+    def validate_working_price_ct(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Above zero and not absurdly high."""
+        if _reask(dispatcher, form.check_working_price(float(value))):
+            return {"working_price_ct": None}
+        return {"working_price_ct": float(value)}
+
+    def validate_base_price_eur(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A plausible standing charge per year, or skipped."""
+        if _reask(dispatcher, form.check_base_price(value)):
+            return {"base_price_eur": None}
+        return {"base_price_eur": value}
+
+    def validate_current_instalment_eur(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A plausible monthly instalment, or skipped."""
+        if _reask(dispatcher, form.check_instalment(value)):
+            return {"current_instalment_eur": None}
+        return {"current_instalment_eur": value}
+
+    def validate_tariff_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A named tariff supplies working price and standing charge for the calculated month."""
+        for tariff in _tariffs(tracker.get_slot("energy")):
+            if tariff.name != value:
+                continue
+            for price in tariff.prices:
+                ends = price.valid_to or date.max
+                if price.valid_from <= CALCULATION_MONTH <= ends:
+                    dispatcher.utter_message(response="utter_tariff_applied", tariff=tariff.name)
+                    return {
+                        "tariff_name": tariff.name,
+                        "energy": tariff.energy,
+                        "working_price_ct": float(price.working_price_ct),
+                        "base_price_eur": float(price.base_price_eur_year),
+                    }
+        return {"tariff_name": None}
+
+
+class ActionAskInstalmentFormWorkingPriceCt(Action):
+    """``action_ask_instalment_form_working_price_ct``: ask the price, offer the tariffs."""
+
+    def name(self) -> str:
+        """Name of the action in domain.yml."""
+        return "action_ask_instalment_form_working_price_ct"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Ask for the working price, with the utility's tariffs of that energy as buttons."""
+        buttons = [
+            {"title": t.name, "payload": t.name} for t in _tariffs(tracker.get_slot("energy"))
+        ]
+        dispatcher.utter_message(
+            response="utter_ask_instalment_form_working_price_ct", buttons=buttons
+        )
+        return []
+
+
+def _inputs_line(tracker: Tracker) -> str:
+    energy = {"strom": "Strom", "gas": "Gas", "waerme": "Fernwärme"}[tracker.get_slot("energy")]
+    parts = [
+        energy,
+        f"{format_number(Decimal(str(tracker.get_slot('consumption_kwh'))))} kWh im Jahr",
+        f"{format_number(Decimal(str(tracker.get_slot('working_price_ct'))))} ct/kWh",
+    ]
+    base = tracker.get_slot("base_price_eur")
+    if base not in (None, form.SKIPPED):
+        parts.append(f"Grundpreis {format_money(Decimal(str(base)))} im Jahr")
+    tariff = tracker.get_slot("tariff_name")
+    if tariff:
+        parts.append(f"Tarif „{tariff}“")
+    return "**Ihre Angaben:** " + ", ".join(parts)
+
+
+def _summary(quote: InstalmentQuote, december: DecemberQuote | None) -> dict[str, Any]:
+    """The figures of the result, for channels and the agents' summary (message metadata)."""
+
+    def cents(value: Decimal) -> str:
+        return f"{value:.2f}"
+
+    summary: dict[str, Any] = {
+        "energy": quote.energy,
+        "month": quote.month,
+        "reference_price_ct": None
+        if quote.reference_price_ct is None
+        else str(quote.reference_price_ct),
+        "monthly_relief_eur": cents(quote.monthly_relief_eur),
+        "instalment_without_relief_eur": cents(quote.instalment_without_relief_eur),
+        "instalment_with_relief_eur": cents(quote.instalment_with_relief_eur),
+    }
+    if december is not None:
+        summary["december_relief_eur"] = cents(december.relief_eur)
+    return summary
+
+
+class ActionCalculateInstalment(Action):
+    """``action_calculate_instalment``: call the calculator and explain the result."""
+
+    def name(self) -> str:
+        """Name of the action in domain.yml."""
+        return "action_calculate_instalment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Send the Rechenweg, or a clear message when the calculator cannot answer."""
+        slots = {name: tracker.get_slot(name) for name in FORM_SLOTS}
+        client = tariff_client()
+        try:
+            quote = client.instalment(**form.request_fields(slots))
+        except TariffRejected as exc:
+            dispatcher.utter_message(response="utter_calculation_rejected", reason=exc.reason)
+            return [SlotSet(name, None) for name in FORM_SLOTS]
+        except TariffServiceError:
+            # Keep the slots: "Noch einmal versuchen" and the agent both need the figures.
+            dispatcher.utter_message(response="utter_calculator_unavailable")
+            return []
+        december: DecemberQuote | None = None
+        december_request = form.december_fields(slots)
+        if december_request is not None:
+            try:
+                december = client.december_relief(**december_request)
+            except TariffServiceError:
+                december = None  # the instalment answer stands on its own
+        summary = (
+            "utter_calculation_summary"
+            if quote.monthly_relief_eur > 0
+            else ("utter_calculation_no_relief")
+        )
+        lines = [
+            response_text(domain, summary).format(
+                with_relief=format_money(quote.instalment_with_relief_eur),
+                without_relief=format_money(quote.instalment_without_relief_eur),
+                monthly_relief=format_money(quote.monthly_relief_eur),
+            ),
+            "",
+            response_text(domain, "utter_calculation_intro"),
+            "",
+            _inputs_line(tracker),
+            "",
+        ]
+        lines += [f"- {step}" for step in quote.steps]
+        if december is not None:
+            lines += ["", f"**{response_text(domain, 'utter_calculation_december_title')}**"]
+            lines += [f"- {step}" for step in december.steps]
+        lines += ["", f"_{response_text(domain, 'utter_calculation_disclaimer')}_"]
+        dispatcher.utter_message(text="\n".join(lines), calculation=_summary(quote, december))
+        return [SlotSet(name, None) for name in FORM_SLOTS]

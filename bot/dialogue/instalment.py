@@ -1,0 +1,211 @@
+"""The instalment form's logic, without Rasa.
+
+Which figure of a message fills which slot, and whether a figure is plausible.
+``actions/instalment.py`` calls these functions and turns their results into slot events and
+re-asks. The plausibility bounds are not legal facts but guards against typos; the household
+limits (when other rules applied) come from ``knowledge/facts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bot.dialogue.numbers import Quantity, find_energy, find_quantities, is_skip
+from bot.knowledge.model import KnowledgeBase
+from bot.knowledge.render import format_number
+from bot.nlu.normalize import fold
+
+SKIPPED = "skip"  # slot value of an optional question the customer skipped
+OPTIONAL_SLOTS = ("base_price_eur", "current_instalment_eur")
+
+# Below this annual consumption a household figure is almost certainly a typo (a fridge alone
+# uses ~150 kWh a year); the customer is asked to check it.
+MIN_CONSUMPTION_KWH = Decimal(100)
+# Working prices: above 0, and below 300 ct/kWh (2022's worst new-customer electricity offers
+# were ~70-80 ct/kWh; 300 catches "4850" typed for 48,50).
+MAX_WORKING_PRICE_CT = Decimal(300)
+# A bare number below this is read as euros per kWh ("0,485" → 48,5 ct/kWh).
+EURO_PER_KWH_BELOW = Decimal(3)
+# Standing charges: up to 2.000 € a year covers every household tariff by far.
+MAX_BASE_PRICE_EUR_YEAR = Decimal(2000)
+# A bare standing charge up to this value is read as per month (typical 8-20 €/month),
+# above it as per year (typical 100-250 €/year).
+BASE_PRICE_MONTHLY_UP_TO = Decimal(40)
+MAX_INSTALMENT_EUR_MONTH = Decimal(5000)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A value to re-ask for: the domain response to send and its template values."""
+
+    response: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _first(quantities: Sequence[Quantity], *kinds: str) -> Quantity | None:
+    return next((q for q in quantities if q.kind in kinds), None)
+
+
+def match_tariff(text: str, tariff_names: Sequence[str]) -> str | None:
+    """The catalogue tariff named in ``text`` (case, umlauts and spacing ignored)."""
+    folded = " ".join(fold(text).split())
+    for name in sorted(tariff_names, key=len, reverse=True):
+        if " ".join(fold(name).split()) in folded:
+            return name
+    return None
+
+
+def extract(
+    text: str,
+    requested_slot: str | None,
+    tariff_names: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Slot values found in one customer message.
+
+    Figures with a unit fill their slot whatever was asked ("nein, 4000 kWh" corrects the
+    consumption while the price is being asked); bare numbers fill the slot that was asked.
+
+    Args:
+        text: the customer's message.
+        requested_slot: the slot the form asked for last (``None`` when the form starts).
+        tariff_names: names of the utility's tariffs (a named tariff supplies the prices).
+
+    Returns:
+        slot name → value (floats, ``"skip"`` for skipped optional slots, tariff name).
+    """
+    if text.startswith("/"):  # a button payload such as /instalment_calculation
+        return {}
+    values: dict[str, Any] = {}
+    energy = find_energy(text)
+    if energy:
+        values["energy"] = energy
+    quantities = find_quantities(text)
+    folded = fold(text)
+
+    kwh = _first(quantities, "kwh")
+    price = _first(quantities, "ct_per_kwh")
+    monthly = _first(quantities, "eur_per_month")
+    yearly = _first(quantities, "eur_per_year")
+    bare = _first(quantities, "number", "eur")
+    if kwh:
+        values["consumption_kwh"] = float(kwh.value)
+    if price:
+        values["working_price_ct"] = float(price.value)
+    if "grundpreis" in folded and (monthly or yearly):
+        base = yearly.value if yearly else monthly.value * 12  # type: ignore[union-attr]
+        values["base_price_eur"] = float(base)
+    if "abschlag" in folded and monthly and "grundpreis" not in folded:
+        values["current_instalment_eur"] = float(monthly.value)
+
+    if requested_slot == "working_price_ct" and "working_price_ct" not in values:
+        tariff = match_tariff(text, tariff_names)
+        if tariff:
+            values["tariff_name"] = tariff
+        elif bare:
+            value = bare.value
+            values["working_price_ct"] = float(value * 100 if value < EURO_PER_KWH_BELOW else value)
+    elif requested_slot == "consumption_kwh" and "consumption_kwh" not in values and bare:
+        values["consumption_kwh"] = float(bare.value)
+    elif requested_slot == "base_price_eur" and "base_price_eur" not in values:
+        if yearly:
+            values["base_price_eur"] = float(yearly.value)
+        elif monthly:
+            values["base_price_eur"] = float(monthly.value * 12)
+        elif bare:
+            per_month = bare.value <= BASE_PRICE_MONTHLY_UP_TO
+            values["base_price_eur"] = float(bare.value * 12 if per_month else bare.value)
+        elif is_skip(text):
+            values["base_price_eur"] = SKIPPED
+    elif requested_slot == "current_instalment_eur" and "current_instalment_eur" not in values:
+        amount = monthly or bare
+        if amount:
+            values["current_instalment_eur"] = float(amount.value)
+        elif is_skip(text):
+            values["current_instalment_eur"] = SKIPPED
+    return values
+
+
+def household_limit(kb: KnowledgeBase, energy: str | None) -> Decimal:
+    """The annual consumption up to which the household rules applied (kWh)."""
+    fact = "strom_grenze_haushalt" if energy == "strom" else "gas_grenze_haushalt"
+    return kb.facts[fact].number
+
+
+def check_consumption(value: float, energy: str | None, kb: KnowledgeBase) -> Problem | None:
+    """A re-ask for an implausible annual consumption, else ``None``."""
+    amount = Decimal(str(value))
+    shown = format_number(amount)
+    if amount < MIN_CONSUMPTION_KWH:
+        return Problem("utter_consumption_too_low", {"value": shown})
+    limit = household_limit(kb, energy)
+    if amount > limit:
+        return Problem(
+            "utter_consumption_above_household",
+            {"value": shown, "limit": f"{format_number(limit)} kWh"},
+        )
+    return None
+
+
+def check_working_price(value: float) -> Problem | None:
+    """A re-ask for an implausible working price (ct/kWh), else ``None``."""
+    amount = Decimal(str(value))
+    if amount <= 0:
+        return Problem("utter_price_not_positive")
+    if amount > MAX_WORKING_PRICE_CT:
+        return Problem("utter_price_too_high", {"value": format_number(amount)})
+    return None
+
+
+def check_base_price(value: Any) -> Problem | None:
+    """A re-ask for an implausible annual standing charge, else ``None``."""
+    if value == SKIPPED:
+        return None
+    amount = Decimal(str(value))
+    if amount < 0 or amount > MAX_BASE_PRICE_EUR_YEAR:
+        return Problem("utter_base_price_implausible", {"value": format_number(amount)})
+    return None
+
+
+def check_instalment(value: Any) -> Problem | None:
+    """A re-ask for an implausible monthly instalment, else ``None``."""
+    if value == SKIPPED:
+        return None
+    amount = Decimal(str(value))
+    if amount < 0 or amount > MAX_INSTALMENT_EUR_MONTH:
+        return Problem("utter_instalment_implausible", {"value": format_number(amount)})
+    return None
+
+
+def request_fields(slots: Mapping[str, Any]) -> dict[str, Any]:
+    """The calculator's ``POST /v1/instalment`` fields from the form's slots."""
+    base = slots.get("base_price_eur")
+    current = slots.get("current_instalment_eur")
+    return {
+        "energy": slots["energy"],
+        "forecast_kwh": slots["consumption_kwh"],
+        "working_price_ct": slots["working_price_ct"],
+        "base_price_eur_year": None if base in (None, SKIPPED) else base,
+        "current_instalment_eur": None if current in (None, SKIPPED) else current,
+    }
+
+
+def december_fields(slots: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``POST /v1/december-relief`` fields for gas, else ``None``.
+
+    Gas: the form's consumption and price stand in for the September-2022 forecast and the
+    December-2022 price (the answer says so). Heat needs the September-2022 instalment, which
+    the form does not ask for (the FAQ soforthilfe_berechnung explains it); electricity got no
+    December aid.
+    """
+    base = slots.get("base_price_eur")
+    if slots.get("energy") == "gas":
+        return {
+            "energy": "gas",
+            "forecast_kwh_sept_2022": slots["consumption_kwh"],
+            "working_price_ct_dec_2022": slots["working_price_ct"],
+            "base_price_eur_year": None if base in (None, SKIPPED) else base,
+        }
+    return None

@@ -1,0 +1,55 @@
+"""``python -m bot.tariff``: serve the tariff calculator with uvicorn on loopback.
+
+The port comes from ``TARIFF_URL`` (default ``http://127.0.0.1:8100``), so the service listens
+where the assistant's actions will call it. It always binds 127.0.0.1; expose it through a
+reverse proxy, not directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from bot.settings import get_settings
+from bot.tariff.errors import TariffError
+from bot.tariff.service import create_app
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8100  # the port of the default TARIFF_URL (bot/settings.py, contracts.md § 2)
+
+
+def port_from_url(url: str) -> int:
+    """The port of ``url``; the default port when the URL names none.
+
+    Raises:
+        ValueError: the URL's port is not a number from 1 to 65535.
+    """
+    port = urlsplit(url).port
+    return DEFAULT_PORT if port is None else port
+
+
+def main() -> int:
+    """Load the rules and catalogue, then serve until interrupted."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    url = get_settings().tariff_url
+    try:
+        port = port_from_url(url)
+    except ValueError as exc:
+        logging.getLogger("bot.tariff").error("TARIFF_URL %r has no valid port: %s", url, exc)
+        return 2
+    try:
+        app = create_app()
+    except TariffError as exc:
+        logging.getLogger("bot.tariff").error("cannot start the tariff calculator: %s", exc)
+        return 2
+    uvicorn.run(app, host=HOST, port=port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The instalment form's extraction and plausibility logic (no Rasa)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.instalment import (
+    SKIPPED,
+    check_base_price,
+    check_consumption,
+    check_instalment,
+    check_working_price,
+    december_fields,
+    extract,
+    match_tariff,
+    request_fields,
+)
+
+TARIFFS = ["MusterStrom Basis", "MusterGas Komfort"]
+
+
+def test_direct_question_fills_every_slot_it_can():
+    values = extract(
+        "Ich verbrauche 3500 kWh Strom und zahle 48 Cent, wie hoch ist meine Entlastung?", None
+    )
+    assert values == {"energy": "strom", "consumption_kwh": 3500.0, "working_price_ct": 48.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "requested", "expected"),
+    [
+        ("3.500 kWh", "consumption_kwh", {"consumption_kwh": 3500.0}),
+        ("3500", "consumption_kwh", {"consumption_kwh": 3500.0}),
+        ("3,5 MWh", "consumption_kwh", {"consumption_kwh": 3500.0}),
+        ("ca. 4000", "consumption_kwh", {"consumption_kwh": 4000.0}),
+        ("48,5 Cent", "working_price_ct", {"working_price_ct": 48.5}),
+        ("0,485 EUR/kWh", "working_price_ct", {"working_price_ct": 48.5}),
+        ("0,485", "working_price_ct", {"working_price_ct": 48.5}),
+        ("22", "working_price_ct", {"working_price_ct": 22.0}),
+        ("12 Euro im Monat", "base_price_eur", {"base_price_eur": 144.0}),
+        ("150 € im Jahr", "base_price_eur", {"base_price_eur": 150.0}),
+        ("12", "base_price_eur", {"base_price_eur": 144.0}),
+        ("164", "base_price_eur", {"base_price_eur": 164.0}),
+        ("weiß ich nicht", "base_price_eur", {"base_price_eur": SKIPPED}),
+        ("95 Euro", "current_instalment_eur", {"current_instalment_eur": 95.0}),
+        ("überspringen", "current_instalment_eur", {"current_instalment_eur": SKIPPED}),
+    ],
+)
+def test_figures_as_people_type_them(text, requested, expected):
+    assert extract(text, requested) == expected
+
+
+def test_correction_with_a_unit_while_another_slot_is_asked():
+    assert extract("nein, 4000 kWh", "working_price_ct") == {"consumption_kwh": 4000.0}
+
+
+def test_tariff_name_supplies_the_prices():
+    assert extract("Ich habe musterstrom basis", "working_price_ct", TARIFFS) == {
+        "energy": "strom",
+        "tariff_name": "MusterStrom Basis",
+    }
+    assert match_tariff("keine Ahnung", TARIFFS) is None
+
+
+def test_button_payloads_are_not_parsed():
+    assert extract("/instalment_calculation", None) == {}
+
+
+def test_plausibility(kb):
+    assert check_consumption(5, "strom", kb).response == "utter_consumption_too_low"
+    problem = check_consumption(5_000_000, "gas", kb)
+    assert problem.response == "utter_consumption_above_household"
+    assert problem.params == {"value": "5.000.000", "limit": "1.500.000 kWh"}
+    assert check_consumption(31_000, "strom", kb).params["limit"] == "30.000 kWh"
+    assert check_consumption(3500, "strom", kb) is None
+    assert check_working_price(0).response == "utter_price_not_positive"
+    assert check_working_price(900).response == "utter_price_too_high"
+    assert check_working_price(48.5) is None
+    assert check_base_price(SKIPPED) is None
+    assert check_base_price(50_000).response == "utter_base_price_implausible"
+    assert check_instalment(-3).response == "utter_instalment_implausible"
+    assert check_instalment(120) is None
+
+
+def test_request_fields_drop_skipped_values():
+    slots = {
+        "energy": "gas",
+        "consumption_kwh": 15000.0,
+        "working_price_ct": 22.0,
+        "base_price_eur": SKIPPED,
+        "current_instalment_eur": 100.0,
+    }
+    assert request_fields(slots) == {
+        "energy": "gas",
+        "forecast_kwh": 15000.0,
+        "working_price_ct": 22.0,
+        "base_price_eur_year": None,
+        "current_instalment_eur": 100.0,
+    }
+    assert december_fields(slots) == {
+        "energy": "gas",
+        "forecast_kwh_sept_2022": 15000.0,
+        "working_price_ct_dec_2022": 22.0,
+        "base_price_eur_year": None,
+    }
+    assert december_fields({**slots, "energy": "strom"}) is None

@@ -1,0 +1,92 @@
+"""The instalment calculation through the trained model, the action server and the real
+calculator process; and the same with the calculator stopped."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.test_assistant import send
+
+pytestmark = pytest.mark.slow
+
+
+def test_direct_question_with_figures_ends_in_the_rechenweg(rasa_url):
+    sender = uuid.uuid4().hex
+    # Energy, consumption and price are taken from the first message: 3.000 kWh at 50 ct is
+    # the published example S2 of Stadtwerke Neckarsulm (relief 20 €/month, 105 € with brake).
+    first = send(
+        rasa_url,
+        "Ich verbrauche 3000 kWh Strom und zahle 50 Cent, wie hoch ist meine Entlastung?",
+        sender,
+    )
+    assert "Grundpreis" in first[-1]["text"]  # only the optional questions remain
+    second = send(rasa_url, "weiß ich nicht", sender)
+    assert "Abschlag" in second[-1]["text"]
+    [result] = send(rasa_url, "überspringen", sender)
+    text = result["text"]
+    assert "Rechenweg" in text
+    assert "40 ct/kWh" in text  # the electricity reference price
+    assert "betrug Ihr Abschlag 105 € statt 125 € im Monat" in text
+    assert "Entlastung von 20 € im Monat" in text
+    assert "Schätzung" in text
+    assert result["metadata"]["calculation"]["instalment_with_relief_eur"] == "105.00"
+
+
+def test_step_by_step_with_corrections_and_a_tariff_name(rasa_url):
+    sender = uuid.uuid4().hex
+    ask_energy = send(rasa_url, "Ich möchte meinen Abschlag berechnen", sender)
+    assert [b["title"] for b in ask_energy[-1]["buttons"]] == ["Strom", "Gas", "Fernwärme"]
+    ask_consumption = send(rasa_url, "Gas", sender)
+    assert "Jahresverbrauch" in ask_consumption[-1]["text"]
+    too_low = send(rasa_url, "5 kWh", sender)
+    assert "sehr wenig" in too_low[0]["text"]
+    ask_price = send(rasa_url, "15.000 kWh", sender)
+    assert "Arbeitspreis" in ask_price[-1]["text"]
+    assert any("MusterGas" in b["title"] for b in ask_price[-1]["buttons"])
+    send(rasa_url, "22 Cent", sender)
+    send(rasa_url, "weiß nicht", sender)
+    [result] = send(rasa_url, "100 Euro", sender)
+    # Government example G1: 15.000 kWh gas at 22 ct: 175 € instead of 275 € a month.
+    assert "betrug Ihr Abschlag 175 € statt 275 € im Monat" in result["text"]
+    assert "Dezember-Soforthilfe" in result["text"]
+
+
+def test_faq_question_during_the_form_is_answered_and_the_form_continues(rasa_url):
+    sender = uuid.uuid4().hex
+    send(rasa_url, "Abschlag berechnen", sender)
+    send(rasa_url, "Strom", sender)
+    replies = send(rasa_url, "Muss ich die Preisbremse eigentlich beantragen?", sender)
+    assert replies[0]["metadata"].get("faq_id") == "preisbremse_antrag"
+    assert "Jahresverbrauch" in replies[-1]["text"]
+
+
+def test_the_customer_can_stop_the_form(rasa_url):
+    sender = uuid.uuid4().hex
+    send(rasa_url, "Abschlag berechnen", sender)
+    [reply] = send(rasa_url, "abbrechen", sender)
+    assert "abgebrochen" in reply["text"]
+    assert "Assistent" in send(rasa_url, "Hallo", sender)[0]["text"]
+
+
+def test_calculator_down_gives_a_clear_message_and_a_person(rasa_url, calculator):
+    sender = uuid.uuid4().hex
+    send(rasa_url, "Ich verbrauche 3000 kWh Strom und zahle 50 Cent", sender)
+    send(rasa_url, "weiß nicht", sender)
+    calculator.stop()
+    try:
+        [reply] = send(rasa_url, "überspringen", sender)
+        assert "nicht erreichbar" in reply["text"]
+        assert {"title": "Mit einer Person sprechen", "payload": "/human_handoff"} in reply[
+            "buttons"
+        ]
+        # The conversation goes on.
+        assert (
+            send(rasa_url, "Wie hat die Gaspreisbremse funktioniert?", sender)[0]["metadata"][
+                "faq_id"
+            ]
+            == "gaspreisbremse"
+        )
+    finally:
+        calculator.start().wait_ready()
