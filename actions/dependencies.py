@@ -9,10 +9,12 @@ from typing import Any
 
 from bot.knowledge.store import FileKnowledgeStore, KnowledgeStore
 from bot.settings import get_settings
+from bot.tariff.catalogue_cache import CatalogueCache
 from bot.tariff.client import TariffClient
 
 _knowledge_store: KnowledgeStore | None = None
 _tariff_client: TariffClient | None = None
+_catalogue: CatalogueCache | None = None
 
 
 def knowledge_store() -> KnowledgeStore:
@@ -37,10 +39,19 @@ def tariff_client() -> TariffClient:
     return _tariff_client
 
 
+def tariff_catalogue() -> CatalogueCache:
+    """The cached tariff catalogue (fetched through :func:`tariff_client`)."""
+    global _catalogue
+    if _catalogue is None:
+        _catalogue = CatalogueCache(tariff_client())
+    return _catalogue
+
+
 def set_tariff_client(client: TariffClient | None) -> None:
     """Use ``client`` from now on (``None``: back to the default on next use)."""
-    global _tariff_client
+    global _tariff_client, _catalogue
     _tariff_client = client
+    _catalogue = None
 
 
 def response_text(domain: dict[str, Any], name: str) -> str:

@@ -7,6 +7,7 @@ slots, responses and events.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dependencies import knowledge_store, response_text, tariff_client
+from actions.dependencies import knowledge_store, response_text, tariff_catalogue, tariff_client
 from bot.dialogue import instalment as form
 from bot.knowledge.render import format_money, format_number
 from bot.tariff.client import (
@@ -42,18 +43,13 @@ CALCULATION_MONTH = date(2023, 6, 1)
 _FIGURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "instalment_calculation", "affirm"})
 
 
-def _tariffs(energy: str | None) -> list[TariffInfo]:
-    """The catalogue's tariffs for ``energy``; empty when the service cannot be reached."""
-    try:
-        return tariff_client().tariffs(energy)
-    except TariffServiceError:
-        return []
+async def _tariffs(energy: str | None) -> list[TariffInfo]:
+    """The catalogue's tariffs for ``energy``; empty when the service cannot be reached.
 
-
-def _extracted(tracker: Tracker) -> dict[str, Any]:
-    text = tracker.latest_message.get("text") or ""
-    names = [t.name for t in _tariffs(tracker.get_slot("energy"))] if text else []
-    return form.extract(text, tracker.get_slot("requested_slot"), names)
+    The client is synchronous; it runs in a worker thread so that a slow calculator never
+    blocks the action server's event loop (and with it every other conversation).
+    """
+    return await asyncio.to_thread(tariff_catalogue().tariffs, energy)
 
 
 def _reask(dispatcher: CollectingDispatcher, problem: form.Problem | None) -> bool:
@@ -100,43 +96,20 @@ class ValidateInstalmentForm(FormValidationAction):
         """Let Rasa ask for the domain's slots in order; ``tariff_name`` is never asked for."""
         return None
 
-    # --- extraction: every figure a message holds, whatever was asked -------------------------
-
-    async def extract_energy(
+    async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """The energy named in the message."""
-        return {k: v for k, v in _extracted(tracker).items() if k == "energy"}
-
-    async def extract_consumption_kwh(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """An annual consumption (kWh, MWh, or a bare number when asked for)."""
-        return {k: v for k, v in _extracted(tracker).items() if k == "consumption_kwh"}
-
-    async def extract_working_price_ct(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """A working price (ct/kWh, €/kWh, or a bare number when asked for)."""
-        return {k: v for k, v in _extracted(tracker).items() if k == "working_price_ct"}
-
-    async def extract_base_price_eur(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """A standing charge per year (monthly amounts × 12) or a skip."""
-        return {k: v for k, v in _extracted(tracker).items() if k == "base_price_eur"}
-
-    async def extract_current_instalment_eur(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """The present monthly instalment or a skip."""
-        return {k: v for k, v in _extracted(tracker).items() if k == "current_instalment_eur"}
-
-    async def extract_tariff_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """A tariff of the catalogue named instead of the prices."""
-        return {k: v for k, v in _extracted(tracker).items() if k == "tariff_name"}
+    ) -> list[EventType]:
+        """Every figure the message holds, whatever was asked (parsed once per message)."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        text = tracker.latest_message.get("text") or ""
+        requested = tracker.get_slot("requested_slot")
+        names: list[str] = []
+        if requested == "working_price_ct":
+            tariffs = await _tariffs(tracker.get_slot("energy"))
+            names = [t.name for t in tariffs]
+        values = {k: v for k, v in form.extract(text, requested, names).items() if k in required}
+        tracker.slots.update(values)
+        return [SlotSet(slot, value) for slot, value in values.items()]
 
     # --- validation -----------------------------------------------------------------------------
 
@@ -183,11 +156,11 @@ class ValidateInstalmentForm(FormValidationAction):
             return {"current_instalment_eur": None}
         return {"current_instalment_eur": value}
 
-    def validate_tariff_name(
+    async def validate_tariff_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A named tariff supplies working price and standing charge for the calculated month."""
-        for tariff in _tariffs(tracker.get_slot("energy")):
+        for tariff in await _tariffs(tracker.get_slot("energy")):
             if tariff.name != value:
                 continue
             for price in tariff.prices:
@@ -214,9 +187,8 @@ class ActionAskInstalmentFormWorkingPriceCt(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Ask for the working price, with the utility's tariffs of that energy as buttons."""
-        buttons = [
-            {"title": t.name, "payload": t.name} for t in _tariffs(tracker.get_slot("energy"))
-        ]
+        tariffs = await _tariffs(tracker.get_slot("energy"))
+        buttons = [{"title": t.name, "payload": t.name} for t in tariffs]
         dispatcher.utter_message(
             response="utter_ask_instalment_form_working_price_ct", buttons=buttons
         )
@@ -274,7 +246,7 @@ class ActionCalculateInstalment(Action):
         slots = {name: tracker.get_slot(name) for name in FORM_SLOTS}
         client = tariff_client()
         try:
-            quote = client.instalment(**form.request_fields(slots))
+            quote = await asyncio.to_thread(client.instalment, **form.request_fields(slots))
         except TariffRejected as exc:
             dispatcher.utter_message(response="utter_calculation_rejected", reason=exc.reason)
             return [SlotSet(name, None) for name in FORM_SLOTS]
@@ -286,7 +258,7 @@ class ActionCalculateInstalment(Action):
         december_request = form.december_fields(slots)
         if december_request is not None:
             try:
-                december = client.december_relief(**december_request)
+                december = await asyncio.to_thread(client.december_relief, **december_request)
             except TariffServiceError:
                 december = None  # the instalment answer stands on its own
         summary = (

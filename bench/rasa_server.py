@@ -7,19 +7,19 @@ through the REST channel, sequentially and with 50 concurrent conversations.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp
 import psutil
 import requests
 
 from bench.common import REPO_ROOT, RESULTS_DIR, machine, questions, summary_ms
-from bot.devserver import action_server, rasa_server
+from bot.devserver import action_server, rasa_server, tariff_service
 
-ACTION_PORT, RASA_PORT = 25055, 25005
+ACTION_PORT, RASA_PORT, TARIFF_PORT = 25055, 25005, 25100
 URL = f"http://127.0.0.1:{RASA_PORT}/webhooks/rest_meta/webhook"
 SEQUENTIAL_MESSAGES = 200
 CONVERSATIONS = 50
@@ -44,29 +44,40 @@ def sequential(texts: list[str]) -> dict[str, float]:
 
 
 def concurrent(texts: list[str]) -> tuple[dict[str, float], float, int]:
+    """50 conversations at once, each sending its next message as soon as the answer is there.
+
+    One asyncio client (aiohttp) instead of 50 threads, so the load generator takes as little
+    of the two cores from the servers as possible.
+    """
     latencies: list[float] = []
     errors = 0
-    lock = threading.Lock()
 
-    def conversation(index: int) -> None:
+    async def conversation(session: aiohttp.ClientSession, index: int) -> None:
         nonlocal errors
-        session = requests.Session()
         sender = uuid.uuid4().hex
         for j in range(MESSAGES_PER_CONVERSATION):
             text = texts[(index * MESSAGES_PER_CONVERSATION + j) % len(texts)]
+            started = time.perf_counter()
             try:
-                elapsed = _send(session, sender, text)
-            except requests.RequestException:
-                with lock:
-                    errors += 1
+                async with session.post(URL, json={"sender": sender, "message": text}) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors += 1
+                        continue
+            except aiohttp.ClientError:
+                errors += 1
                 continue
-            with lock:
-                latencies.append(elapsed)
+            latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=CONVERSATIONS) as pool:
-        list(pool.map(conversation, range(CONVERSATIONS)))
-    wall = time.perf_counter() - started
+    async def run_all() -> float:
+        timeout = aiohttp.ClientTimeout(total=60)
+        connector = aiohttp.TCPConnector(limit=CONVERSATIONS)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            started = time.perf_counter()
+            await asyncio.gather(*(conversation(session, i) for i in range(CONVERSATIONS)))
+            return time.perf_counter() - started
+
+    wall = asyncio.run(run_all())
     return summary_ms(latencies), len(latencies) / wall, errors
 
 
@@ -79,7 +90,12 @@ def main() -> None:
     model = REPO_ROOT / "models" / "assistant.tar.gz"
     log_dir = REPO_ROOT / "build" / "bench-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    actions = action_server(port=ACTION_PORT, log_path=log_dir / "action-server.log").start()
+    calculator = tariff_service(port=TARIFF_PORT, log_path=log_dir / "tariff.log").start()
+    actions = action_server(
+        port=ACTION_PORT,
+        log_path=log_dir / "action-server.log",
+        tariff_url=f"http://127.0.0.1:{TARIFF_PORT}",
+    ).start()
     rasa = rasa_server(
         model, port=RASA_PORT, action_port=ACTION_PORT, log_path=log_dir / "rasa-server.log"
     ).start()
@@ -97,13 +113,14 @@ def main() -> None:
     finally:
         rasa.stop()
         actions.stop()
+        calculator.stop()
 
     train_time = REPO_ROOT / "build" / "train.time"
     train_line = train_time.read_text().strip() if train_time.exists() else "not measured"
     report = f"""# Rasa server benchmark
 
 Command: `make bench` (`python -m bench.rasa_server`). Machine: {machine()}.
-Model: `models/assistant.tar.gz` ({model.stat().st_size / 2**20:.1f} MiB), real action server,
+Model: `models/assistant.tar.gz` ({model.stat().st_size / 2**20:.1f} MiB), real action server and calculator,
 messages through `POST /webhooks/rest_meta/webhook` (each answer rendered by the action server).
 Questions: the held-out set's texts (a mix of FAQ, out-of-scope, clarification cases).
 

@@ -20,6 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import server_patches
+
 logger = logging.getLogger(__name__)
 
 # Longest customer message accepted (characters); the web app enforces the same limit (contract).
@@ -57,6 +59,12 @@ class RestWithMetadataInput(InputChannel):
     def name(cls) -> str:
         """Name of the channel (the URL prefix ``/webhooks/rest_meta``)."""
         return "rest_meta"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Create the channel when the server starts; installs the server's performance fixes."""
+        server_patches.install()
+        return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The channel's routes."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -69,11 +71,25 @@ class KnowledgeStore(Protocol):
         """Return the rendered answer of a topic; ``KeyError`` if unknown."""
 
 
-class FileKnowledgeStore:
-    """Reads ``knowledge/`` and reloads it when any file there changes (checked per call)."""
+# How often the files are checked for changes: an edited answer is live within this time,
+# while a busy action server does not stat every file on every message.
+CHECK_INTERVAL_S = 1.0
 
-    def __init__(self, directory: Path) -> None:
+
+class FileKnowledgeStore:
+    """Reads ``knowledge/`` and reloads it when a file there changes (checked every second)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        check_interval_s: float = CHECK_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._directory = directory
+        self._check_interval_s = check_interval_s
+        self._clock = clock
+        self._next_check = float("-inf")
         self._lock = threading.Lock()
         self._signature: tuple[tuple[str, int, int], ...] | None = None
         self._kb: KnowledgeBase | None = None
@@ -88,8 +104,12 @@ class FileKnowledgeStore:
         A reload that fails validation keeps serving the last valid content, so an editor's
         typo never takes the assistant down; the error is raised only when nothing was loaded.
         """
-        signature = self._current_signature()
         with self._lock:
+            now = self._clock()
+            if self._kb is not None and now < self._next_check:
+                return self._kb
+            self._next_check = now + self._check_interval_s
+            signature = self._current_signature()
             if self._kb is None or signature != self._signature:
                 try:
                     self._kb = load_knowledge(self._directory)

@@ -43,7 +43,7 @@ class TunableLogisticRegressionClassifier(LogisticRegressionClassifier):
     Rasa fixes ``class_weight="balanced"``, which down-weights the large ``out_of_scope`` class
     (~200 examples against ~30 per FAQ topic) and so lets off-topic questions drift into FAQ
     topics; on the development set unweighted classes reject more out-of-scope questions at
-    the same in-scope accuracy (docs/benchmarks/nlu.md, "Choosing the classifier").
+    the same in-scope accuracy (docs/benchmarks/nlu-classifier-choice.md).
     """
 
     @staticmethod
