@@ -14,7 +14,7 @@ Found with py-spy on the Rasa server under 20 concurrent conversations
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jsonschema import ValidationError
@@ -48,7 +48,7 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         raise e
 
 
-@lru_cache(maxsize=None)
+@cache
 def _event_class(type_name: str) -> type[Event] | None:
     return next((c for c in all_subclasses(Event) if c.type_name == type_name), None)
 
