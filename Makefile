@@ -1,6 +1,7 @@
 # The Stadtwerk assistant. `make help` lists the targets; CI runs `make test` (.ci/run).
 # Everything is incremental: the virtualenv is rebuilt only when pyproject.toml/constraints.txt
-# change, the model only when knowledge/, data/, config.yml, domain.yml or the NLU code change.
+# change, schemathesis's build/fuzz-venv only when tools/fuzz-requirements.txt changes, the model
+# only when knowledge/, data/, config.yml, domain.yml or the NLU code change.
 
 -include .env
 .EXPORT_ALL_VARIABLES:
@@ -9,6 +10,10 @@ SHELL := /bin/bash
 
 # Rasa 3.6 needs Python 3.10 (< 3.11); pyenv's 3.10 is preferred over a `python3.10` shim.
 PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10))
+# schemathesis (tools/fuzz-requirements.txt) needs Python >= 3.11: its own venv, pyenv's 3.11 first.
+FUZZ_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) \
+	$(shell command -v python3.11 python3.12 python3.13))
+FUZZ_VENV := build/fuzz-venv
 VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
@@ -21,8 +26,8 @@ TF_CPP_MIN_LOG_LEVEL ?= 2
 RASA_TELEMETRY_ENABLED ?= false
 SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
-.PHONY: help install generate train run test lint types check-content validate test-unit \
-	test-stories eval bench clean lock
+.PHONY: help install fuzz-venv generate train run shell test lint types check-content validate \
+	test-unit test-stories eval bench clean lock lock-fuzz browser-deps
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -37,6 +42,33 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 install: $(VENV)/.installed ## Create the virtualenv with the locked dependencies
+
+$(FUZZ_VENV)/.installed: tools/fuzz-requirements.txt
+	@test -n "$(FUZZ_PYTHON)" || { echo "Python >= 3.11 not found (set FUZZ_PYTHON=/path/to/python3.11)"; exit 1; }
+	@mkdir -p build
+	@echo "creating $(FUZZ_VENV) with $(FUZZ_PYTHON) (log: build/fuzz-install.log)"
+	@rm -rf $(FUZZ_VENV) && $(FUZZ_PYTHON) -m venv $(FUZZ_VENV)  # fresh: exactly the listed pins
+	@{ $(FUZZ_VENV)/bin/python -m pip install --no-deps -r tools/fuzz-requirements.txt \
+		&& $(FUZZ_VENV)/bin/python -m pip check; } > build/fuzz-install.log 2>&1 \
+		|| { tail -30 build/fuzz-install.log; exit 1; }
+	@touch $@
+
+fuzz-venv: $(FUZZ_VENV)/.installed ## Create build/fuzz-venv: schemathesis, apart from the project's pins
+
+# Browser tests: Debian's chromium (driven by Playwright with executable_path; never
+# `playwright install`, which downloads a browser) and axe-core from npm (tools/browser).
+BROWSER_DEPS := build/browser/.installed
+$(BROWSER_DEPS): tools/browser/package.json tools/browser/package-lock.json
+	@mkdir -p build/browser
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium (log: build/apt.log)"; \
+		{ apt-get update -qq && apt-get install -y -qq chromium; } > build/apt.log 2>&1 \
+		|| { tail -20 build/apt.log; echo "install chromium: apt-get install chromium"; exit 1; }; }
+	@cp tools/browser/package.json tools/browser/package-lock.json build/browser/
+	@cd build/browser && npm ci --no-audit --no-fund > ../npm-install.log 2>&1 \
+		|| { tail -20 ../npm-install.log; exit 1; }
+	@touch $@
+
+browser-deps: $(BROWSER_DEPS) ## Install chromium (Debian) and axe-core (npm) for the browser tests
 
 $(SPACY_MODEL): $(VENV)/.installed bot/nlu/spacy_pipeline.py
 	$(PY) -m bot build-spacy build/spacy-de
@@ -58,6 +90,10 @@ train: $(MODEL) ## Train the model if its inputs changed
 run: $(MODEL) ## Set up everything and start the assistant on loopback
 	$(PY) -m bot run
 
+shell: $(MODEL) ## Chat in the terminal (needs `make run` in another terminal for the actions)
+	ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook $(RASA) shell --model $(MODEL) \
+		--endpoints endpoints.yml --port 5006
+
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check bot actions channels tests bench
 
@@ -71,7 +107,7 @@ check-content: $(VENV)/.installed ## Validate knowledge/ and check the generated
 validate: $(MODEL) ## rasa data validate
 	$(RASA) data validate --fail-on-warnings > build/validate.log 2>&1 || { cat build/validate.log; exit 1; }
 
-test-unit: $(MODEL) ## pytest (unit, API and end-to-end tests; starts the servers it needs)
+test-unit: $(MODEL) $(FUZZ_VENV)/.installed $(BROWSER_DEPS) ## pytest (unit, API, end-to-end and schemathesis tests; starts the servers)
 	$(PY) -m pytest
 
 test-stories: $(MODEL) ## rasa test stories against the trained model
@@ -94,6 +130,14 @@ lock: ## Re-resolve constraints.txt in a fresh virtualenv (needs the package ind
 	build/lock-venv/bin/pip install -q -e '.[dev]'
 	build/lock-venv/bin/pip freeze --exclude-editable > constraints.txt.new
 	@echo "review constraints.txt.new and move it over constraints.txt"
+
+lock-fuzz: ## Re-resolve tools/fuzz-requirements.txt (SCHEMATHESIS=version, default: the pinned one)
+	rm -rf build/lock-fuzz-venv && $(FUZZ_PYTHON) -m venv build/lock-fuzz-venv
+	build/lock-fuzz-venv/bin/pip install -q \
+		"schemathesis==$${SCHEMATHESIS:-$$(sed -n 's/^schemathesis==//p' tools/fuzz-requirements.txt)}"
+	{ grep '^#' tools/fuzz-requirements.txt; build/lock-fuzz-venv/bin/pip freeze; } \
+		> tools/fuzz-requirements.txt.new
+	@echo "review tools/fuzz-requirements.txt.new and move it over tools/fuzz-requirements.txt"
 
 clean: ## Remove the virtualenv, build outputs and models
 	rm -rf $(VENV) build models .rasa .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,8 @@ Tests replace them with ``set_knowledge_store`` instead of patching globals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from bot.knowledge.store import FileKnowledgeStore, KnowledgeStore
@@ -15,6 +17,18 @@ from bot.tariff.client import TariffClient
 _knowledge_store: KnowledgeStore | None = None
 _tariff_client: TariffClient | None = None
 _catalogue: CatalogueCache | None = None
+_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+
+def now() -> datetime:
+    """The current time (aware); tests set a fixed one with :func:`set_clock`."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Use ``clock`` for the current time (``None``: the real clock)."""
+    global _clock
+    _clock = clock or (lambda: datetime.now(timezone.utc))
 
 
 def knowledge_store() -> KnowledgeStore:

@@ -1,7 +1,10 @@
 """Hand the conversation to a person.
 
-Until the web app's agent queue exists (issue 4) the assistant answers with the contact topic:
-how to reach customer service by phone, e-mail or in person.
+Within the chat's opening hours (``knowledge/utility.yml``) the answer carries the metadata
+``handoff: queued``: the web app puts the conversation in the agents' queue and stops relaying
+to the bot. Outside them it carries ``handoff: offline`` and offers a callback or message
+request (the widget shows the form). A channel without a web app (``rasa shell``, the REST
+channel) still gets a complete answer; the contact topic follows outside opening hours.
 """
 
 from __future__ import annotations
@@ -11,14 +14,31 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dependencies import knowledge_store
-from actions.faq import utter_answer
+from actions.dependencies import knowledge_store, now
+from bot.handoff.hours import OpeningHours
 
 CONTACT_TOPIC = "kontakt_oeffnungszeiten"
 
 
+def _reason(tracker: Tracker) -> str:
+    """Why a person is wanted: asked directly, or after the bot failed, or the customer upset."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/"):  # a button the bot offered
+        previous = [e for e in tracker.events if e.get("event") == "user"][-2:-1]
+        intent = (
+            ((previous[0].get("parse_data") or {}).get("intent") or {}).get("name")
+            if (previous)
+            else intent
+        )
+        if intent == "upset":
+            return "upset"
+        return "offered"
+    return "upset" if intent == "upset" else "asked"
+
+
 class ActionRequestHandoff(Action):
-    """``action_request_handoff``: the customer wants a person."""
+    """``action_request_handoff``: the customer wants (or is offered and accepts) a person."""
 
     def name(self) -> str:
         """Name of the action in domain.yml."""
@@ -27,6 +47,20 @@ class ActionRequestHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Answer with the ways to reach customer service."""
-        utter_answer(dispatcher, knowledge_store().answer(CONTACT_TOPIC))
-        return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", CONTACT_TOPIC)]
+        """Queue for an agent within opening hours, else offer a callback request."""
+        kb = knowledge_store().knowledge()
+        hours = OpeningHours.from_utility(kb.utility)
+        current = now()
+        if hours.is_open(current):
+            dispatcher.utter_message(
+                response="utter_handoff_queued", handoff="queued", handoff_reason=_reason(tracker)
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_handoff_offline",
+                handoff="offline",
+                hours=hours.describe(),
+                next_opening=hours.describe_next_opening(current) or "so bald wie möglich",
+                phone=str(kb.utility.get("phone", "")),
+            )
+        return [SlotSet("failed_attempts", 0.0)]

@@ -7,7 +7,8 @@ Commands:
   eval --questions F   evaluate the trained model (contract: shared/contracts.md section 1)
   tune                 grid-search thresholds on the development set
   report               held-out evaluation of the model and both baselines → docs/benchmarks/nlu.md
-  run                  start the action server and the Rasa server on loopback
+  users create NAME    create a console user (--role agent|editor|admin)
+  run                  start every service on loopback (calculator, actions, Rasa, web app)
 """
 
 from __future__ import annotations
@@ -102,6 +103,38 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_users_create(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.chat.db import create_schema, make_engine, make_sessionmaker
+    from bot.web.security import generate_password
+    from bot.web.users import set_user
+
+    password = args.password or (
+        getpass.getpass(f"password for {args.name} (empty: generate): ")
+        if sys.stdin.isatty()
+        else ""
+    )
+    generated = not password
+    password = password or generate_password()
+    engine = make_engine(get_settings().database_url)
+    create_schema(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        set_user(
+            session=session,
+            username=args.name,
+            role=args.role,
+            display_name=args.display_name or args.name,
+            password=password,
+        )
+        session.commit()
+    print(
+        f"user {args.name} ({args.role}) saved" + (f", password: {password}" if generated else "")
+    )
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.devserver import run_all
 
@@ -144,6 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--questions", default="tests/nlu/dev.tsv")
     p.add_argument("--top", type=int, default=10)
     p.set_defaults(func=_cmd_tune)
+
+    p = sub.add_parser("users", help="manage console users (agents, editors, admins)")
+    users = p.add_subparsers(dest="users_command", required=True)
+    p = users.add_parser("create", help="create a user or reset its password")
+    p.add_argument("name")
+    p.add_argument("--role", choices=["agent", "editor", "admin"], default="agent")
+    p.add_argument("--display-name", help="shown to customers (a first name or alias)")
+    p.add_argument("--password", help="default: ask, or generate and print one")
+    p.set_defaults(func=_cmd_users_create)
 
     p = sub.add_parser("run", help="start the assistant's servers on loopback")
     p.add_argument("--rasa-only", action="store_true", help="only Rasa + action server")

@@ -92,6 +92,22 @@ def tariff_service(port: int = 8100, log_path: Path | None = None) -> ServicePro
     )
 
 
+def web_app(
+    port: int = 8000,
+    rasa_url: str = "http://127.0.0.1:5005",
+    log_path: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> ServiceProcess:
+    """The web app: demo website with the widget, chat API, agent console."""
+    return ServiceProcess(
+        name="web app",
+        command=[str(BIN / "python"), "-m", "bot.web"],
+        health_url=f"http://{HOST}:{port}/api/v1/config",
+        env={"WEB_PORT": str(port), "RASA_URL": rasa_url, **(extra_env or {})},
+        log_path=log_path,
+    )
+
+
 def action_server(
     port: int | None = None, log_path: Path | None = None, tariff_url: str | None = None
 ) -> ServiceProcess:
@@ -151,13 +167,18 @@ def rasa_server(
 
 
 def run_all(with_web: bool = True) -> int:
-    """Start every service, print how to talk to the assistant, stop all on Ctrl-C."""
+    """Start every service, print how to talk to the assistant, stop all on Ctrl-C.
+
+    The web app prints the demo users' names and passwords when it starts.
+    """
     settings = get_settings()
     model = settings.model_dir / "assistant.tar.gz"
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2
     services = [tariff_service(), action_server(), rasa_server(model)]
+    if with_web:
+        services.append(web_app())
     stopping = False
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -174,6 +195,7 @@ def run_all(with_web: bool = True) -> int:
             service.wait_ready()
         print(
             "\nThe assistant is running on loopback:\n"
+            "  website + chat widget  http://127.0.0.1:8000/  (agent console: /agent/)\n"
             "  Rasa REST channel   POST http://127.0.0.1:5005/webhooks/rest/webhook\n"
             "  with metadata       POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
             "  action server       http://127.0.0.1:5055/health\n"

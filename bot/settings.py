@@ -24,6 +24,11 @@ class Settings:
     rasa_url: str
     action_server_port: int
     tariff_url: str
+    database_url: str
+    web_port: int
+    demo: bool
+    secret_key: str | None
+    rate_limit_per_minute: int
 
 
 def _path(name: str, default: Path) -> Path:
@@ -41,4 +46,14 @@ def get_settings() -> Settings:
         rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
         action_server_port=int(os.environ.get("ACTION_SERVER_PORT", "5055")),
         tariff_url=os.environ.get("TARIFF_URL", "http://127.0.0.1:8100"),
+        database_url=os.environ.get(
+            "DATABASE_URL", f"sqlite:///{REPO_ROOT / 'build' / 'chat.db'}"
+        ),
+        web_port=int(os.environ.get("WEB_PORT", "8000")),
+        # Demo mode (the default, `make run`): demo users with generated passwords, a secret
+        # key generated into build/; outside demo mode SECRET_KEY is required.
+        demo=os.environ.get("APP_MODE", "demo") == "demo",
+        secret_key=os.environ.get("SECRET_KEY") or None,
+        # Customer messages per conversation and minute before the chat API answers 429.
+        rate_limit_per_minute=int(os.environ.get("CHAT_RATE_LIMIT_PER_MINUTE", "20")),
     )

@@ -13,6 +13,8 @@ paths. An unexpected error is logged and answered with ``503`` and a reason, nev
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Extra, Field, condecimal, validator
+from pydantic import errors as pydantic_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +51,7 @@ API_VERSION = "1.0.0"
 # Contract defaults (shared/contracts.md section 2).
 DEFAULT_MONTH = "2023-06"
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Upper bounds that keep every calculation small and exact (see bot.tariff.engine). They are far
 # above any household (the household limits of 30,000 kWh / 1.5 GWh answer with 422 anyway) and
 # only stop absurd or malicious values.
@@ -91,6 +95,34 @@ def _mark_nullable(schema: dict[str, Any], model: type[BaseModel]) -> None:
             continue
         keep = {k: prop.pop(k) for k in ("title", "description", "default") if k in prop}
         properties[field.alias] = {"anyOf": [prop, {"type": "null"}], **keep}
+
+
+class IsoDate(date):
+    """A day written ``YYYY-MM-DD`` (OpenAPI ``format: date``), and nothing else.
+
+    pydantic v1's ``date`` also takes a number as a Unix timestamp, so ``?on=20230601`` or
+    ``?on=0.5`` silently meant a day in 1970; the contract wants ``422`` for invalid input.
+    """
+
+    @classmethod
+    def __get_validators__(cls) -> Iterator[Callable[[Any], date]]:
+        yield cls.validate
+
+    @classmethod
+    def __modify_schema__(cls, field_schema: dict[str, Any]) -> None:
+        field_schema.update(type="string", format="date")
+
+    @classmethod
+    def validate(cls, value: Any) -> date:
+        """The day ``value`` names; ``DateError`` unless it is a real ``YYYY-MM-DD`` day."""
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value):
+            raise pydantic_errors.DateError()
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise pydantic_errors.DateError() from None
 
 
 class _Model(BaseModel):
@@ -517,7 +549,7 @@ def create_app(rules: ReliefRules | None = None, catalogue: Catalogue | None = N
     def get_tariffs(
         energy: Energy | None = _ENERGY_QUERY,
         name: str | None = _NAME_QUERY,
-        on: date | None = _ON_QUERY,
+        on: IsoDate | None = _ON_QUERY,
     ) -> TariffsOut:
         """The utility's tariff catalogue: names, energy, dated gross prices."""
         cat: Catalogue = app.state.catalogue

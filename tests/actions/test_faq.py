@@ -75,12 +75,36 @@ async def test_answer_resets_the_failure_count(dispatcher, domain):
     assert SlotSet("failed_attempts", 0.0) in events
 
 
-async def test_handoff_answers_with_the_contact_topic(dispatcher, domain, kb):
-    tracker = make_tracker("human_handoff", 0.9)
-    await ActionRequestHandoff().run(dispatcher, tracker, domain)
+async def test_handoff_within_opening_hours_queues(dispatcher, domain):
+    from datetime import datetime, timezone
+
+    from actions.dependencies import set_clock
+
+    set_clock(lambda: datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday 11:00 CET
+    try:
+        await ActionRequestHandoff().run(dispatcher, make_tracker("human_handoff", 0.9), domain)
+    finally:
+        set_clock(None)
     [message] = dispatcher.messages
-    assert message["faq_id"] == "kontakt_oeffnungszeiten"
-    assert kb.utility["phone"] in message["text"]
+    assert message["response"] == "utter_handoff_queued"
+    assert message["handoff"] == "queued" and message["handoff_reason"] == "asked"
+
+
+async def test_handoff_outside_opening_hours_offers_a_callback(dispatcher, domain, kb):
+    from datetime import datetime, timezone
+
+    from actions.dependencies import set_clock
+
+    set_clock(lambda: datetime(2026, 11, 22, 20, 0, tzinfo=timezone.utc))  # Sunday evening
+    try:
+        await ActionRequestHandoff().run(dispatcher, make_tracker("human_handoff", 0.9), domain)
+    finally:
+        set_clock(None)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_handoff_offline"
+    assert message["handoff"] == "offline"
+    assert message["next_opening"] == "morgen ab 8 Uhr"
+    assert message["phone"] == kb.utility["phone"]
 
 
 async def test_edited_answer_is_served_without_retraining(dispatcher, domain, tmp_path, repo_root):

@@ -1,17 +1,28 @@
-"""Real processes for end-to-end tests: calculator, action server, Rasa server (trained model).
+"""Real processes for end-to-end tests: calculator, action server, Rasa server (trained model),
+web app. Ports differ from `make run`'s so tests can run while a demo is up.
 
-Ports differ from `make run`'s so tests can run while a demo is up.
+The processes answer from a copy of knowledge/ whose chat opening hours tests can switch
+(`chat_hours`): the action server notices a changed file within a second.
 """
 
 from __future__ import annotations
 
-import pytest
+import shutil
+import uuid
 
-from bot.devserver import action_server, rasa_server, tariff_service
+import pytest
+import yaml
+
+from bot.chat.db import create_schema, make_engine, make_sessionmaker
+from bot.devserver import action_server, rasa_server, tariff_service, web_app
+from bot.web.users import set_user
 
 ACTION_PORT = 15055
 RASA_PORT = 15005
 TARIFF_PORT = 15100
+WEB_PORT = 15000
+AGENT = ("testagent", "Tessa", "e2e-geheim-1")  # username, display name, password
+ALWAYS = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +30,38 @@ def log_dir(repo_root):
     path = repo_root / "build" / "test-logs"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def knowledge_copy(repo_root, tmp_path_factory):
+    target = tmp_path_factory.mktemp("e2e") / "knowledge"
+    shutil.copytree(repo_root / "knowledge", target)
+    return target
+
+
+class ChatHours:
+    """Switch the chat's opening hours of the running processes."""
+
+    def __init__(self, knowledge):
+        self.path = knowledge / "utility.yml"
+
+    def set(self, weekly):
+        data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+        data["opening_hours"]["weekly"] = weekly
+        self.path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    def open(self):
+        self.set(ALWAYS)
+
+    def closed(self):
+        self.set({})
+
+
+@pytest.fixture(scope="session")
+def chat_hours(knowledge_copy):
+    hours = ChatHours(knowledge_copy)
+    hours.open()
+    return hours
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +75,14 @@ def calculator(log_dir):
 
 
 @pytest.fixture(scope="session")
-def rasa_url(model_path, log_dir, calculator):
+def rasa_url(model_path, log_dir, calculator, knowledge_copy, chat_hours):
     actions = action_server(
         port=ACTION_PORT,
         log_path=log_dir / "action-server.log",
         tariff_url=f"http://127.0.0.1:{TARIFF_PORT}",
-    ).start()
+    )
+    actions.env["KNOWLEDGE_DIR"] = str(knowledge_copy)
+    actions.start()
     rasa = rasa_server(
         model_path, port=RASA_PORT, action_port=ACTION_PORT, log_path=log_dir / "rasa-server.log"
     ).start()
@@ -48,3 +93,25 @@ def rasa_url(model_path, log_dir, calculator):
     finally:
         rasa.stop()
         actions.stop()
+
+
+@pytest.fixture(scope="session")
+def web_url(rasa_url, log_dir, knowledge_copy, tmp_path_factory):
+    database = f"sqlite:///{tmp_path_factory.mktemp('web') / f'chat-{uuid.uuid4().hex}.db'}"
+    engine = make_engine(database)
+    create_schema(engine)
+    with make_sessionmaker(engine)() as session:
+        username, display_name, password = AGENT
+        set_user(session=session, username=username, role="agent", display_name=display_name,
+                 password=password)
+        session.commit()
+    engine.dispose()
+    web = web_app(
+        port=WEB_PORT, rasa_url=rasa_url, log_path=log_dir / "web.log",
+        extra_env={"DATABASE_URL": database, "KNOWLEDGE_DIR": str(knowledge_copy)},
+    ).start()
+    try:
+        web.wait_ready()
+        yield f"http://127.0.0.1:{WEB_PORT}"
+    finally:
+        web.stop()

@@ -62,10 +62,23 @@ def test_greeting_and_bot_question(rasa_url):
     assert "kein Mensch" in send(rasa_url, "Bist du ein Bot?", sender)[0]["text"]
 
 
-def test_wants_a_person_gets_the_contact_topic(rasa_url, kb):
+def test_wants_a_person_is_queued_within_opening_hours(rasa_url, chat_hours):
     [message] = send(rasa_url, "Ich möchte bitte mit einem Mitarbeiter sprechen")
-    assert message["metadata"]["faq_id"] == "kontakt_oeffnungszeiten"
-    assert kb.utility["phone"] in message["text"]
+    assert message["metadata"]["handoff"] == "queued"
+
+
+def test_wants_a_person_outside_opening_hours_gets_the_callback_offer(rasa_url, chat_hours, kb):
+    import time
+
+    chat_hours.closed()
+    try:
+        time.sleep(1.5)  # the action server re-reads knowledge/ at most once a second
+        [message] = send(rasa_url, "Kann ich bitte mit einem Menschen reden?")
+        assert message["metadata"]["handoff"] == "offline"
+        assert kb.utility["phone"] in message["text"]
+    finally:
+        chat_hours.open()
+        time.sleep(1.5)
 
 
 @pytest.mark.parametrize(

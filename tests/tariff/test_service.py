@@ -318,6 +318,25 @@ def test_tariffs_bad_query_answers_422(client, params, field):
     assert response.json()["detail"][0]["loc"] == ["query", field]
 
 
+# Found by schemathesis (tests/tariff/test_schemathesis.py): pydantic v1 read a number as a Unix
+# timestamp, so `?on=0.5` or `?on=20230601` answered 200 with the prices of a day in 1970.
+@pytest.mark.parametrize(
+    "on",
+    ["0.5", "20230601", "1e9", "-1", "2023-6-1", "2023-02-30", "2023-06-01T00:00", " 2023-06-01"],
+)
+def test_tariffs_on_must_be_a_yyyy_mm_dd_day(client, on):
+    response = client.get("/v1/tariffs", params={"on": on})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["query", "on"]
+    assert response.json()["detail"][0]["type"] == "value_error.date"
+
+
+def test_tariffs_on_is_documented_as_a_date(client):
+    parameters = client.get("/openapi.json").json()["paths"]["/v1/tariffs"]["get"]["parameters"]
+    schema = next(p["schema"] for p in parameters if p["name"] == "on")
+    assert (schema["type"], schema["format"]) == ("string", "date")
+
+
 def test_openapi_is_valid(client):
     response = client.get("/openapi.json")
     assert response.status_code == 200

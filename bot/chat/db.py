@@ -1,0 +1,93 @@
+"""Engine and sessions of the chat store; nothing is connected at import time.
+
+SQLite is the default (a file in ``build/``, enough for the demo and one web-app process);
+PostgreSQL is used through a ``postgresql://`` URL (``DATABASE_URL``). Typical use::
+
+    engine = make_engine(url)
+    create_schema(engine)                  # on start; Alembic migrations come with issue 5
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:      # one transaction: commit on success, else rollback
+        conversation = repository.create_conversation(session=session)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, create_engine, make_url
+from sqlalchemy.orm import sessionmaker
+
+from bot.chat.models import Base
+from bot.settings import REPO_ROOT
+
+DEFAULT_DATABASE_URL: Final = f"sqlite:///{REPO_ROOT / 'build' / 'chat.db'}"
+# How long a SQLite writer waits for another one to finish (s); the web app writes short
+# transactions, so waiting beats failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_S: Final = 15.0
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # SQLite ignores foreign keys unless asked on every connection; without them deleting a
+        # conversation would leave its messages behind.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets the agents' console read while the widget writes. In-memory databases
+        # answer "memory" and keep their journal mode, which is fine.
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def make_engine(
+    url: str = DEFAULT_DATABASE_URL,
+    *,
+    connect_args: Mapping[str, Any] | None = None,
+    echo: bool = False,
+) -> Engine:
+    """Create the engine of the chat store.
+
+    Args:
+        url: a SQLAlchemy URL; for a SQLite file the directory is created.
+        connect_args: passed to the DB-API ``connect()`` (e.g. PostgreSQL
+            ``{"options": "-csearch_path=myschema"}``).
+        echo: log every SQL statement (debugging only: statements carry chat texts).
+
+    Returns:
+        A 2.0-style (``future=True``) engine; SQLite connections have foreign keys on and WAL.
+    """
+    parsed = make_url(url)
+    args: dict[str, Any] = dict(connect_args or {})
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+        engine = create_engine(url, future=True, echo=echo, connect_args=args)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # pre_ping replaces connections the server closed while idle (restarts, idle timeouts).
+    return create_engine(url, future=True, echo=echo, connect_args=args, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    """Return the session factory; objects stay readable after commit (``expire_on_commit=False``).
+
+    Args:
+        engine: from ``make_engine``.
+    """
+    # expire_on_commit=False: the web app returns rows as JSON after the commit, without a
+    # second round trip per attribute.
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables that do not exist yet (existing ones are left unchanged).
+
+    Args:
+        engine: from ``make_engine``.
+    """
+    Base.metadata.create_all(engine)

@@ -1,0 +1,212 @@
+"""Tables of the web app's chat store (SQLAlchemy 1.4, written in the 2.0 style).
+
+::
+
+    agents ─────────┐ (SET NULL)
+    conversations ──┼── messages   (CASCADE: deleting a conversation deletes every row below it)
+                    ├── feedback
+                    ├── handoffs
+                    └── tickets
+
+Every timestamp is stored as naive UTC and read back as an aware UTC ``datetime`` (``UTCDateTime``),
+so SQLite, which has no time zones, and PostgreSQL behave alike. Use the functions in
+``bot.chat.repository`` rather than writing rows directly: they mask message texts and keep the
+conversation state consistent.
+
+The attributes carry the types of their Python values (``state: str``), because SQLAlchemy 1.4
+ships no type information; mypy sees the values, while SQLAlchemy sees the ``Column``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base
+from sqlalchemy.types import TypeDecorator
+
+STATES: Final = ("bot", "queued", "agent", "closed")
+SENDERS: Final = ("customer", "bot", "agent", "system")
+ROLES: Final = ("agent", "editor", "admin")
+# Length of ``secrets.token_urlsafe(24)``: 24 random bytes (192 bits) in base64url are 32
+# characters; the column leaves room for longer tokens.
+CONVERSATION_ID_LENGTH: Final = 64
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator):  # type: ignore[misc]  # SQLAlchemy 1.4 has no type information
+    """A timestamp stored as naive UTC and returned as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Convert an aware datetime to naive UTC; naive ones are refused (their zone is unknown).
+
+        Raises:
+            ValueError: if ``value`` is naive.
+        """
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Mark a stored naive UTC timestamp as UTC."""
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+if TYPE_CHECKING:
+
+    class Base:
+        """What mypy sees of the declarative base."""
+
+        metadata: ClassVar[Any]
+        __table__: ClassVar[Any]
+
+        def __init__(self, **kwargs: Any) -> None: ...
+
+else:
+    Base = declarative_base()
+
+
+class Agent(Base):
+    """A person who answers chats (``agent``), edits content (``editor``) or manages users."""
+
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_agents_role"),)
+
+    id: int = Column(Integer, primary_key=True)
+    username: str = Column(String(64), nullable=False, unique=True)
+    password_hash: str = Column(String(255), nullable=False)
+    display_name: str = Column(String(100), nullable=False)
+    role: str = Column(String(16), nullable=False, default="agent")
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+
+
+class Conversation(Base):
+    """One website chat; ``id`` is the unguessable token the widget keeps.
+
+    ``queued_at``, ``claimed_at`` and ``agent_id`` describe the current handoff and are cleared
+    when the conversation goes back to the bot; the ``handoffs`` table keeps the history.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        CheckConstraint(_in("state", STATES), name="ck_conversations_state"),
+        Index("ix_conversations_state_queued_at", "state", "queued_at"),
+        Index("ix_conversations_updated_at", "updated_at"),
+    )
+
+    id: str = Column(String(CONVERSATION_ID_LENGTH), primary_key=True)
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+    updated_at: datetime = Column(UTCDateTime, nullable=False)
+    state: str = Column(String(16), nullable=False, default="bot")
+    page: str | None = Column(String(200))
+    agent_id: int | None = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    queued_at: datetime | None = Column(UTCDateTime)
+    claimed_at: datetime | None = Column(UTCDateTime)
+    # The seq of the last message; incremented in SQL so concurrent writers get distinct numbers.
+    last_seq: int = Column(Integer, nullable=False, default=0)
+
+
+class Message(Base):
+    """One message of a conversation, numbered 1, 2, 3 … by ``seq`` within it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+        CheckConstraint(_in("sender", SENDERS), name="ck_messages_sender"),
+    )
+
+    id: int = Column(Integer, primary_key=True)
+    conversation_id: str = Column(
+        String(CONVERSATION_ID_LENGTH),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+    seq: int = Column(Integer, nullable=False)
+    sender: str = Column(String(16), nullable=False)
+    text: str = Column(Text, nullable=False)  # masked by the repository
+    buttons: list[dict[str, str]] | None = Column(JSON)
+    faq_id: str | None = Column(String(100))
+    content_version: int | None = Column(Integer)
+    meta: dict[str, Any] | None = Column(JSON)
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+
+
+class Feedback(Base):
+    """A thumbs up or down for one FAQ answer (topic and content version)."""
+
+    __tablename__ = "feedback"
+
+    id: int = Column(Integer, primary_key=True)
+    conversation_id: str = Column(
+        String(CONVERSATION_ID_LENGTH),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+    faq_id: str = Column(String(100), nullable=False, index=True)
+    content_version: int | None = Column(Integer)
+    helpful: bool = Column(Boolean, nullable=False)
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+
+
+class Handoff(Base):
+    """One request for a person: asked, taken by an agent, ended (back to the bot or closed)."""
+
+    __tablename__ = "handoffs"
+
+    id: int = Column(Integer, primary_key=True)
+    conversation_id: str = Column(
+        String(CONVERSATION_ID_LENGTH),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+    reason: str | None = Column(String(100))
+    requested_at: datetime = Column(UTCDateTime, nullable=False)
+    agent_id: int | None = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    claimed_at: datetime | None = Column(UTCDateTime)
+    closed_at: datetime | None = Column(UTCDateTime)
+
+
+class Ticket(Base):
+    """A callback or message request made outside the opening hours.
+
+    ``name`` and ``contact`` are stored as given because an agent must call or write back;
+    ``concern`` is masked like every chat text.
+    """
+
+    __tablename__ = "tickets"
+
+    id: int = Column(Integer, primary_key=True)
+    conversation_id: str = Column(
+        String(CONVERSATION_ID_LENGTH),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+    name: str = Column(String(200), nullable=False)
+    contact: str = Column(String(200), nullable=False)
+    concern: str = Column(Text, nullable=False)
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+    done_at: datetime | None = Column(UTCDateTime)

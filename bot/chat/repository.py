@@ -1,0 +1,636 @@
+"""Typed data access of the chat store: every function takes a keyword-only ``session``.
+
+The functions flush but never commit: the caller owns the transaction
+(``with sessions.begin() as session: ...``), so a web request's writes succeed or fail together.
+Every ``now`` parameter defaults to the current UTC time and exists for tests and the web app's
+injectable clock; it must be timezone-aware.
+
+Conversation states and the functions that change them::
+
+    bot ──enqueue──▶ queued ──claim──▶ agent
+     ▲                 │                 │
+     └──release_to_bot─┴─────────────────┘        any state but closed ──close──▶ closed
+
+Errors::
+
+    ChatStoreError
+     ├── UnknownConversation (also LookupError)   no conversation with that id (the API's 404)
+     ├── UnknownAgent        (also LookupError)   no agent with that id
+     ├── UnknownTicket       (also LookupError)   no ticket with that id
+     └── InvalidTransition   (also ValueError)    the state change is not allowed, e.g. claiming
+                                                  a conversation another agent took a moment ago
+
+Texts (messages, a ticket's concern) pass through ``bot.privacy.mask`` before they are stored;
+a ticket's name and contact are kept as given because an agent must call or write back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Final
+
+from sqlalchemy import delete, desc, null, select, update
+from sqlalchemy.orm import Session
+
+from bot.chat.models import (
+    ROLES,
+    SENDERS,
+    STATES,
+    Agent,
+    Conversation,
+    Feedback,
+    Handoff,
+    Message,
+    Ticket,
+)
+from bot.privacy import mask
+
+# 24 random bytes = 192 bits: unguessable, so the id alone may grant access to a transcript.
+CONVERSATION_TOKEN_BYTES: Final = 24
+TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
+    "bot": frozenset({"queued", "closed"}),
+    "queued": frozenset({"agent", "bot", "closed"}),
+    "agent": frozenset({"bot", "closed"}),
+    "closed": frozenset(),
+}
+
+
+class ChatStoreError(Exception):
+    """Base class of the errors the chat store raises on purpose."""
+
+
+class UnknownConversation(ChatStoreError, LookupError):
+    """No conversation has this id (never created, or deleted)."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        # Only a prefix: the full id grants access to the transcript and must not reach logs.
+        super().__init__(f"unknown conversation {conversation_id[:8]}…")
+
+
+class UnknownAgent(ChatStoreError, LookupError):
+    """No agent has this id."""
+
+
+class UnknownTicket(ChatStoreError, LookupError):
+    """No ticket has this id."""
+
+
+class InvalidTransition(ChatStoreError, ValueError):
+    """The conversation cannot change to the requested state from its current one."""
+
+    def __init__(self, conversation_id: str, current: str, requested: str) -> None:
+        self.conversation_id = conversation_id
+        self.current = current
+        self.requested = requested
+        super().__init__(
+            f"conversation {conversation_id[:8]}… cannot go from {current} to {requested}"
+        )
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A conversation waiting for an agent.
+
+    Attributes:
+        conversation: the queued conversation.
+        position: 1 for the one waiting longest.
+        waiting_seconds: whole seconds since it was queued (never negative).
+    """
+
+    conversation: Conversation
+    position: int
+    waiting_seconds: int
+
+
+def _now(now: datetime | None) -> datetime:
+    """Return ``now``, or the current UTC time if None.
+
+    Raises:
+        ValueError: if ``now`` is naive (its time zone, and so the stored time, is unknown).
+    """
+    if now is None:
+        return datetime.now(timezone.utc)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got {now!r}")
+    return now
+
+
+def new_conversation_id() -> str:
+    """Return a fresh, unguessable conversation id (32 URL-safe characters)."""
+    return secrets.token_urlsafe(CONVERSATION_TOKEN_BYTES)
+
+
+def _touch(session: Session, conversation_id: str, now: datetime, **values: Any) -> None:
+    """Set ``updated_at`` (and ``values``) of a conversation in SQL.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        raise UnknownConversation(conversation_id)
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+def create_conversation(
+    *, session: Session, page: str | None = None, now: datetime | None = None
+) -> Conversation:
+    """Start a conversation in state ``bot``.
+
+    Args:
+        session: the open session.
+        page: the website page the widget was opened on (``data-page``).
+        now: the creation time.
+
+    Returns:
+        The new conversation with its unguessable ``id``.
+    """
+    now = _now(now)
+    conversation = Conversation(
+        id=new_conversation_id(),
+        created_at=now,
+        updated_at=now,
+        state="bot",
+        page=page,
+        last_seq=0,
+    )
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
+    """Return a conversation, read afresh from the database.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    conversation: Conversation | None = session.get(
+        Conversation, conversation_id, populate_existing=True
+    )
+    if conversation is None:
+        raise UnknownConversation(conversation_id)
+    return conversation
+
+
+def delete_conversation(*, session: Session, conversation_id: str) -> None:
+    """Delete a conversation and every trace of it: messages, feedback, handoffs, tickets.
+
+    The rows are deleted explicitly, child tables first, so nothing is left even where the
+    database does not enforce the foreign keys' ``ON DELETE CASCADE``.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    get_conversation(session=session, conversation_id=conversation_id)
+    for model in (Message, Feedback, Handoff, Ticket):
+        session.execute(delete(model).where(model.conversation_id == conversation_id))
+    session.execute(delete(Conversation).where(Conversation.id == conversation_id))
+    session.flush()
+
+
+def delete_conversations_before(*, session: Session, before: datetime) -> int:
+    """Delete every conversation without activity since ``before`` (the retention period).
+
+    Args:
+        session: the open session.
+        before: conversations whose ``updated_at`` is earlier are deleted with every trace.
+
+    Returns:
+        How many conversations were deleted.
+    """
+    ids = (
+        session.execute(select(Conversation.id).where(Conversation.updated_at < before))
+        .scalars()
+        .all()
+    )
+    for conversation_id in ids:
+        delete_conversation(session=session, conversation_id=conversation_id)
+    return len(ids)
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def add_message(
+    *,
+    session: Session,
+    conversation_id: str,
+    sender: str,
+    text: str,
+    buttons: Sequence[Mapping[str, str]] | None = None,
+    faq_id: str | None = None,
+    content_version: int | None = None,
+    meta: Mapping[str, Any] | None = None,
+    public: Collection[str] = (),
+    now: datetime | None = None,
+) -> Message:
+    """Append a message; its text is masked before it is stored.
+
+    Args:
+        session: the open session.
+        conversation_id: the conversation.
+        sender: ``customer``, ``bot``, ``agent`` or ``system``.
+        text: the message text (masked with ``bot.privacy.mask``).
+        buttons: quick replies, ``[{"title": ..., "payload": ...}]``.
+        faq_id: the FAQ topic the message answers.
+        content_version: the version of that topic's content.
+        meta: further data (e.g. the calculation's inputs and result); stored as given.
+        public: the utility's own contact data that stays readable in the text
+            (``bot.privacy.public_contacts``).
+        now: the time of the message.
+
+    Returns:
+        The stored message with its ``seq`` (1, 2, 3 … within the conversation).
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+        ValueError: if ``sender`` is unknown.
+    """
+    if sender not in SENDERS:
+        raise ValueError(f"sender must be one of {', '.join(SENDERS)}, got {sender!r}")
+    now = _now(now)
+    # The increment happens in SQL, which locks the row: concurrent writers (two browser tabs,
+    # customer and agent) get distinct, gap-free numbers instead of a unique-key error.
+    _touch(session, conversation_id, now, last_seq=Conversation.last_seq + 1)
+    seq = get_conversation(session=session, conversation_id=conversation_id).last_seq
+    message = Message(
+        conversation_id=conversation_id,
+        seq=seq,
+        sender=sender,
+        text=mask(text, public=public),
+        buttons=[dict(b) for b in buttons] if buttons is not None else None,
+        faq_id=faq_id,
+        content_version=content_version,
+        meta=dict(meta) if meta is not None else None,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def transcript(*, session: Session, conversation_id: str, after: int = 0) -> list[Message]:
+    """Return the messages with ``seq`` greater than ``after``, oldest first.
+
+    Args:
+        session: the open session.
+        conversation_id: the conversation.
+        after: the last ``seq`` the caller has (0 for the whole transcript).
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    get_conversation(session=session, conversation_id=conversation_id)
+    statement = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq > after)
+        .order_by(Message.seq)
+    )
+    return list(session.execute(statement).scalars())
+
+
+# --- states and handoffs ---------------------------------------------------------------------
+
+
+def _open_handoff(session: Session, conversation_id: str) -> Handoff | None:
+    statement = (
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id, Handoff.closed_at == null())
+        .order_by(desc(Handoff.requested_at), desc(Handoff.id))
+        .limit(1)
+    )
+    handoff: Handoff | None = session.execute(statement).scalars().first()
+    return handoff
+
+
+def set_state(
+    *,
+    session: Session,
+    conversation_id: str,
+    state: str,
+    agent_id: int | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Conversation:
+    """Change the state of a conversation and record the handoff.
+
+    Going to ``queued`` opens a handoff, ``agent`` assigns it, ``bot`` and ``closed`` end it.
+    Asking for the current state changes nothing (a second ``enqueue`` keeps the place in the
+    queue), except that another agent cannot take a conversation already claimed.
+
+    Args:
+        session: the open session.
+        conversation_id: the conversation.
+        state: ``bot``, ``queued``, ``agent`` or ``closed``.
+        agent_id: the agent taking the conversation; required for ``agent``.
+        reason: why a person was asked for (``queued`` only), e.g. ``asked`` or ``upset``.
+        now: the time of the change.
+
+    Returns:
+        The conversation, read afresh.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+        UnknownAgent: if ``agent_id`` names no agent.
+        InvalidTransition: if the change is not allowed from the current state, also when
+            another session changed the state in the meantime.
+        ValueError: if ``state`` is unknown or ``agent_id`` is missing for ``agent``.
+    """
+    if state not in STATES:
+        raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
+    if state == "agent" and agent_id is None:
+        raise ValueError("agent_id is required to hand a conversation to an agent")
+    now = _now(now)
+    conversation = get_conversation(session=session, conversation_id=conversation_id)
+    current = conversation.state
+    if state == current and (state != "agent" or agent_id == conversation.agent_id):
+        return conversation
+    if state not in TRANSITIONS[current]:
+        raise InvalidTransition(conversation_id, current, state)
+    if agent_id is not None and session.get(Agent, agent_id) is None:
+        raise UnknownAgent(f"unknown agent {agent_id}")
+
+    values: dict[str, Any] = {}
+    if state == "queued":
+        values = {"queued_at": now, "claimed_at": None, "agent_id": None}
+    elif state == "agent":
+        values = {"claimed_at": now, "agent_id": agent_id}
+    elif state == "bot":
+        values = {"queued_at": None, "claimed_at": None, "agent_id": None}
+    # Conditional on the state read above: of two agents claiming at once, the second one's
+    # UPDATE matches no row (PostgreSQL re-checks the condition after the first commits).
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.state == current)
+        .values(state=state, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidTransition(conversation_id, current, state)
+
+    handoff = _open_handoff(session, conversation_id)
+    if state == "queued":
+        if handoff is not None:  # left open by an earlier path; a new request supersedes it
+            handoff.closed_at = now
+        session.add(Handoff(conversation_id=conversation_id, reason=reason, requested_at=now))
+    elif handoff is not None and state == "agent":
+        handoff.agent_id = agent_id
+        handoff.claimed_at = now
+    elif handoff is not None:
+        handoff.closed_at = now
+    session.flush()
+    return get_conversation(session=session, conversation_id=conversation_id)
+
+
+def enqueue(
+    *,
+    session: Session,
+    conversation_id: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Conversation:
+    """Put a conversation in the agents' queue (state ``queued``); see ``set_state``."""
+    return set_state(
+        session=session, conversation_id=conversation_id, state="queued", reason=reason, now=now
+    )
+
+
+def claim(
+    *, session: Session, conversation_id: str, agent_id: int, now: datetime | None = None
+) -> Conversation:
+    """Let an agent take a queued conversation (state ``agent``); see ``set_state``."""
+    return set_state(
+        session=session, conversation_id=conversation_id, state="agent", agent_id=agent_id, now=now
+    )
+
+
+def release_to_bot(
+    *, session: Session, conversation_id: str, now: datetime | None = None
+) -> Conversation:
+    """Hand a queued or claimed conversation back to the bot (state ``bot``); see ``set_state``."""
+    return set_state(session=session, conversation_id=conversation_id, state="bot", now=now)
+
+
+def close(*, session: Session, conversation_id: str, now: datetime | None = None) -> Conversation:
+    """End a conversation (state ``closed``, final); see ``set_state``."""
+    return set_state(session=session, conversation_id=conversation_id, state="closed", now=now)
+
+
+def queue(*, session: Session, now: datetime | None = None) -> list[QueueEntry]:
+    """Return the queued conversations, the one waiting longest first.
+
+    Args:
+        session: the open session.
+        now: the time the waiting seconds are counted to.
+    """
+    now = _now(now)
+    statement = (
+        select(Conversation)
+        .where(Conversation.state == "queued")
+        .order_by(Conversation.queued_at, Conversation.id)
+    )
+    entries: list[QueueEntry] = []
+    for position, conversation in enumerate(session.execute(statement).scalars(), start=1):
+        queued_at = conversation.queued_at or now
+        waiting = max(0, int((now - queued_at).total_seconds()))
+        entries.append(QueueEntry(conversation, position, waiting))
+    return entries
+
+
+def queue_position(*, session: Session, conversation_id: str) -> int | None:
+    """Return the 1-based place of a conversation in the queue, or None if it is not queued.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    conversation = get_conversation(session=session, conversation_id=conversation_id)
+    if conversation.state != "queued":
+        return None
+    statement = (
+        select(Conversation.id)
+        .where(Conversation.state == "queued")
+        .order_by(Conversation.queued_at, Conversation.id)
+    )
+    # The queue is short (people wait for a handful of agents), so counting in Python is fine.
+    ids: list[str] = list(session.execute(statement).scalars())
+    return ids.index(conversation_id) + 1
+
+
+def handoffs(*, session: Session, conversation_id: str) -> list[Handoff]:
+    """Return the handoffs of a conversation, oldest first.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    get_conversation(session=session, conversation_id=conversation_id)
+    statement = (
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id)
+        .order_by(Handoff.requested_at, Handoff.id)
+    )
+    return list(session.execute(statement).scalars())
+
+
+# --- feedback and tickets --------------------------------------------------------------------
+
+
+def add_feedback(
+    *,
+    session: Session,
+    conversation_id: str,
+    faq_id: str,
+    content_version: int | None,
+    helpful: bool,
+    now: datetime | None = None,
+) -> Feedback:
+    """Record a thumbs up (``helpful=True``) or down for a FAQ answer.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    now = _now(now)
+    _touch(session, conversation_id, now)
+    feedback = Feedback(
+        conversation_id=conversation_id,
+        faq_id=faq_id,
+        content_version=content_version,
+        helpful=helpful,
+        created_at=now,
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+def add_ticket(
+    *,
+    session: Session,
+    conversation_id: str,
+    name: str,
+    contact: str,
+    concern: str,
+    now: datetime | None = None,
+) -> Ticket:
+    """Record a callback or message request.
+
+    Args:
+        session: the open session.
+        conversation_id: the conversation the request was made in.
+        name: the customer's name, stored as given.
+        contact: telephone number or e-mail address, stored as given (needed to call back).
+        concern: what it is about; masked like every chat text.
+        now: the time of the request.
+
+    Raises:
+        UnknownConversation: if there is none with this id.
+    """
+    now = _now(now)
+    _touch(session, conversation_id, now)
+    ticket = Ticket(
+        conversation_id=conversation_id,
+        name=name,
+        contact=contact,
+        concern=mask(concern),
+        created_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def tickets(*, session: Session, include_done: bool = False) -> list[Ticket]:
+    """Return the callback and message requests, oldest first.
+
+    Args:
+        session: the open session.
+        include_done: also those already marked done.
+    """
+    statement = select(Ticket).order_by(Ticket.created_at, Ticket.id)
+    if not include_done:
+        statement = statement.where(Ticket.done_at == null())
+    return list(session.execute(statement).scalars())
+
+
+def mark_ticket_done(*, session: Session, ticket_id: int, now: datetime | None = None) -> Ticket:
+    """Mark a request as dealt with.
+
+    Raises:
+        UnknownTicket: if there is none with this id.
+    """
+    ticket: Ticket | None = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise UnknownTicket(f"unknown ticket {ticket_id}")
+    ticket.done_at = _now(now)
+    session.flush()
+    return ticket
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+def create_agent(
+    *,
+    session: Session,
+    username: str,
+    password_hash: str,
+    display_name: str,
+    role: str = "agent",
+    now: datetime | None = None,
+) -> Agent:
+    """Create an agent, editor or admin account.
+
+    Args:
+        session: the open session.
+        username: the login name (unique).
+        password_hash: the hash (``bot.web.auth`` hashes; plain passwords never reach here).
+        display_name: the name customers see ("Sie chatten jetzt mit …").
+        role: ``agent``, ``editor`` or ``admin``.
+        now: the creation time.
+
+    Raises:
+        ValueError: if ``role`` is unknown.
+        sqlalchemy.exc.IntegrityError: if the username is taken.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    agent = Agent(
+        username=username,
+        password_hash=password_hash,
+        display_name=display_name,
+        role=role,
+        created_at=_now(now),
+    )
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def get_agent(*, session: Session, agent_id: int) -> Agent:
+    """Return an agent by id.
+
+    Raises:
+        UnknownAgent: if there is none with this id.
+    """
+    agent: Agent | None = session.get(Agent, agent_id)
+    if agent is None:
+        raise UnknownAgent(f"unknown agent {agent_id}")
+    return agent
+
+
+def agent_by_username(*, session: Session, username: str) -> Agent | None:
+    """Return the agent with this login name, or None."""
+    statement = select(Agent).where(Agent.username == username)
+    agent: Agent | None = session.execute(statement).scalars().first()
+    return agent

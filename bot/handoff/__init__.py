@@ -1,0 +1,8 @@
+"""Handoff to people: when the chat is staffed (``hours``).
+
+The handoff itself (queue, claim, hand-back) lives in the web app's store, ``bot.chat``.
+"""
+
+from bot.handoff.hours import OpeningHours, OpeningHoursError, Period
+
+__all__ = ["OpeningHours", "OpeningHoursError", "Period"]

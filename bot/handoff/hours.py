@@ -1,0 +1,310 @@
+"""The hours in which people answer the chat, from ``opening_hours`` in ``knowledge/utility.yml``.
+
+::
+
+    opening_hours:
+      timezone: Europe/Berlin
+      weekly:
+        mon: ["08:00", "18:00"]              # from (inclusive), to (exclusive), local time
+        sat: ["09:00", "13:00"]
+        wed: [["08:00", "12:00"], ["13:00", "18:00"]]   # a break: several periods
+        # a day that is missing (or null or []) is closed
+
+Times are wall-clock times in ``timezone``, so 8 o'clock stays 8 o'clock across the change to and
+from summer time. ``"24:00"`` may end a day. Every check takes an aware ``datetime`` (the web
+app's clock is injectable) and converts it to the configured zone with ``zoneinfo``; zoneinfo
+needs a time-zone database, from the operating system or the ``tzdata`` package.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Final
+
+from bot.knowledge.errors import KnowledgeError
+
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# German abbreviations (DIN 5008 style) and names, index 0 = Monday as in datetime.weekday().
+WEEKDAY_ABBREVIATIONS: Final = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+WEEKDAY_NAMES: Final = (
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonntag",
+)
+MINUTES_PER_DAY: Final = 24 * 60
+_TIME = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")
+
+
+class OpeningHoursError(KnowledgeError):
+    """``opening_hours`` is missing or invalid; every problem names its field."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """One opening period of a day, in minutes after local midnight; ``end`` is exclusive."""
+
+    start: int
+    end: int
+
+    def contains(self, minute: int) -> bool:
+        """Return whether the local minute of the day lies in the period."""
+        return self.start <= minute < self.end
+
+
+def _load_zone(name: Any, field: str, problems: list[str]) -> zoneinfo.ZoneInfo | None:
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"field '{field}': must name a time zone such as 'Europe/Berlin'")
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        available = zoneinfo.available_timezones()
+        if available:
+            problems.append(f"field '{field}': unknown time zone {name!r}")
+        else:
+            problems.append(
+                f"field '{field}': time zone {name!r} cannot be loaded because this machine has no "
+                "time-zone database; install the 'tzdata' package (pip install tzdata) or the "
+                "operating system's tzdata"
+            )
+        return None
+
+
+def _minute(value: Any, field: str, problems: list[str]) -> int | None:
+    match = _TIME.fullmatch(value) if isinstance(value, str) else None
+    minute = int(match[1]) * 60 + int(match[2]) if match else None
+    if minute is None or minute > MINUTES_PER_DAY:
+        # YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60); say so.
+        hint = ' (write times in quotes: "18:00")' if isinstance(value, int) else ""
+        problems.append(
+            f"field '{field}': expected a time \"HH:MM\" between 00:00 and 24:00, "
+            f"got {value!r}{hint}"
+        )
+        return None
+    return minute
+
+
+def _periods(value: Any, field: str, problems: list[str]) -> tuple[Period, ...]:
+    if value is None or value == []:
+        return ()
+    if not isinstance(value, list):
+        problems.append(
+            f'field \'{field}\': expected ["HH:MM", "HH:MM"] or a list of them, got {value!r}'
+        )
+        return ()
+    pairs: list[Any] = value if all(isinstance(v, list) for v in value) else [value]
+    periods: list[Period] = []
+    for i, pair in enumerate(pairs):
+        where = field if len(pairs) == 1 else f"{field}[{i}]"
+        if not isinstance(pair, list) or len(pair) != 2:
+            problems.append(
+                f'field \'{where}\': expected ["HH:MM", "HH:MM"] (from, to), got {pair!r}'
+            )
+            continue
+        start = _minute(pair[0], where, problems)
+        end = _minute(pair[1], where, problems)
+        if start is None or end is None:
+            continue
+        if start >= end:
+            problems.append(
+                f"field '{where}': opening time {pair[0]} must be before closing time {pair[1]}"
+            )
+            continue
+        if periods and start < periods[-1].end:
+            problems.append(f"field '{where}': periods must be in order and must not overlap")
+            continue
+        periods.append(Period(start, end))
+    return tuple(periods)
+
+
+def _clock(minute: int) -> str:
+    """Format a minute of the day for German texts: 480 -> "8", 510 -> "8:30", 1440 -> "24"."""
+    hours, minutes = divmod(minute, 60)
+    return f"{hours}" if minutes == 0 else f"{hours}:{minutes:02d}"
+
+
+def _periods_text(periods: Sequence[Period]) -> str:
+    return ", ".join(f"{_clock(p.start)}–{_clock(p.end)}" for p in periods) + " Uhr"
+
+
+def _days_text(days: Sequence[int]) -> str:
+    """Name the days: "Mo–Fr" for a run of three or more days, "Sa, So" for two, "Mi" for one."""
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{WEEKDAY_ABBREVIATIONS[run[0]]}–{WEEKDAY_ABBREVIATIONS[run[-1]]}")
+        else:
+            parts.extend(WEEKDAY_ABBREVIATIONS[d] for d in run)
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Weekly opening hours in one time zone.
+
+    Attributes:
+        zone: the time zone the hours are given in.
+        weekly: seven tuples of periods, Monday first; an empty tuple is a closed day.
+    """
+
+    zone: zoneinfo.ZoneInfo
+    weekly: tuple[tuple[Period, ...], ...]
+
+    @classmethod
+    def from_utility(
+        cls, utility: Mapping[str, Any], *, source: str = "knowledge/utility.yml"
+    ) -> OpeningHours:
+        """Read ``opening_hours`` of the utility profile.
+
+        Args:
+            utility: the mapping of ``knowledge/utility.yml``.
+            source: the file name used in error messages.
+
+        Returns:
+            The validated opening hours.
+
+        Raises:
+            OpeningHoursError: listing every problem, each naming its field.
+        """
+        problems: list[str] = []
+        spec = utility.get("opening_hours")
+        zone: zoneinfo.ZoneInfo | None = None
+        days: list[tuple[Period, ...]] = []
+        if not isinstance(spec, Mapping):
+            problems.append(
+                "field 'opening_hours': missing or not a mapping with 'timezone' and 'weekly'"
+            )
+        else:
+            zone = _load_zone(spec.get("timezone"), "opening_hours.timezone", problems)
+            weekly = spec.get("weekly")
+            if not isinstance(weekly, Mapping):
+                problems.append("field 'opening_hours.weekly': missing or not a mapping of days")
+            else:
+                for key in weekly:
+                    if key not in WEEKDAYS:
+                        problems.append(
+                            f"field 'opening_hours.weekly.{key}': unknown day, "
+                            f"use {', '.join(WEEKDAYS)}"
+                        )
+                days = [
+                    _periods(weekly.get(day), f"opening_hours.weekly.{day}", problems)
+                    for day in WEEKDAYS
+                ]
+        if problems or zone is None:
+            raise OpeningHoursError([f"{source}: {problem}" for problem in problems])
+        return cls(zone=zone, weekly=tuple(days))
+
+    def _local(self, now: datetime) -> datetime:
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("now must be a timezone-aware datetime")
+        return now.astimezone(self.zone)
+
+    def is_open(self, now: datetime) -> bool:
+        """Return whether people answer the chat at ``now``.
+
+        Args:
+            now: an aware datetime in any time zone.
+
+        Raises:
+            ValueError: if ``now`` is naive.
+        """
+        local = self._local(now)
+        minute = local.hour * 60 + local.minute
+        return any(p.contains(minute) for p in self.weekly[local.weekday()])
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        """Return the first moment at or after ``now`` when the chat is staffed.
+
+        Args:
+            now: an aware datetime in any time zone.
+
+        Returns:
+            ``now`` itself (in the configured zone) while open, else the start of the next
+            period; None if no day of the week has opening hours. An opening time that does not
+            exist on the day clocks go forward (02:30) is taken one hour later, as the clock
+            shows it.
+
+        Raises:
+            ValueError: if ``now`` is naive.
+        """
+        local = self._local(now)
+        if self.is_open(local):
+            return local
+        minute = local.hour * 60 + local.minute
+        # Eight days: today's later periods, six other days, and today's earlier ones next week.
+        for offset in range(8):
+            day = local.date() + timedelta(days=offset)
+            for period in self.weekly[day.weekday()]:
+                if offset == 0 and period.start <= minute:
+                    continue
+                start = datetime(day.year, day.month, day.day, tzinfo=self.zone) + timedelta(
+                    minutes=period.start
+                )
+                # Wall-clock arithmetic above; the round trip through UTC resolves a wall time
+                # the clock skips (DST start) to the time the clock then shows.
+                return start.astimezone(timezone.utc).astimezone(self.zone)
+        return None
+
+    def describe(self) -> str:
+        """Return the hours as German text, e.g. ``"Mo–Fr 8–18 Uhr, Sa 9–13 Uhr"``.
+
+        Days with equal hours are grouped; ``"geschlossen"`` if no day has hours.
+        """
+        groups: list[tuple[tuple[Period, ...], list[int]]] = []
+        for day, periods in enumerate(self.weekly):
+            if not periods:
+                continue
+            for known, days in groups:
+                if known == periods:
+                    days.append(day)
+                    break
+            else:
+                groups.append((periods, [day]))
+        if not groups:
+            return "geschlossen"
+        return ", ".join(f"{_days_text(days)} {_periods_text(p)}" for p, days in groups)
+
+    def describe_next_opening(self, now: datetime) -> str | None:
+        """Return when the chat is staffed next, as German text.
+
+        Args:
+            now: an aware datetime in any time zone.
+
+        Returns:
+            ``"jetzt"`` while open, ``"heute ab 13 Uhr"``, ``"morgen ab 8 Uhr"``,
+            ``"am Montag ab 8 Uhr"``, ``"am Montag, 3.4., ab 8 Uhr"`` a week ahead, or None if
+            there are no opening hours.
+
+        Raises:
+            ValueError: if ``now`` is naive.
+        """
+        local = self._local(now)
+        opening = self.next_opening(local)
+        if opening is None:
+            return None
+        if opening == local:
+            return "jetzt"
+        at = f"ab {_clock(opening.hour * 60 + opening.minute)} Uhr"
+        days = (opening.date() - local.date()).days
+        if days == 0:
+            return f"heute {at}"
+        if days == 1:
+            return f"morgen {at}"
+        name = WEEKDAY_NAMES[opening.weekday()]
+        if days >= 7:  # the same weekday as today: the date avoids "am Montag" meaning today
+            return f"am {name}, {opening.day}.{opening.month}., {at}"
+        return f"am {name} {at}"

@@ -1,0 +1,38 @@
+"""``python -m bot.web``: serve the web app with uvicorn on 127.0.0.1 (port ``WEB_PORT``).
+
+In demo mode (the default) it (re)creates one demo user per role and prints the user names
+and their newly generated passwords once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from bot.settings import get_settings
+from bot.web.app import build_context, create_app
+from bot.web.users import create_demo_users
+
+HOST = "127.0.0.1"
+
+
+def main() -> int:
+    """Build the app and serve it until interrupted."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    context = build_context(settings)
+    if settings.demo:
+        with context.session() as session:
+            users = create_demo_users(session)
+        lines = [f"  {u.role:<7} {u.username:<8} password: {u.password}" for u in users]
+        print("Demo users (passwords are new at every start):\n" + "\n".join(lines), flush=True)
+    uvicorn.run(create_app(context=context), host=HOST, port=settings.web_port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

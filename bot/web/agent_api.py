@@ -1,0 +1,300 @@
+"""The agent console: login, queue, claim, live chat, hand back, close, canned replies, tickets.
+
+Every route needs a valid session cookie (401, or a redirect to the login page for HTML
+pages); every state-changing request needs the CSRF token in ``X-CSRF-Token``. Agents appear
+to customers under their ``display_name`` (a first name or alias), never their full name.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StrictStr, validator
+
+from bot.chat import repository as repo
+from bot.chat.models import Agent
+from bot.chat.repository import InvalidTransition, UnknownConversation
+from bot.web import texts
+from bot.web.context import WebContext, message_out
+from bot.web.events import AGENTS
+
+logger = logging.getLogger(__name__)
+SESSION_COOKIE = "agent_session"
+AGENT_ROLES = ("agent", "admin")  # who may use the console
+
+
+class AgentMessage(BaseModel):
+    """An agent's chat message."""
+
+    text: StrictStr = Field(..., min_length=1, max_length=2000)
+
+    @validator("text")
+    def _not_blank(cls, value: str) -> str:  # noqa: N805 - pydantic passes the class
+        if not value.strip():
+            raise ValueError("Die Nachricht ist leer.")
+        return value.strip()
+
+
+def current_agent(ctx: WebContext, token: str | None) -> Agent | None:
+    """The logged-in agent of a session cookie, if any."""
+    agent_id = ctx.signer.agent_id(token)
+    if agent_id is None:
+        return None
+    with ctx.session() as session:
+        agent: Agent | None = session.get(Agent, agent_id)
+        if agent is not None:
+            session.expunge(agent)
+        return agent
+
+
+def canned_replies(path: Path) -> list[dict[str, str]]:
+    """Canned replies from ``knowledge/canned_replies.yml`` (title + text)."""
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [
+        {"title": str(item["title"]), "text": str(item["text"])}
+        for item in data
+        if isinstance(item, dict) and item.get("title") and item.get("text")
+    ]
+
+
+def summary(ctx: WebContext, conversation_id: str) -> dict[str, Any]:
+    """What an agent sees before claiming: topic, bot answers, calculation, last turns."""
+    with ctx.session() as session:
+        messages = repo.transcript(session=session, conversation_id=conversation_id)
+        bot_answers = [m for m in messages if m.sender == "bot"]
+        topics = [m.faq_id for m in bot_answers if m.faq_id]
+        calculation = next(
+            (
+                (m.meta or {}).get("calculation")
+                for m in reversed(bot_answers)
+                if (m.meta or {}).get("calculation")
+            ),
+            None,
+        )
+        return {
+            "topic": topics[-1] if topics else None,
+            "topics": list(dict.fromkeys(topics)),
+            "bot_answers": len(bot_answers),
+            "calculation": calculation,
+            "last_turns": [message_out(m) for m in messages[-5:]],
+        }
+
+
+def build_router(ctx: WebContext) -> APIRouter:
+    """The agent API bound to ``ctx``."""
+    router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+    canned_path = ctx.settings.knowledge_dir / "canned_replies.yml"
+
+    def auth(request: Request, *, write: bool = False) -> Agent | JSONResponse:
+        token = request.cookies.get(SESSION_COOKIE)
+        agent = current_agent(ctx, token)
+        if agent is None:
+            return JSONResponse({"detail": "Bitte melden Sie sich an."}, status_code=401)
+        if agent.role not in AGENT_ROLES:
+            return JSONResponse({"detail": texts.NOT_ALLOWED}, status_code=403)
+        if write and not ctx.signer.check_csrf(token, request.headers.get("X-CSRF-Token")):
+            return JSONResponse({"detail": texts.CSRF_FAILED}, status_code=403)
+        return agent
+
+    def queue_json() -> list[dict[str, Any]]:
+        with ctx.session() as session:
+            entries = repo.queue(session=session, now=ctx.clock())
+            ids = [(e.conversation.id, e.position, e.waiting_seconds) for e in entries]
+        return [
+            {
+                "conversation_id": cid,
+                "position": pos,
+                "waiting_seconds": wait,
+                "summary": summary(ctx, cid),
+            }
+            for cid, pos, wait in ids
+        ]
+
+    def announce(conversation_id: str, text: str, agent: Agent | None = None) -> dict[str, Any]:
+        meta = {"agent_id": agent.id, "agent_name": agent.display_name} if agent else None
+        with ctx.session() as session:
+            stored = repo.add_message(
+                session=session,
+                conversation_id=conversation_id,
+                sender="system",
+                text=text,
+                meta=meta,
+                public=ctx.public_numbers,
+                now=ctx.clock(),
+            )
+            out = message_out(stored)
+        ctx.hub.publish(conversation_id, {"type": "message", "message": out})
+        ctx.hub.publish(
+            AGENTS, {"type": "message", "conversation_id": conversation_id, "message": out}
+        )
+        return out
+
+    def publish_state(conversation_id: str, state: str) -> None:
+        ctx.hub.publish(conversation_id, {"type": "state", "state": state, "queue_position": None})
+        ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue_json()})
+
+    @router.get("/queue")
+    async def get_queue(request: Request) -> Any:
+        agent = auth(request)
+        if isinstance(agent, JSONResponse):
+            return agent
+        return {"queue": queue_json(), "agent": {"display_name": agent.display_name}}
+
+    @router.get("/conversations/{conversation_id}")
+    async def get_conversation(conversation_id: str, request: Request) -> Any:
+        agent = auth(request)
+        if isinstance(agent, JSONResponse):
+            return agent
+        try:
+            with ctx.session() as session:
+                conversation = repo.get_conversation(
+                    session=session, conversation_id=conversation_id
+                )
+                messages = [
+                    message_out(m)
+                    for m in repo.transcript(session=session, conversation_id=conversation_id)
+                ]
+                state = conversation.state
+        except UnknownConversation:
+            return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
+        return {
+            "conversation_id": conversation_id,
+            "state": state,
+            "messages": messages,
+            "summary": summary(ctx, conversation_id),
+        }
+
+    @router.post("/conversations/{conversation_id}/claim")
+    async def claim(conversation_id: str, request: Request) -> Any:
+        agent = auth(request, write=True)
+        if isinstance(agent, JSONResponse):
+            return agent
+        try:
+            with ctx.session() as session:
+                repo.claim(
+                    session=session,
+                    conversation_id=conversation_id,
+                    agent_id=agent.id,
+                    now=ctx.clock(),
+                )
+        except UnknownConversation:
+            return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
+        except InvalidTransition:
+            return JSONResponse({"detail": texts.ALREADY_CLAIMED}, status_code=409)
+        announce(conversation_id, texts.AGENT_JOINED.format(name=agent.display_name), agent)
+        publish_state(conversation_id, "agent")
+        return {"state": "agent"}
+
+    @router.post("/conversations/{conversation_id}/messages")
+    async def send(conversation_id: str, body: AgentMessage, request: Request) -> Any:
+        agent = auth(request, write=True)
+        if isinstance(agent, JSONResponse):
+            return agent
+        try:
+            with ctx.session() as session:
+                conversation = repo.get_conversation(
+                    session=session, conversation_id=conversation_id
+                )
+                if conversation.state != "agent" or conversation.agent_id != agent.id:
+                    return JSONResponse({"detail": texts.NOT_ALLOWED}, status_code=409)
+                stored = repo.add_message(
+                    session=session,
+                    conversation_id=conversation_id,
+                    sender="agent",
+                    text=body.text,
+                    meta={"agent_id": agent.id, "agent_name": agent.display_name},
+                    public=ctx.public_numbers,
+                    now=ctx.clock(),
+                )
+                out = message_out(stored)
+        except UnknownConversation:
+            return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
+        ctx.hub.publish(conversation_id, {"type": "message", "message": out})
+        ctx.hub.publish(
+            AGENTS, {"type": "message", "conversation_id": conversation_id, "message": out}
+        )
+        return {"message": out}
+
+    async def _transition(conversation_id: str, request: Request, state: str, text: str) -> Any:
+        agent = auth(request, write=True)
+        if isinstance(agent, JSONResponse):
+            return agent
+        try:
+            with ctx.session() as session:
+                conversation = repo.get_conversation(
+                    session=session, conversation_id=conversation_id
+                )
+                if conversation.state == "agent" and conversation.agent_id != agent.id:
+                    return JSONResponse({"detail": texts.ALREADY_CLAIMED}, status_code=409)
+                if state == "bot":
+                    repo.release_to_bot(
+                        session=session, conversation_id=conversation_id, now=ctx.clock()
+                    )
+                else:
+                    repo.close(session=session, conversation_id=conversation_id, now=ctx.clock())
+        except UnknownConversation:
+            return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
+        except InvalidTransition:
+            return JSONResponse({"detail": texts.NOT_ALLOWED}, status_code=409)
+        announce(conversation_id, text.format(name=agent.display_name), agent)
+        publish_state(conversation_id, state)
+        return {"state": state}
+
+    @router.post("/conversations/{conversation_id}/handback")
+    async def handback(conversation_id: str, request: Request) -> Any:
+        return await _transition(conversation_id, request, "bot", texts.BACK_TO_BOT)
+
+    @router.post("/conversations/{conversation_id}/close")
+    async def close(conversation_id: str, request: Request) -> Any:
+        return await _transition(conversation_id, request, "closed", texts.CLOSED_BY_AGENT)
+
+    @router.get("/canned")
+    async def canned(request: Request) -> Any:
+        agent = auth(request)
+        if isinstance(agent, JSONResponse):
+            return agent
+        return canned_replies(canned_path)
+
+    @router.get("/tickets")
+    async def tickets(request: Request) -> Any:
+        agent = auth(request)
+        if isinstance(agent, JSONResponse):
+            return agent
+        with ctx.session() as session:
+            return [
+                {
+                    "id": t.id,
+                    "conversation_id": t.conversation_id,
+                    "name": t.name,
+                    "contact": t.contact,
+                    "concern": t.concern,
+                    "created_at": t.created_at.isoformat().replace("+00:00", "Z"),
+                }
+                for t in repo.tickets(session=session)
+            ]
+
+    @router.websocket("/ws")
+    async def live(websocket: WebSocket) -> None:
+        agent = current_agent(ctx, websocket.cookies.get(SESSION_COOKIE))
+        if agent is None or agent.role not in AGENT_ROLES:
+            await websocket.close(code=4401)
+            return
+        await websocket.accept()
+        queue = ctx.hub.subscribe(AGENTS)
+        try:
+            await websocket.send_json({"type": "queue", "queue": queue_json()})
+            while True:
+                await websocket.send_json(await queue.get())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            ctx.hub.unsubscribe(AGENTS, queue)
+
+    return router

@@ -1,0 +1,354 @@
+"""The chat API of the widget and integrations (shared/contracts.md §3).
+
+Customer messages are stored (masked) and, while the bot owns the conversation, relayed to
+Rasa; the bot's answers are stored with their ``faq_id``/``content_version``. A bot message
+with metadata ``handoff: queued`` puts the conversation in the agents' queue; from then on
+customer messages go to the agent, not to Rasa.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, root_validator, validator
+
+from bot.chat import repository as repo
+from bot.chat.repository import UnknownConversation
+from bot.web import texts
+from bot.web.context import WebContext, message_out
+from bot.web.events import AGENTS
+from bot.web.rasa_relay import RasaError
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 1000  # characters of one customer message (contract §3)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()/\-]{5,}$")
+
+
+class NewConversation(BaseModel):
+    """Body of ``POST /conversations`` (optional)."""
+
+    page: StrictStr | None = Field(None, max_length=100, regex=r"^[a-z0-9_-]*$")
+
+
+class CustomerMessage(BaseModel):
+    """A typed message (``text``) or a button (``payload``, optionally its ``title``)."""
+
+    text: StrictStr | None = None
+    payload: StrictStr | None = Field(None, max_length=200)
+    title: StrictStr | None = Field(None, max_length=200)
+
+    @validator("text")
+    def _text(cls, value: str | None) -> str | None:  # noqa: N805 - pydantic passes the class
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("Die Nachricht ist leer.")
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"Die Nachricht ist länger als {MAX_TEXT} Zeichen.")
+        return value.strip()
+
+    @validator("payload")
+    def _payload(cls, value: str | None) -> str | None:  # noqa: N805
+        if value is not None and not value.strip():
+            raise ValueError("Der Button-Wert ist leer.")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _one_of(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if (values.get("text") is None) == (values.get("payload") is None):
+            raise ValueError("Genau eines von 'text' oder 'payload' ist nötig.")
+        return values
+
+
+class FeedbackIn(BaseModel):
+    """Thumbs up/down for one FAQ answer."""
+
+    faq_id: StrictStr = Field(..., min_length=1, max_length=100)
+    content_version: StrictInt | None = None
+
+    @validator("content_version")
+    def _version(cls, value: int | None) -> int | None:  # noqa: N805
+        if value is not None and value < 1:
+            raise ValueError("Die Version muss mindestens 1 sein.")
+        return value
+    helpful: StrictBool
+
+
+class CallbackIn(BaseModel):
+    """A callback or message request outside opening hours."""
+
+    name: StrictStr = Field(..., min_length=1, max_length=100)
+    contact: StrictStr = Field(..., min_length=3, max_length=200)
+    concern: StrictStr = Field(..., min_length=1, max_length=MAX_TEXT)
+
+    @validator("name", "concern")
+    def _not_blank(cls, value: str) -> str:  # noqa: N805
+        if not value.strip():
+            raise ValueError("Bitte ausfüllen.")
+        return value.strip()
+
+    @validator("contact")
+    def _contact(cls, value: str) -> str:  # noqa: N805
+        value = value.strip()
+        if not (_EMAIL.match(value) or _PHONE.match(value)):
+            raise ValueError("Bitte geben Sie eine Telefonnummer oder E-Mail-Adresse an.")
+        return value
+
+
+def _not_found() -> JSONResponse:
+    return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
+
+
+def build_router(ctx: WebContext) -> APIRouter:
+    """The routes of the chat API bound to ``ctx``."""
+    router = APIRouter(prefix="/api/v1", tags=["chat"])
+
+    def state_of(conversation_id: str) -> dict[str, Any]:
+        with ctx.session() as session:
+            conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
+            position = (
+                repo.queue_position(session=session, conversation_id=conversation_id)
+                if conversation.state == "queued"
+                else None
+            )
+            return {"state": conversation.state, "queue_position": position}
+
+    def publish_messages(conversation_id: str, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            ctx.hub.publish(conversation_id, {"type": "message", "message": message})
+            ctx.hub.publish(
+                AGENTS, {"type": "message", "conversation_id": conversation_id, "message": message}
+            )
+
+    def publish_queue() -> None:
+        with ctx.session() as session:
+            entries = repo.queue(session=session, now=ctx.clock())
+            queue = [
+                {
+                    "conversation_id": e.conversation.id,
+                    "position": e.position,
+                    "waiting_seconds": e.waiting_seconds,
+                }
+                for e in entries
+            ]
+        ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue})
+
+    @router.post("/conversations", status_code=201)
+    async def create_conversation(request: Request, body: NewConversation | None = None) -> Any:
+        client = request.client.host if request.client else "unknown"
+        if not ctx.conversation_limiter.allow(client):
+            return JSONResponse({"detail": texts.TOO_MANY_MESSAGES}, status_code=429)
+        with ctx.session() as session:
+            conversation = repo.create_conversation(
+                session=session, page=body.page if body else None, now=ctx.clock()
+            )
+            return {"conversation_id": conversation.id}
+
+    @router.post("/conversations/{conversation_id}/messages")
+    async def post_message(conversation_id: str, body: CustomerMessage) -> Any:
+        try:
+            current = state_of(conversation_id)
+        except UnknownConversation:
+            return _not_found()
+        if current["state"] == "closed":
+            return JSONResponse({"detail": texts.CONVERSATION_CLOSED}, status_code=409)
+        if not ctx.message_limiter.allow(conversation_id):
+            return JSONResponse({"detail": texts.TOO_MANY_MESSAGES}, status_code=429)
+        shown = body.text if body.text is not None else (body.title or body.payload or "")
+        with ctx.session() as session:
+            customer = repo.add_message(
+                session=session,
+                conversation_id=conversation_id,
+                sender="customer",
+                text=shown,
+                meta={"payload": body.payload} if body.payload else None,
+                public=ctx.public_numbers,
+                now=ctx.clock(),
+            )
+            customer_out = message_out(customer)
+        publish_messages(conversation_id, [customer_out])
+        if current["state"] != "bot":  # an agent owns it, or it waits for one
+            return {"messages": [], **state_of(conversation_id)}
+
+        ctx.hub.publish(conversation_id, {"type": "typing", "sender": "bot"})
+        try:
+            answers = await ctx.relay.send(
+                conversation_id, body.payload or body.text or "", metadata={"page": None}
+            )
+        except RasaError:
+            logger.exception("relaying to Rasa failed")
+            phone = str(ctx.utility.get("phone", ""))
+            with ctx.session() as session:
+                notice = repo.add_message(
+                    session=session,
+                    conversation_id=conversation_id,
+                    sender="system",
+                    text=texts.ASSISTANT_UNAVAILABLE.format(phone=phone),
+                    public=ctx.public_numbers,
+                    now=ctx.clock(),
+                )
+                out = [message_out(notice)]
+            publish_messages(conversation_id, out)
+            return {"messages": out, **state_of(conversation_id)}
+
+        out = []
+        handoff: str | None = None
+        with ctx.session() as session:
+            for answer in answers:
+                meta = answer.metadata
+                handoff = meta.get("handoff") or handoff
+                stored = repo.add_message(
+                    session=session,
+                    conversation_id=conversation_id,
+                    sender="bot",
+                    text=answer.text,
+                    buttons=answer.buttons,
+                    faq_id=meta.get("faq_id"),
+                    content_version=meta.get("content_version"),
+                    meta={k: v for k, v in meta.items() if k in ("handoff", "calculation")},
+                    public=ctx.public_numbers,
+                    now=ctx.clock(),
+                )
+                out.append(message_out(stored))
+            if handoff == "queued":
+                repo.enqueue(
+                    session=session,
+                    conversation_id=conversation_id,
+                    reason=str(answers[-1].metadata.get("handoff_reason") or "asked"),
+                    now=ctx.clock(),
+                )
+        publish_messages(conversation_id, out)
+        state = state_of(conversation_id)
+        if handoff == "queued":
+            publish_queue()
+            ctx.hub.publish(conversation_id, {"type": "state", **state})
+        return {"messages": out, **state}
+
+    @router.get("/conversations/{conversation_id}/messages")
+    async def get_messages(conversation_id: str, after: int = 0) -> Any:
+        try:
+            with ctx.session() as session:
+                messages = repo.transcript(
+                    session=session, conversation_id=conversation_id, after=max(after, 0)
+                )
+                out = [message_out(m) for m in messages]
+            return {"messages": out, **state_of(conversation_id)}
+        except UnknownConversation:
+            return _not_found()
+
+    @router.websocket("/conversations/{conversation_id}/ws")
+    async def live(websocket: WebSocket, conversation_id: str) -> None:
+        try:
+            current = state_of(conversation_id)
+        except UnknownConversation:
+            await websocket.close(code=4404)
+            return
+        await websocket.accept()
+        queue = ctx.hub.subscribe(conversation_id)
+        try:
+            await websocket.send_json({"type": "state", **current})
+            while True:
+                await websocket.send_json(await queue.get())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            ctx.hub.unsubscribe(conversation_id, queue)
+
+    @router.post("/conversations/{conversation_id}/feedback", status_code=204)
+    async def feedback(conversation_id: str, body: FeedbackIn) -> Response:
+        try:
+            with ctx.session() as session:
+                repo.add_feedback(
+                    session=session,
+                    conversation_id=conversation_id,
+                    faq_id=body.faq_id,
+                    content_version=body.content_version,
+                    helpful=body.helpful,
+                    now=ctx.clock(),
+                )
+        except UnknownConversation:
+            return _not_found()
+        return Response(status_code=204)
+
+    @router.post("/conversations/{conversation_id}/callback", status_code=201)
+    async def callback(conversation_id: str, body: CallbackIn) -> Any:
+        now = ctx.clock()
+        try:
+            with ctx.session() as session:
+                ticket = repo.add_ticket(
+                    session=session,
+                    conversation_id=conversation_id,
+                    name=body.name,
+                    contact=body.contact,
+                    concern=body.concern,
+                    now=now,
+                )
+                ticket_id = ticket.id
+                opening = ctx.hours.describe_next_opening(now)
+                when = (
+                    texts.TICKET_WHEN_NEXT.format(when=opening)
+                    if opening
+                    else texts.TICKET_WHEN_SOON
+                )
+                confirmation = repo.add_message(
+                    session=session,
+                    conversation_id=conversation_id,
+                    sender="system",
+                    text=texts.TICKET_CONFIRMED.format(
+                        name=body.name, when=when, contact=body.contact
+                    ),
+                    public=ctx.public_numbers,
+                    now=now,
+                )
+                out = message_out(confirmation)
+        except UnknownConversation:
+            return _not_found()
+        publish_messages(conversation_id, [out])
+        ctx.hub.publish(AGENTS, {"type": "ticket", "ticket_id": ticket_id})
+        return {"ticket_id": ticket_id, "message": out}
+
+    @router.delete("/conversations/{conversation_id}", status_code=204)
+    async def delete(conversation_id: str) -> Response:
+        try:
+            with ctx.session() as session:
+                repo.delete_conversation(session=session, conversation_id=conversation_id)
+        except UnknownConversation:
+            return _not_found()
+        # Rasa keeps its own tracker of the conversation: replace its events with none.
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                await client.put(
+                    f"{ctx.settings.rasa_url}/conversations/{conversation_id}/tracker/events",
+                    json=[],
+                    timeout=5.0,
+                )
+        except httpx.HTTPError:
+            logger.warning("could not reset the Rasa tracker of a deleted conversation")
+        ctx.hub.publish(conversation_id, {"type": "state", "state": "closed"})
+        return Response(status_code=204)
+
+    @router.get("/config")
+    async def config() -> Any:
+        u = ctx.utility
+        return {
+            "brand": {
+                "name": u.get("name"),
+                "short_name": u.get("short_name"),
+                "colors": u.get("colors") or {"primary": "#00558c", "on_primary": "#ffffff"},
+                "logo_url": u.get("logo_url"),
+            },
+            "open_now": ctx.hours.is_open(ctx.clock()),
+            "hours": ctx.hours.describe(),
+            "phone": u.get("phone"),
+            "privacy_url": u.get("privacy_url", "/datenschutz"),
+            "start_topics": u.get("start_topics") or {},
+        }
+
+    return router

@@ -1,0 +1,77 @@
+"""What every route of the web app needs, built once by the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.chat.models import Message
+from bot.handoff.hours import OpeningHours
+from bot.settings import Settings
+from bot.web.events import EventHub
+from bot.web.rasa_relay import RasaRelay
+from bot.web.ratelimit import RateLimiter
+from bot.web.security import Signer
+
+
+def utcnow() -> datetime:
+    """The current time (UTC, aware)."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class WebContext:
+    """Settings, database, Rasa relay, live events, limits and the utility profile."""
+
+    settings: Settings
+    sessions: sessionmaker
+    relay: RasaRelay
+    hub: EventHub
+    signer: Signer
+    hours: OpeningHours
+    utility: dict[str, Any]
+    message_limiter: RateLimiter
+    conversation_limiter: RateLimiter
+    login_limiter: RateLimiter
+    clock: Callable[[], datetime] = utcnow
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A database session committed on success, rolled back on error."""
+        session: Session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @property
+    def public_numbers(self) -> tuple[str, ...]:
+        """The utility's own phone number: not personal data, never masked."""
+        phone = self.utility.get("phone")
+        return (str(phone),) if phone else ()
+
+
+def message_out(message: Message, agent_names: dict[int, str] | None = None) -> dict[str, Any]:
+    """The JSON of a stored message (docs/design/web-app.md, "JSON shapes")."""
+    meta = message.meta or {}
+    agent_id = meta.get("agent_id")
+    return {
+        "seq": message.seq,
+        "sender": message.sender,
+        "text": message.text,
+        "buttons": message.buttons or [],
+        "faq_id": message.faq_id,
+        "content_version": message.content_version,
+        "agent_name": (agent_names or {}).get(agent_id) if agent_id else meta.get("agent_name"),
+        "handoff": meta.get("handoff"),
+        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+    }

@@ -1,0 +1,93 @@
+"""A web app on a temporary SQLite database with a scripted Rasa (the real relay is e2e)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.settings import get_settings
+from bot.web.app import build_context, create_app
+from bot.web.rasa_relay import BotMessage, RasaUnavailable
+from bot.web.users import set_user
+
+OPEN = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # Monday, 11:00 in Berlin
+
+
+class FakeRelay:
+    """Answers like the assistant would; ``down`` makes it fail like an unreachable Rasa."""
+
+    def __init__(self):
+        self.sent = []
+        self.down = False
+
+    async def send(self, sender, text, metadata=None):
+        self.sent.append((sender, text))
+        if self.down:
+            raise RasaUnavailable("down")
+        if "mensch" in text.lower() or text == "/human_handoff":
+            return [BotMessage("Gern verbinde ich Sie …", metadata={"handoff": "queued"})]
+        if "abend" in text.lower():
+            return [BotMessage("Gerade nicht erreichbar …", metadata={"handoff": "offline"})]
+        return [
+            BotMessage(
+                "Die Gaspreisbremse …",
+                buttons=[{"title": "Meinen Abschlag berechnen", "payload": "/x"}],
+                metadata={"faq_id": "gaspreisbremse", "content_version": 3},
+            )
+        ]
+
+    async def close(self):
+        pass
+
+
+@pytest.fixture
+def relay():
+    return FakeRelay()
+
+
+@pytest.fixture
+def ctx(tmp_path, relay, monkeypatch):
+    settings = dataclasses.replace(
+        get_settings(),
+        database_url=f"sqlite:///{tmp_path / 'chat.db'}",
+        secret_key="s" * 40,
+        rate_limit_per_minute=20,
+    )
+    context = build_context(settings, relay=relay)
+    context.clock = lambda: OPEN
+    return context
+
+
+@pytest.fixture
+def client(ctx):
+    with TestClient(create_app(context=ctx)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def agent_client(ctx):
+    """A second client, logged in as agent 'anna' (display name Anna)."""
+    with ctx.session() as session:
+        set_user(
+            session=session,
+            username="anna",
+            role="agent",
+            display_name="Anna",
+            password="geheim-123",
+        )
+    with TestClient(create_app(context=ctx)) as test_client:
+        page = test_client.get("/agent/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = test_client.post(
+            "/agent/login",
+            data={"username": "anna", "password": "geheim-123", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        console = test_client.get("/agent/")
+        csrf = console.text.split('name="csrf-token" content="')[1].split('"')[0]
+        test_client.headers["X-CSRF-Token"] = csrf
+        yield test_client

@@ -1,0 +1,209 @@
+"""The chat API (shared/contracts.md §3): every endpoint, its bad inputs and status codes."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from bot.chat import repository as repo
+
+
+def start(client, page=None):
+    response = client.post("/api/v1/conversations", json={"page": page} if page else None)
+    assert response.status_code == 201
+    conversation_id = response.json()["conversation_id"]
+    assert len(conversation_id) >= 24  # unguessable
+    return conversation_id
+
+
+def test_faq_turn_returns_the_answer_with_faq_id_and_stores_the_transcript(client, relay):
+    cid = start(client, "preisbremsen")
+    response = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["state"] == "bot"
+    [answer] = body["messages"]
+    assert answer["faq_id"] == "gaspreisbremse" and answer["content_version"] == 3
+    assert answer["buttons"] == [{"title": "Meinen Abschlag berechnen", "payload": "/x"}]
+    assert relay.sent == [(cid, "Gaspreisbremse?")]
+    transcript = client.get(f"/api/v1/conversations/{cid}/messages?after=0").json()["messages"]
+    assert [m["sender"] for m in transcript] == ["customer", "bot"]
+    assert [m["seq"] for m in transcript] == [1, 2]
+    later = client.get(f"/api/v1/conversations/{cid}/messages?after=1").json()["messages"]
+    assert [m["seq"] for m in later] == [2]
+
+
+def test_button_payload_is_relayed_and_its_title_shown(client, relay):
+    cid = start(client)
+    client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"payload": "/faq_mwst_ende", "title": "MwSt wieder 19 %"},
+    )
+    assert relay.sent[-1] == (cid, "/faq_mwst_ende")
+    first = client.get(f"/api/v1/conversations/{cid}/messages").json()["messages"][0]
+    assert first["text"] == "MwSt wieder 19 %"
+
+
+def test_personal_data_is_masked_before_storage(client, ctx):
+    cid = start(client)
+    client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"text": "Meine IBAN ist DE89 3704 0044 0532 0130 00, Mail max@example.org"},
+    )
+    with ctx.session() as session:
+        stored = session.execute(text("select text from messages")).scalars().all()
+    assert "DE89" not in " ".join(stored) and "max@example.org" not in " ".join(stored)
+    assert "[IBAN]" in stored[0] and "[E-Mail]" in stored[0]
+
+
+def test_handoff_queues_and_stops_relaying_to_the_bot(client, relay, ctx):
+    cid = start(client)
+    body = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "Ich will einen Menschen"}
+    ).json()
+    assert body["state"] == "queued" and body["queue_position"] == 1
+    assert body["messages"][0]["handoff"] == "queued"
+    sent = len(relay.sent)
+    body = client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Hallo?"}).json()
+    assert body == {"messages": [], "state": "queued", "queue_position": 1}
+    assert len(relay.sent) == sent  # not relayed while waiting for a person
+    with ctx.session() as session:
+        assert [e.conversation.id for e in repo.queue(session=session)] == [cid]
+
+
+def test_offline_handoff_and_callback_request_becomes_a_ticket(client, ctx):
+    cid = start(client)
+    body = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "am Abend jemand da?"}
+    ).json()
+    assert body["messages"][0]["handoff"] == "offline" and body["state"] == "bot"
+    bad = client.post(
+        f"/api/v1/conversations/{cid}/callback",
+        json={"name": "Eva", "contact": "morgen", "concern": "Abschlag"},
+    )
+    assert bad.status_code == 422 and "Telefonnummer oder E-Mail" in bad.text
+    ok = client.post(
+        f"/api/v1/conversations/{cid}/callback",
+        json={"name": "Eva", "contact": "0171 2345678", "concern": "Abschlag zu hoch"},
+    )
+    assert ok.status_code == 201
+    assert "Eva" in ok.json()["message"]["text"]
+    with ctx.session() as session:
+        [ticket] = repo.tickets(session=session)
+        assert ticket.contact == "0171 2345678"  # agents must be able to call back
+
+
+def test_rasa_down_gives_a_german_notice_not_an_error(client, relay):
+    relay.down = True
+    cid = start(client)
+    response = client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Hallo"})
+    assert response.status_code == 200
+    [notice] = response.json()["messages"]
+    assert notice["sender"] == "system" and "gestört" in notice["text"]
+
+
+def test_feedback_and_delete(client, ctx):
+    cid = start(client)
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})
+    response = client.post(
+        f"/api/v1/conversations/{cid}/feedback",
+        json={"faq_id": "gaspreisbremse", "content_version": 3, "helpful": False},
+    )
+    assert response.status_code == 204
+    assert client.delete(f"/api/v1/conversations/{cid}").status_code == 204
+    assert client.get(f"/api/v1/conversations/{cid}/messages").status_code == 404
+    with ctx.session() as session:
+        for table in ("messages", "feedback", "conversations"):
+            assert session.execute(text(f"select count(*) from {table}")).scalar() == 0
+
+
+def test_unknown_conversation_is_404_everywhere(client):
+    for method, path, body in [
+        ("post", "/api/v1/conversations/nope/messages", {"text": "x"}),
+        ("get", "/api/v1/conversations/nope/messages", None),
+        (
+            "post",
+            "/api/v1/conversations/nope/feedback",
+            {"faq_id": "a", "content_version": 1, "helpful": True},
+        ),
+        (
+            "post",
+            "/api/v1/conversations/nope/callback",
+            {"name": "a", "contact": "a@b.de", "concern": "c"},
+        ),
+        ("delete", "/api/v1/conversations/nope", None),
+    ]:
+        kwargs = {"json": body} if body is not None else {}
+        response = getattr(client, method)(path, **kwargs)
+        assert response.status_code == 404, path
+        assert response.json()["detail"] == "Unbekannte Unterhaltung."
+
+
+def test_bad_message_bodies_get_422_with_a_reason(client):
+    cid = start(client)
+    url = f"/api/v1/conversations/{cid}/messages"
+    cases = [
+        ({"text": ""}, "leer"),
+        ({"text": "   "}, "leer"),
+        ({"text": "x" * 1001}, "1000"),
+        ({}, "text"),
+        ({"text": "a", "payload": "/b"}, "Genau eines"),
+        ({"text": 5}, "str"),
+        ({"text": ["a"]}, "str"),
+    ]
+    for body, reason in cases:
+        response = client.post(url, json=body)
+        assert response.status_code == 422, body
+        assert reason in response.text, (body, response.text)
+    malformed = client.post(url, content=b"{nope", headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 422
+
+
+def test_feedback_bad_values(client):
+    cid = start(client)
+    url = f"/api/v1/conversations/{cid}/feedback"
+    for body in [
+        {"faq_id": "", "helpful": True},
+        {"faq_id": "a", "helpful": "ja"},
+        {"faq_id": "a"},
+        {"faq_id": "a", "helpful": True, "content_version": 0},
+    ]:
+        assert client.post(url, json=body).status_code == 422, body
+
+
+def test_too_many_messages_get_429(client):
+    cid = start(client)
+    statuses = [
+        client.post(
+            f"/api/v1/conversations/{cid}/messages", json={"text": f"Frage {i}"}
+        ).status_code
+        for i in range(25)
+    ]
+    assert statuses[:20] == [200] * 20 and set(statuses[20:]) == {429}
+
+
+def test_closed_conversation_rejects_messages(client, ctx):
+    cid = start(client)
+    with ctx.session() as session:
+        repo.close(session=session, conversation_id=cid)
+    response = client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Hallo"})
+    assert response.status_code == 409 and "beendet" in response.json()["detail"]
+
+
+def test_websocket_delivers_live_events(client):
+    cid = start(client)
+    with client.websocket_connect(f"/api/v1/conversations/{cid}/ws") as ws:
+        assert ws.receive_json() == {"type": "state", "state": "bot", "queue_position": None}
+        client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})
+        events = [ws.receive_json() for _ in range(3)]
+    kinds = [e["type"] for e in events]
+    assert kinds == ["message", "typing", "message"]
+    assert events[2]["message"]["faq_id"] == "gaspreisbremse"
+
+
+def test_config_for_the_widget(client, ctx):
+    config = client.get("/api/v1/config").json()
+    assert config["brand"]["name"] == ctx.utility["name"]
+    assert config["open_now"] is True
+    assert "Mo–Fr" in config["hours"]
