@@ -17,7 +17,13 @@ from bot.tariff.client import TariffClient
 _knowledge_store: KnowledgeStore | None = None
 _tariff_client: TariffClient | None = None
 _catalogue: CatalogueCache | None = None
-_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+_clock: Callable[[], datetime] = _utcnow
 
 
 def now() -> datetime:
@@ -28,7 +34,7 @@ def now() -> datetime:
 def set_clock(clock: Callable[[], datetime] | None) -> None:
     """Use ``clock`` for the current time (``None``: the real clock)."""
     global _clock
-    _clock = clock or (lambda: datetime.now(timezone.utc))
+    _clock = clock or _utcnow
 
 
 def knowledge_store() -> KnowledgeStore:

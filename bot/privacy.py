@@ -229,7 +229,7 @@ def _split_numbers(candidate: str) -> list[str]:
     """
     parts = _PHONE_SEPARATOR.split(candidate)  # groups at even, separators at odd indexes
     numbers = [parts[0]]
-    for separator, group in zip(parts[1::2], parts[2::2]):
+    for separator, group in zip(parts[1::2], parts[2::2], strict=True):
         if group.startswith("0") and _digits(numbers[-1]) >= PHONE_DIGITS.start:
             numbers[-1] += separator
             numbers.append(group)

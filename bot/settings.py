@@ -46,9 +46,7 @@ def get_settings() -> Settings:
         rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
         action_server_port=int(os.environ.get("ACTION_SERVER_PORT", "5055")),
         tariff_url=os.environ.get("TARIFF_URL", "http://127.0.0.1:8100"),
-        database_url=os.environ.get(
-            "DATABASE_URL", f"sqlite:///{REPO_ROOT / 'build' / 'chat.db'}"
-        ),
+        database_url=os.environ.get("DATABASE_URL", f"sqlite:///{REPO_ROOT / 'build' / 'chat.db'}"),
         web_port=int(os.environ.get("WEB_PORT", "8000")),
         # Demo mode (the default, `make run`): demo users with generated passwords, a secret
         # key generated into build/; outside demo mode SECRET_KEY is required.

@@ -56,7 +56,7 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         utility=utility,
         message_limiter=RateLimiter(settings.rate_limit_per_minute),
         conversation_limiter=RateLimiter(30),  # new conversations per client address, minute
-        login_limiter=RateLimiter(5),  # login attempts per client address and minute
+        login_limiter=RateLimiter(5),  # failed logins per client address and minute
     )
 
 

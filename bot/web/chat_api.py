@@ -78,6 +78,7 @@ class FeedbackIn(BaseModel):
         if value is not None and value < 1:
             raise ValueError("Die Version muss mindestens 1 sein.")
         return value
+
     helpful: StrictBool
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat.models import Message
 from bot.handoff.hours import OpeningHours
+from bot.privacy import public_contacts
 from bot.settings import Settings
 from bot.web.events import EventHub
 from bot.web.rasa_relay import RasaRelay
@@ -54,10 +55,9 @@ class WebContext:
             session.close()
 
     @property
-    def public_numbers(self) -> tuple[str, ...]:
-        """The utility's own phone number: not personal data, never masked."""
-        phone = self.utility.get("phone")
-        return (str(phone),) if phone else ()
+    def public_numbers(self) -> frozenset[str]:
+        """The utility's own phone number and e-mail: not personal data, never masked."""
+        return public_contacts(self.utility)
 
 
 def message_out(message: Message, agent_names: dict[int, str] | None = None) -> dict[str, Any]:
@@ -71,7 +71,8 @@ def message_out(message: Message, agent_names: dict[int, str] | None = None) -> 
         "buttons": message.buttons or [],
         "faq_id": message.faq_id,
         "content_version": message.content_version,
-        "agent_name": (agent_names or {}).get(agent_id) if agent_id else meta.get("agent_name"),
+        "agent_name": meta.get("agent_name")
+        or (agent_names or {}).get(agent_id if isinstance(agent_id, int) else -1),
         "handoff": meta.get("handoff"),
         "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
     }

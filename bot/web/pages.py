@@ -84,13 +84,16 @@ def build_router(ctx: WebContext) -> APIRouter:
         client = request.client.host if request.client else "unknown"
         if not ctx.signer.check_csrf(request.cookies.get(LOGIN_NONCE_COOKIE), csrf_token):
             return login_page(request, texts.CSRF_FAILED, 403)
-        if not ctx.login_limiter.allow(client):
+        # Failed attempts per address are limited; a correct password after the limit is
+        # refused too, so guessing stays slow.
+        if ctx.login_limiter.exceeded(client):
             return login_page(request, texts.LOGIN_TOO_MANY, 429)
         with ctx.session() as session:
             agent = repo.agent_by_username(session=session, username=username.strip())
             agent_id = agent.id if agent else None
             ok = agent is not None and verify_password(agent.password_hash, password)
         if not ok or agent_id is None:
+            ctx.login_limiter.hit(client)
             return login_page(request, texts.LOGIN_FAILED, 401)
         response = RedirectResponse("/agent/", status_code=303)
         response.set_cookie(

@@ -25,6 +25,22 @@ class RateLimiter:
         self._events: defaultdict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
+    def _prune(self, key: str, now: float) -> None:
+        events = self._events[key]
+        while events and events[0] <= now - self.window_s:
+            events.popleft()
+
+    def exceeded(self, key: str) -> bool:
+        """True when ``key`` already used up its events in the window (records nothing)."""
+        with self._lock:
+            self._prune(key, self._clock())
+            return len(self._events[key]) >= self.limit
+
+    def hit(self, key: str) -> None:
+        """Record an event for ``key`` (e.g. a failed login) without checking the limit."""
+        with self._lock:
+            self._events[key].append(self._clock())
+
     def allow(self, key: str) -> bool:
         """Record an event for ``key``; False when it is over the limit (nothing recorded)."""
         now = self._clock()

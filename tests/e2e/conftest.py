@@ -102,12 +102,19 @@ def web_url(rasa_url, log_dir, knowledge_copy, tmp_path_factory):
     create_schema(engine)
     with make_sessionmaker(engine)() as session:
         username, display_name, password = AGENT
-        set_user(session=session, username=username, role="agent", display_name=display_name,
-                 password=password)
+        set_user(
+            session=session,
+            username=username,
+            role="agent",
+            display_name=display_name,
+            password=password,
+        )
         session.commit()
     engine.dispose()
     web = web_app(
-        port=WEB_PORT, rasa_url=rasa_url, log_path=log_dir / "web.log",
+        port=WEB_PORT,
+        rasa_url=rasa_url,
+        log_path=log_dir / "web.log",
         extra_env={"DATABASE_URL": database, "KNOWLEDGE_DIR": str(knowledge_copy)},
     ).start()
     try:

@@ -85,14 +85,18 @@ def test_write_without_csrf_token_is_refused(client, agent_client):
 
 
 def test_wrong_password_and_login_rate_limit(client, agent_client):
-    page = client.get("/agent/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    statuses = [
-        client.post(
+    statuses = []
+    for _ in range(6):
+        page = client.get("/agent/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = client.post(
             "/agent/login", data={"username": "anna", "password": "falsch", "csrf_token": token}
-        ).status_code
-        for _ in range(6)
-    ]
+        )
+        statuses.append(response.status_code)
+    forged = client.post(
+        "/agent/login", data={"username": "anna", "password": "x", "csrf_token": "forged"}
+    )
+    assert forged.status_code == 403
     assert statuses[:5] == [401] * 5 and statuses[5] == 429
 
 
