@@ -124,6 +124,7 @@ eval: $(MODEL) ## Held-out evaluation + baselines → docs/benchmarks/nlu.md
 bench: $(MODEL) ## Benchmarks → docs/benchmarks/
 	$(PY) -m bench.rasa_server
 	$(PY) -m bench.calculator
+	$(PY) -m bench.web_app
 
 lock: ## Re-resolve constraints.txt in a fresh virtualenv (needs the package index)
 	rm -rf build/lock-venv && $(PYTHON310) -m venv build/lock-venv

@@ -30,7 +30,14 @@ def main() -> int:
             users = create_demo_users(session)
         lines = [f"  {u.role:<7} {u.username:<8} password: {u.password}" for u in users]
         print("Demo users (passwords are new at every start):\n" + "\n".join(lines), flush=True)
-    uvicorn.run(create_app(context=context), host=HOST, port=settings.web_port, log_level="info")
+    # Open WebSockets would hold a graceful shutdown forever; widgets reconnect by themselves.
+    uvicorn.run(
+        create_app(context=context),
+        host=HOST,
+        port=settings.web_port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 

@@ -87,6 +87,22 @@ def summary(ctx: WebContext, conversation_id: str) -> dict[str, Any]:
         }
 
 
+def queue_json(ctx: WebContext) -> list[dict[str, Any]]:
+    """The waiting conversations with their summaries, longest waiting first."""
+    with ctx.session() as session:
+        entries = repo.queue(session=session, now=ctx.clock())
+        ids = [(e.conversation.id, e.position, e.waiting_seconds) for e in entries]
+    return [
+        {
+            "conversation_id": cid,
+            "position": pos,
+            "waiting_seconds": wait,
+            "summary": summary(ctx, cid),
+        }
+        for cid, pos, wait in ids
+    ]
+
+
 def build_router(ctx: WebContext) -> APIRouter:
     """The agent API bound to ``ctx``."""
     router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
@@ -102,20 +118,6 @@ def build_router(ctx: WebContext) -> APIRouter:
         if write and not ctx.signer.check_csrf(token, request.headers.get("X-CSRF-Token")):
             return JSONResponse({"detail": texts.CSRF_FAILED}, status_code=403)
         return agent
-
-    def queue_json() -> list[dict[str, Any]]:
-        with ctx.session() as session:
-            entries = repo.queue(session=session, now=ctx.clock())
-            ids = [(e.conversation.id, e.position, e.waiting_seconds) for e in entries]
-        return [
-            {
-                "conversation_id": cid,
-                "position": pos,
-                "waiting_seconds": wait,
-                "summary": summary(ctx, cid),
-            }
-            for cid, pos, wait in ids
-        ]
 
     def announce(conversation_id: str, text: str, agent: Agent | None = None) -> dict[str, Any]:
         meta = {"agent_id": agent.id, "agent_name": agent.display_name} if agent else None
@@ -138,14 +140,14 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     def publish_state(conversation_id: str, state: str) -> None:
         ctx.hub.publish(conversation_id, {"type": "state", "state": state, "queue_position": None})
-        ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue_json()})
+        ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue_json(ctx)})
 
     @router.get("/queue")
     async def get_queue(request: Request) -> Any:
         agent = auth(request)
         if isinstance(agent, JSONResponse):
             return agent
-        return {"queue": queue_json(), "agent": {"display_name": agent.display_name}}
+        return {"queue": queue_json(ctx), "agent": {"display_name": agent.display_name}}
 
     @router.get("/conversations/{conversation_id}")
     async def get_conversation(conversation_id: str, request: Request) -> Any:
@@ -289,7 +291,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         await websocket.accept()
         queue = ctx.hub.subscribe(AGENTS)
         try:
-            await websocket.send_json({"type": "queue", "queue": queue_json()})
+            await websocket.send_json({"type": "queue", "queue": queue_json(ctx)})
             while True:
                 await websocket.send_json(await queue.get())
         except (WebSocketDisconnect, RuntimeError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +12,6 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.chat.db import create_schema, make_engine, make_sessionmaker
 from bot.handoff.hours import OpeningHours
-from bot.privacy import MaskingFilter
 from bot.settings import REPO_ROOT, Settings, get_settings
 from bot.web import agent_api, chat_api, pages
 from bot.web.context import WebContext
@@ -63,7 +61,6 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
 def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> FastAPI:
     """The FastAPI app of the website, chat API and agent console."""
     ctx = context or build_context(settings or get_settings())
-    logging.getLogger().addFilter(MaskingFilter())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

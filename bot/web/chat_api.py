@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, root_va
 from bot.chat import repository as repo
 from bot.chat.repository import UnknownConversation
 from bot.web import texts
+from bot.web.agent_api import queue_json
 from bot.web.context import WebContext, message_out
 from bot.web.events import AGENTS
 from bot.web.rasa_relay import RasaError
@@ -129,17 +130,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             )
 
     def publish_queue() -> None:
-        with ctx.session() as session:
-            entries = repo.queue(session=session, now=ctx.clock())
-            queue = [
-                {
-                    "conversation_id": e.conversation.id,
-                    "position": e.position,
-                    "waiting_seconds": e.waiting_seconds,
-                }
-                for e in entries
-            ]
-        ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue})
+        ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue_json(ctx)})
 
     @router.post("/conversations", status_code=201)
     async def create_conversation(request: Request, body: NewConversation | None = None) -> Any:
@@ -302,9 +293,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                     session=session,
                     conversation_id=conversation_id,
                     sender="system",
-                    text=texts.TICKET_CONFIRMED.format(
-                        name=body.name, when=when, contact=body.contact
-                    ),
+                    text=texts.TICKET_CONFIRMED.format(name=body.name, when=when),
                     public=ctx.public_numbers,
                     now=now,
                 )

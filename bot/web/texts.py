@@ -15,7 +15,7 @@ AGENT_JOINED = "Sie chatten jetzt mit {name} vom Kundenservice."
 BACK_TO_BOT = "Sie chatten wieder mit dem digitalen Assistenten. Wie kann ich Ihnen helfen?"
 CLOSED_BY_AGENT = "{name} hat den Chat beendet. Vielen Dank für Ihre Nachricht!"
 TICKET_CONFIRMED = (
-    "Danke, {name}! Ihr Anliegen ist bei uns angekommen. Wir melden uns {when} unter {contact}."
+    "Danke, {name}! Ihr Anliegen ist bei uns angekommen. Wir melden uns {when} bei Ihnen."
 )
 TICKET_WHEN_NEXT = "{when}"
 TICKET_WHEN_SOON = "so bald wie möglich"

@@ -329,7 +329,7 @@
     },
     h('header', { class: 'swc-header' }, ui.title, close),
     ui.privacy, ui.status, ui.log, ui.typing, ui.notice, ui.form,
-    h('footer', { class: 'swc-footer' }, ui.end, ui.confirm));
+    ui.footer = h('footer', { class: 'swc-footer' }, ui.end, ui.confirm));
 
     ui.root = h('div', {
       class: 'swc-root',
@@ -340,6 +340,7 @@
     }, ui.launcher, ui.panel);
     hideTyping();
     refreshPrivacy();
+    refreshFooter();
     document.body.append(ui.root);
   }
 
@@ -356,7 +357,7 @@
       if (S.id) poll();
       S.stick = true;
       scrollToEnd();
-      (ui.privacy.hidden ? ui.input : ui.privacyOk).focus();
+      focusPanel();
     } else {
       if (!ui.confirm.hidden) showConfirm(false, false);
       ui.launcher.focus();
@@ -364,6 +365,10 @@
   }
 
   const privacyAccepted = () => store.get(KEY_PRIVACY) === '1';
+  /** "Chat beenden und löschen" only when there is something stored to delete. */
+  const refreshFooter = () => { ui.footer.hidden = !S.id; };
+  /** The first thing to do in the panel: read the privacy notice, or write. */
+  const focusPanel = () => (ui.privacy.hidden ? ui.input : ui.privacyOk).focus();
   function refreshPrivacy() {
     const ok = privacyAccepted();
     ui.privacy.hidden = ok;
@@ -610,6 +615,7 @@
     store.set(KEY_ID, S.id);
     S.readSeq = 0;
     store.set(KEY_READ, '0');
+    refreshFooter();
     connectWs();
     return S.id;
   }
@@ -732,8 +738,8 @@
     const formError = h('p', { class: 'swc-error', role: 'alert' });
     const form = h('form', { class: 'swc-callback', novalidate: true, 'aria-labelledby': id('title') },
       h('h3', { id: id('title'), text: T.cbTitle }),
-      field('name', T.cbName, h('input', { type: 'text', autocomplete: 'name', maxlength: '200' })),
-      field('contact', T.cbContact, h('input', { type: 'text', autocomplete: 'email', inputmode: 'email', maxlength: '200' })),
+      field('name', T.cbName, h('input', { type: 'text', autocomplete: 'name', maxlength: '100' })),
+      field('contact', T.cbContact, h('input', { type: 'text', autocomplete: 'email', maxlength: '200' })),
       field('concern', T.cbConcern, h('textarea', { rows: '3', maxlength: String(MAX_LEN) })),
       formError,
       h('button', { type: 'submit', class: 'swc-btn', text: T.cbSend }));
@@ -793,6 +799,7 @@
     renderIntro();
     ui.log.append(...keep);
     updateBadge();
+    refreshFooter();
   }
 
   async function endChat() {
@@ -808,7 +815,7 @@
     reset();
     showConfirm(false);
     ui.status.textContent = T.deleted;
-    (ui.privacy.hidden ? ui.input : ui.privacyOk).focus();
+    focusPanel();
   }
 
   // Same conversation in every tab: follow another tab that started, switched or deleted one.
@@ -818,7 +825,14 @@
     const id = store.get(KEY_ID);
     if (id !== S.id) {
       reset();
-      if (id) { S.id = id; S.readSeq = Number(store.get(KEY_READ) || 0); poll(); connectWs(); }
+      if (id) {
+        ui.log.replaceChildren(); // no greeting: the other tab's transcript follows
+        S.id = id;
+        S.readSeq = Number(store.get(KEY_READ) || 0);
+        refreshFooter();
+        poll();
+        connectWs();
+      }
     }
     refreshPrivacy();
     renderIntro();
@@ -833,7 +847,9 @@
     // Any element with data-chat-open (e.g. "Fragen Sie unseren Chat-Assistenten") opens the chat.
     document.querySelectorAll('[data-chat-open]').forEach((el) => { el.hidden = false; });
     document.addEventListener('click', (e) => {
-      if (e.target.closest?.('[data-chat-open]')) { e.preventDefault(); if (!S.open) setOpen(true); }
+      if (!e.target.closest?.('[data-chat-open]')) return;
+      e.preventDefault();
+      if (S.open) focusPanel(); else setOpen(true);
     });
     window.StadtwerkChat = { open: () => setOpen(true), close: () => setOpen(false) };
   }
