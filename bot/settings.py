@@ -29,6 +29,7 @@ class Settings:
     demo: bool
     secret_key: str | None
     rate_limit_per_minute: int
+    new_conversations_per_minute: int
 
 
 def _path(name: str, default: Path) -> Path:
@@ -54,4 +55,6 @@ def get_settings() -> Settings:
         secret_key=os.environ.get("SECRET_KEY") or None,
         # Customer messages per conversation and minute before the chat API answers 429.
         rate_limit_per_minute=int(os.environ.get("CHAT_RATE_LIMIT_PER_MINUTE", "20")),
+        # New conversations per client address and minute (a widget needs one per chat).
+        new_conversations_per_minute=int(os.environ.get("CHAT_NEW_CONVERSATIONS_PER_MINUTE", "30")),
     )

@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.chat.models import Base
 from bot.settings import REPO_ROOT
@@ -38,6 +39,10 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         # WAL lets the agents' console read while the widget writes. In-memory databases
         # answer "memory" and keep their journal mode, which is fine.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL syncs at checkpoints instead of every commit: a crash of the app
+        # loses nothing, and only a power failure can lose the last commits. Every commit's
+        # fsync was the largest single cost of a chat turn (docs/benchmarks/web-app.md).
+        cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
 
@@ -66,7 +71,14 @@ def make_engine(
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
-        engine = create_engine(url, future=True, echo=echo, connect_args=args)
+        pool: dict[str, Any] = {}
+        if database and database != ":memory:":
+            # SQLAlchemy 1.4 opens a new SQLite connection per session (NullPool); a pool of
+            # connections saves the connect and the PRAGMAs on every request. Sessions never
+            # share a connection at once, so using one from another thread is safe.
+            args.setdefault("check_same_thread", False)
+            pool = {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
+        engine = create_engine(url, future=True, echo=echo, connect_args=args, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # pre_ping replaces connections the server closed while idle (restarts, idle timeouts).

@@ -21,7 +21,7 @@ from bot.chat.models import Agent
 from bot.chat.repository import InvalidTransition, UnknownConversation
 from bot.web import texts
 from bot.web.context import WebContext, message_out
-from bot.web.events import AGENTS
+from bot.web.events import AGENTS, stream
 
 logger = logging.getLogger(__name__)
 SESSION_COOKIE = "agent_session"
@@ -292,8 +292,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         queue = ctx.hub.subscribe(AGENTS)
         try:
             await websocket.send_json({"type": "queue", "queue": queue_json(ctx)})
-            while True:
-                await websocket.send_json(await queue.get())
+            await stream(websocket, queue)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

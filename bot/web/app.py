@@ -53,7 +53,7 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         hours=OpeningHours.from_utility(utility),
         utility=utility,
         message_limiter=RateLimiter(settings.rate_limit_per_minute),
-        conversation_limiter=RateLimiter(30),  # new conversations per client address, minute
+        conversation_limiter=RateLimiter(settings.new_conversations_per_minute),
         login_limiter=RateLimiter(5),  # failed logins per client address and minute
     )
 

@@ -22,7 +22,7 @@ from bot.chat.repository import UnknownConversation
 from bot.web import texts
 from bot.web.agent_api import queue_json
 from bot.web.context import WebContext, message_out
-from bot.web.events import AGENTS
+from bot.web.events import AGENTS, stream
 from bot.web.rasa_relay import RasaError
 
 logger = logging.getLogger(__name__)
@@ -143,37 +143,45 @@ def build_router(ctx: WebContext) -> APIRouter:
             )
             return {"conversation_id": conversation.id}
 
-    @router.post("/conversations/{conversation_id}/messages")
+    def _state(session: Any, conversation_id: str) -> dict[str, Any]:
+        conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
+        position = (
+            repo.queue_position(session=session, conversation_id=conversation_id)
+            if conversation.state == "queued"
+            else None
+        )
+        return {"state": conversation.state, "queue_position": position}
+
     async def post_message(conversation_id: str, body: CustomerMessage) -> Any:
+        # Two short transactions per turn (customer message; bot answers and state), with the
+        # relay to Rasa in between outside of any transaction.
+        shown = body.text if body.text is not None else (body.title or body.payload or "")
         try:
-            current = state_of(conversation_id)
+            with ctx.session() as session:
+                current = _state(session, conversation_id)
+                if current["state"] == "closed":
+                    return JSONResponse({"detail": texts.CONVERSATION_CLOSED}, status_code=409)
+                if not ctx.message_limiter.allow(conversation_id):
+                    return JSONResponse({"detail": texts.TOO_MANY_MESSAGES}, status_code=429)
+                customer = repo.add_message(
+                    session=session,
+                    conversation_id=conversation_id,
+                    sender="customer",
+                    text=shown,
+                    meta={"payload": body.payload} if body.payload else None,
+                    public=ctx.public_numbers,
+                    now=ctx.clock(),
+                )
+                customer_out = message_out(customer)
         except UnknownConversation:
             return _not_found()
-        if current["state"] == "closed":
-            return JSONResponse({"detail": texts.CONVERSATION_CLOSED}, status_code=409)
-        if not ctx.message_limiter.allow(conversation_id):
-            return JSONResponse({"detail": texts.TOO_MANY_MESSAGES}, status_code=429)
-        shown = body.text if body.text is not None else (body.title or body.payload or "")
-        with ctx.session() as session:
-            customer = repo.add_message(
-                session=session,
-                conversation_id=conversation_id,
-                sender="customer",
-                text=shown,
-                meta={"payload": body.payload} if body.payload else None,
-                public=ctx.public_numbers,
-                now=ctx.clock(),
-            )
-            customer_out = message_out(customer)
         publish_messages(conversation_id, [customer_out])
         if current["state"] != "bot":  # an agent owns it, or it waits for one
-            return {"messages": [], **state_of(conversation_id)}
+            return {"messages": [], **current}
 
         ctx.hub.publish(conversation_id, {"type": "typing", "sender": "bot"})
         try:
-            answers = await ctx.relay.send(
-                conversation_id, body.payload or body.text or "", metadata={"page": None}
-            )
+            answers = await ctx.relay.send(conversation_id, body.payload or body.text or "")
         except RasaError:
             logger.exception("relaying to Rasa failed")
             phone = str(ctx.utility.get("phone", ""))
@@ -188,7 +196,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 )
                 out = [message_out(notice)]
             publish_messages(conversation_id, out)
-            return {"messages": out, **state_of(conversation_id)}
+            return {"messages": out, **current}
 
         out = []
         handoff: str | None = None
@@ -216,12 +224,16 @@ def build_router(ctx: WebContext) -> APIRouter:
                     reason=str(answers[-1].metadata.get("handoff_reason") or "asked"),
                     now=ctx.clock(),
                 )
+            state = _state(session, conversation_id) if handoff == "queued" else current
         publish_messages(conversation_id, out)
-        state = state_of(conversation_id)
         if handoff == "queued":
             publish_queue()
             ctx.hub.publish(conversation_id, {"type": "state", **state})
         return {"messages": out, **state}
+
+    router.add_api_route(
+        "/conversations/{conversation_id}/messages", post_message, methods=["POST"]
+    )
 
     @router.get("/conversations/{conversation_id}/messages")
     async def get_messages(conversation_id: str, after: int = 0) -> Any:
@@ -246,8 +258,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         queue = ctx.hub.subscribe(conversation_id)
         try:
             await websocket.send_json({"type": "state", **current})
-            while True:
-                await websocket.send_json(await queue.get())
+            await stream(websocket, queue)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

@@ -9,8 +9,11 @@ client reconnects and catches up through ``GET …/messages?after=N``). The prod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 QUEUE_SIZE = 256  # events buffered per subscriber before it is considered dead
 AGENTS = "__agents__"  # the channel of the agents' console
@@ -45,3 +48,29 @@ class EventHub:
     def subscribers(self, channel: str) -> int:
         """How many subscribers a channel has (for tests and metrics)."""
         return len(self._subscribers.get(channel, ()))
+
+
+async def stream(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    """Send the queue's events to an accepted WebSocket until the client goes away.
+
+    Reads the socket at the same time, so a closed browser tab ends the handler at once
+    instead of when the next event finds the socket dead (client messages are ignored).
+    """
+
+    async def send() -> None:
+        while True:
+            await websocket.send_json(await queue.get())
+
+    async def receive() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = {asyncio.create_task(send()), asyncio.create_task(receive())}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, ConnectionError):
+                task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
