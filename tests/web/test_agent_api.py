@@ -137,3 +137,22 @@ def test_agent_messages_are_masked_too(client, agent_client, ctx):
     with ctx.session() as session:
         stored = " ".join(session.execute(text("select text from messages")).scalars())
     assert "DE89370400440532013000" not in stored
+
+
+def test_agent_endpoints_bad_inputs(client, agent_client):
+    cid = queued_conversation(client)
+    assert agent_client.post("/api/v1/agent/conversations/nope/claim").status_code == 404
+    assert agent_client.get("/api/v1/agent/conversations/nope").status_code == 404
+    assert agent_client.post("/api/v1/agent/conversations/nope/handback").status_code == 404
+    # Writing to a conversation the agent has not claimed is refused with a reason.
+    refused = agent_client.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Hi"})
+    assert refused.status_code == 409 and refused.json()["detail"]
+    agent_client.post(f"/api/v1/agent/conversations/{cid}/claim")
+    url = f"/api/v1/agent/conversations/{cid}/messages"
+    for body in [{"text": ""}, {"text": "   "}, {"text": "x" * 2001}, {"text": 7}, {}]:
+        assert agent_client.post(url, json=body).status_code == 422, body
+    malformed = agent_client.post(
+        url, content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    assert agent_client.get("/api/v1/agent/canned").json()[0]["title"]
