@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
-import sys
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 import requests
 import responses
 
-from bot.devserver import ServiceProcess
+from bot.devserver import tariff_service
 from bot.settings import get_settings
 from bot.tariff.client import (
     DEFAULT_TIMEOUT,
@@ -565,13 +564,7 @@ def live_url(repo_root):
     url = f"http://127.0.0.1:{port}"
     log_dir = repo_root / "build" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    service = ServiceProcess(
-        name="tariff service",
-        command=[sys.executable, "-m", "bot.tariff"],
-        health_url=f"{url}/health",
-        env={"TARIFF_URL": url},
-        log_path=log_dir / "tariff-service-client.log",
-    ).start()
+    service = tariff_service(port=port, log_path=log_dir / "tariff-service-client.log").start()
     try:
         service.wait_ready(timeout=START_TIMEOUT_S)
         yield url

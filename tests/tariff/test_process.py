@@ -10,7 +10,7 @@ import sys
 import pytest
 import requests
 
-from bot.devserver import ServiceProcess
+from bot.devserver import tariff_service
 from bot.tariff.__main__ import DEFAULT_PORT, port_from_url
 
 START_TIMEOUT_S = 60.0
@@ -54,13 +54,7 @@ def test_service_process_answers_over_http(repo_root):
     url = f"http://127.0.0.1:{port}"
     log_dir = repo_root / "build" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    service = ServiceProcess(
-        name="tariff service",
-        command=[sys.executable, "-m", "bot.tariff"],
-        health_url=f"{url}/health",
-        env={"TARIFF_URL": url},
-        log_path=log_dir / "tariff-service.log",
-    ).start()
+    service = tariff_service(port=port, log_path=log_dir / "tariff-service.log").start()
     try:
         service.wait_ready(timeout=START_TIMEOUT_S)
         assert requests.get(f"{url}/health", timeout=REQUEST_TIMEOUT_S).json() == {"status": "ok"}
