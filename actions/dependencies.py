@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.knowledge.store import FileKnowledgeStore, KnowledgeStore
+from bot.knowledge.store import KnowledgeStore
 from bot.settings import get_settings
 from bot.tariff.catalogue_cache import CatalogueCache
 from bot.tariff.client import TariffClient
@@ -38,10 +38,19 @@ def set_clock(clock: Callable[[], datetime] | None) -> None:
 
 
 def knowledge_store() -> KnowledgeStore:
-    """The FAQ store (``knowledge/`` files, reloaded when they change)."""
+    """The FAQ store: the editors' published content in the database (``DATABASE_URL``).
+
+    Answers are looked up at reply time, so a published change is live within a second.
+    """
     global _knowledge_store
     if _knowledge_store is None:
-        _knowledge_store = FileKnowledgeStore(get_settings().knowledge_dir)
+        from bot.chat.db import make_engine
+        from bot.content.store import DatabaseKnowledgeStore
+
+        settings = get_settings()
+        _knowledge_store = DatabaseKnowledgeStore(
+            make_engine(settings.database_url), settings.knowledge_dir
+        )
     return _knowledge_store
 
 

@@ -8,6 +8,8 @@ Commands:
   tune                 grid-search thresholds on the development set
   report               held-out evaluation of the model and both baselines → docs/benchmarks/nlu.md
   users create NAME    create a console user (--role agent|editor|admin)
+  knowledge export     write the database's published topics to knowledge/topics (YAML)
+  knowledge import     load knowledge/topics into the database (the running content store)
   run                  start every service on loopback (calculator, actions, Rasa, web app)
 """
 
@@ -135,6 +137,34 @@ def _cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_knowledge(args: argparse.Namespace) -> int:
+    from bot.chat.db import create_schema, make_engine, make_sessionmaker
+    from bot.content import repository as content
+    from bot.knowledge import KnowledgeError
+
+    settings = get_settings()
+    directory = Path(args.dir).resolve() if args.dir else settings.knowledge_dir
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    with make_sessionmaker(engine).begin() as session:
+        if args.knowledge_command == "export":
+            changed = content.export_knowledge(session, directory)
+            for path in changed:
+                print(f"wrote {path}")
+            print(f"exported {len(content.published_documents(session))} topics "
+                  f"({len(changed)} files changed)")
+            return 0
+        try:
+            changed_topics = content.import_knowledge(
+                session, directory, actor=content.Actor(None, "Kommandozeile")
+            )
+        except KnowledgeError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"imported {directory / 'topics'}: {changed_topics} topics changed")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.devserver import run_all
 
@@ -186,6 +216,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--display-name", help="shown to customers (a first name or alias)")
     p.add_argument("--password", help="default: ask, or generate and print one")
     p.set_defaults(func=_cmd_users_create)
+
+    p = sub.add_parser("knowledge", help="move content between the database and knowledge/")
+    knowledge = p.add_subparsers(dest="knowledge_command", required=True)
+    for name, text in (
+        ("export", "write the published topics to knowledge/topics as YAML (minimal diff)"),
+        ("import", "load knowledge/topics into the database (changed topics get a new revision)"),
+    ):
+        k = knowledge.add_parser(name, help=text)
+        k.add_argument("--dir", help="knowledge directory (default: KNOWLEDGE_DIR or knowledge/)")
+        k.set_defaults(func=_cmd_knowledge)
 
     p = sub.add_parser("run", help="start the assistant's servers on loopback")
     p.add_argument("--rasa-only", action="store_true", help="only Rasa + action server")

@@ -19,7 +19,7 @@ from types import FrameType
 
 import requests
 
-from bot.settings import REPO_ROOT, get_settings
+from bot.settings import REPO_ROOT, Settings, get_settings
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -166,13 +166,38 @@ def rasa_server(
     )
 
 
+def prepare_database(settings: Settings) -> Path | None:
+    """Migrate the database and seed the content store from ``knowledge/`` on first start.
+
+    Done once here, before the web app and the action server open the same database.
+
+    Returns:
+        The model the editors' last retraining put live, if it still exists (else ``None``:
+        the model built by ``make train``).
+    """
+    from bot.chat.db import create_schema, make_engine, make_sessionmaker
+    from bot.content import repository as content
+
+    engine = make_engine(settings.database_url)
+    try:
+        create_schema(engine)
+        with make_sessionmaker(engine).begin() as session:
+            if content.ensure_content(session, settings.knowledge_dir):
+                print(f"content store seeded from {settings.knowledge_dir}", flush=True)
+            live = content.get_setting(session, "live_model")
+    finally:
+        engine.dispose()
+    path = Path(live["path"]) if isinstance(live, dict) and live.get("path") else None
+    return path if path is not None and path.exists() else None
+
+
 def run_all(with_web: bool = True) -> int:
     """Start every service, print how to talk to the assistant, stop all on Ctrl-C.
 
     The web app prints the demo users' names and passwords when it starts.
     """
     settings = get_settings()
-    model = settings.model_dir / "assistant.tar.gz"
+    model = prepare_database(settings) or settings.model_dir / "assistant.tar.gz"
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ SQLite is the default (a file in ``build/``, enough for the demo and one web-app
 PostgreSQL is used through a ``postgresql://`` URL (``DATABASE_URL``). Typical use::
 
     engine = make_engine(url)
-    create_schema(engine)                  # on start; Alembic migrations come with issue 5
+    create_schema(engine)                  # on start: Alembic migrations to the newest schema
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:      # one transaction: commit on success, else rollback
         conversation = repository.create_conversation(session=session)
@@ -21,7 +21,6 @@ from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.chat.models import Base
 from bot.settings import REPO_ROOT
 
 DEFAULT_DATABASE_URL: Final = f"sqlite:///{REPO_ROOT / 'build' / 'chat.db'}"
@@ -97,9 +96,13 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet (existing ones are left unchanged).
+    """Bring the database to the newest schema with the Alembic migrations (``bot/migrations``).
+
+    A database created before migrations existed is recognised and upgraded in place.
 
     Args:
         engine: from ``make_engine``.
     """
-    Base.metadata.create_all(engine)
+    from bot.migrations import migrate  # Alembic is loaded only by processes that migrate
+
+    migrate(engine)

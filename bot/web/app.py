@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.chat.db import create_schema, make_engine, make_sessionmaker
+from bot.content import repository as content
+from bot.content.store import DatabaseKnowledgeStore
 from bot.handoff.hours import OpeningHours
 from bot.settings import REPO_ROOT, Settings, get_settings
 from bot.web import agent_api, chat_api, pages
@@ -43,10 +45,14 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         raise ValueError("SECRET_KEY must be set outside demo mode (APP_MODE != demo)")
     engine = make_engine(settings.database_url)
     create_schema(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        # First start: the database becomes the running content store, seeded from knowledge/.
+        content.ensure_content(session, settings.knowledge_dir)
     utility = load_utility(settings)
     return WebContext(
         settings=settings,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         relay=relay or RasaRelay(settings.rasa_url),
         hub=EventHub(),
         signer=Signer(secret),
@@ -55,6 +61,7 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         message_limiter=RateLimiter(settings.rate_limit_per_minute),
         conversation_limiter=RateLimiter(settings.new_conversations_per_minute),
         login_limiter=RateLimiter(5),  # failed logins per client address and minute
+        knowledge=DatabaseKnowledgeStore(engine, settings.knowledge_dir),
     )
 
 

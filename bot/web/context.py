@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat.models import Message
 from bot.handoff.hours import OpeningHours
+from bot.knowledge.store import KnowledgeStore
 from bot.privacy import public_contacts
 from bot.settings import Settings
 from bot.web.events import EventHub
@@ -39,6 +40,8 @@ class WebContext:
     message_limiter: RateLimiter
     conversation_limiter: RateLimiter
     login_limiter: RateLimiter
+    # The content the assistant answers from (the editors' database): FAQ page, editor UI.
+    knowledge: KnowledgeStore
     clock: Callable[[], datetime] = utcnow
 
     @contextmanager

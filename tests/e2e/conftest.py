@@ -2,7 +2,9 @@
 web app. Ports differ from `make run`'s so tests can run while a demo is up.
 
 The processes answer from a copy of knowledge/ whose chat opening hours tests can switch
-(`chat_hours`): the action server notices a changed file within a second.
+(`chat_hours`): the action server notices a changed file within a second. Web app and action
+server share one temporary SQLite database (`database_url`), the running content store, seeded
+from that copy, so an answer an editor publishes through the web app is what the bot sends.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 import yaml
 
 from bot.chat.db import create_schema, make_engine, make_sessionmaker
+from bot.content.repository import ensure_content
 from bot.devserver import action_server, rasa_server, tariff_service, web_app
 from bot.web.users import set_user
 
@@ -75,13 +78,35 @@ def calculator(log_dir):
 
 
 @pytest.fixture(scope="session")
-def rasa_url(model_path, log_dir, calculator, knowledge_copy, chat_hours):
+def database_url(knowledge_copy, tmp_path_factory):
+    """The web app's and action server's database: schema, the e2e agent, seeded content."""
+    database = f"sqlite:///{tmp_path_factory.mktemp('web') / f'chat-{uuid.uuid4().hex}.db'}"
+    engine = make_engine(database)
+    create_schema(engine)
+    with make_sessionmaker(engine)() as session:
+        username, display_name, password = AGENT
+        set_user(
+            session=session,
+            username=username,
+            role="agent",
+            display_name=display_name,
+            password=password,
+        )
+        ensure_content(session, knowledge_copy)
+        session.commit()
+    engine.dispose()
+    return database
+
+
+@pytest.fixture(scope="session")
+def rasa_url(model_path, log_dir, calculator, knowledge_copy, chat_hours, database_url):
     actions = action_server(
         port=ACTION_PORT,
         log_path=log_dir / "action-server.log",
         tariff_url=f"http://127.0.0.1:{TARIFF_PORT}",
     )
     actions.env["KNOWLEDGE_DIR"] = str(knowledge_copy)
+    actions.env["DATABASE_URL"] = database_url
     actions.start()
     rasa = rasa_server(
         model_path, port=RASA_PORT, action_port=ACTION_PORT, log_path=log_dir / "rasa-server.log"
@@ -96,26 +121,12 @@ def rasa_url(model_path, log_dir, calculator, knowledge_copy, chat_hours):
 
 
 @pytest.fixture(scope="session")
-def web_url(rasa_url, log_dir, knowledge_copy, tmp_path_factory):
-    database = f"sqlite:///{tmp_path_factory.mktemp('web') / f'chat-{uuid.uuid4().hex}.db'}"
-    engine = make_engine(database)
-    create_schema(engine)
-    with make_sessionmaker(engine)() as session:
-        username, display_name, password = AGENT
-        set_user(
-            session=session,
-            username=username,
-            role="agent",
-            display_name=display_name,
-            password=password,
-        )
-        session.commit()
-    engine.dispose()
+def web_url(rasa_url, log_dir, knowledge_copy, database_url):
     web = web_app(
         port=WEB_PORT,
         rasa_url=rasa_url,
         log_path=log_dir / "web.log",
-        extra_env={"DATABASE_URL": database, "KNOWLEDGE_DIR": str(knowledge_copy)},
+        extra_env={"DATABASE_URL": database_url, "KNOWLEDGE_DIR": str(knowledge_copy)},
     ).start()
     try:
         web.wait_ready()
