@@ -2,7 +2,7 @@
 
 Commands:
   generate [--check]   compile knowledge/ into Rasa training data (check: fail when stale)
-  check                validate knowledge/ and print a summary
+  check                validate knowledge/ and run the editorial checks (errors: exit 1)
   build-spacy DIR      build the German spaCy pipeline (blank "de" + lookup lemmas)
   eval --questions F   evaluate the trained model (contract: shared/contracts.md section 1)
   tune                 grid-search thresholds on the development set
@@ -42,15 +42,45 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(_: argparse.Namespace) -> int:
-    from bot.knowledge import KnowledgeError, load_knowledge
+    from datetime import date
 
+    from bot.content.checks import CheckResult, run_checks
+    from bot.knowledge import KnowledgeError, load_knowledge
+    from bot.web.markdown import markdown_problems
+    from bot.web.site import site_paths
+
+    settings = get_settings()
     try:
-        kb = load_knowledge(get_settings().knowledge_dir)
+        kb = load_knowledge(settings.knowledge_dir)
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
+    results = run_checks(
+        kb,
+        today=date.today(),
+        max_stand_age_days=settings.content_max_stand_age_days,
+        site_paths=site_paths(),
+    )
+    # Raw HTML and unsafe link targets: what the editor UI reports while typing, as errors here.
+    results += [
+        CheckResult("markdown", "error", topic.id, problem, "answer")
+        for topic in kb.topics.values()
+        for problem in markdown_problems(topic.answer)
+    ]
+    errors = [r for r in results if r.severity == "error"]
+    for result in sorted(results, key=lambda r: (r.severity != "error", r.topic_id)):
+        path = kb.topics[result.topic_id].path or f"topics/{result.topic_id}.yml"
+        print(
+            f"{result.severity}: {path} field {result.field!r} [{result.code}]: {result.message}",
+            file=sys.stderr if result.severity == "error" else sys.stdout,
+        )
     questions = sum(len(t.questions) for t in kb.topics.values())
-    print(f"ok: {len(kb.topics)} topics, {questions} questions, {len(kb.facts)} facts")
+    summary = f"{len(kb.topics)} topics, {questions} questions, {len(kb.facts)} facts"
+    warnings = len(results) - len(errors)
+    if errors:
+        print(f"failed: {len(errors)} errors, {warnings} warnings ({summary})", file=sys.stderr)
+        return 1
+    print(f"ok: {summary}, {warnings} warnings")
     return 0
 
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,13 @@ class Settings:
     secret_key: str | None
     rate_limit_per_minute: int
     new_conversations_per_minute: int
+    # Editorial content check (bot/content/checks.py); default as in get_settings().
+    content_max_stand_age_days: int = 365
+    # Editors' retraining (bot/content/training.py); defaults as in get_settings().
+    training_enabled: bool = True
+    eval_questions: Path = REPO_ROOT / "tests" / "nlu" / "heldout.tsv"
+    training_max_accuracy_drop: float = 0.01
+    training_timeout_s: float = 1200.0
 
 
 def _path(name: str, default: Path) -> Path:
@@ -57,4 +65,17 @@ def get_settings() -> Settings:
         rate_limit_per_minute=int(os.environ.get("CHAT_RATE_LIMIT_PER_MINUTE", "20")),
         # New conversations per client address and minute (a widget needs one per chat).
         new_conversations_per_minute=int(os.environ.get("CHAT_NEW_CONVERSATIONS_PER_MINUTE", "30")),
+        # Age in days after which an answer's "stand" (last checked against the sources) is
+        # reported to editors as due for review (python -m bot check, a warning).
+        content_max_stand_age_days=int(os.environ.get("CONTENT_MAX_STAND_AGE_DAYS", "365")),
+        # The web app retrains the model in the background when editors change questions.
+        training_enabled=os.environ.get("TRAINING_ENABLED", "true").lower() not in _FALSE,
+        # Held-out questions a new model must answer about as well as the live one.
+        eval_questions=_path("EVAL_QUESTIONS", REPO_ROOT / "tests" / "nlu" / "heldout.tsv"),
+        # A new model goes live only if its held-out accuracy is at most this much lower (0..1;
+        # 0.01 = one percentage point, about 3 of the 344 held-out questions).
+        training_max_accuracy_drop=float(os.environ.get("TRAINING_MAX_ACCURACY_DROP", "0.01")),
+        # Limit for each subprocess of a retraining (rasa train, each evaluation), seconds;
+        # training takes about a minute here (docs/benchmarks/content-training.md).
+        training_timeout_s=float(os.environ.get("TRAINING_TIMEOUT_S", "1200")),
     )

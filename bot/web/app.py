@@ -15,7 +15,7 @@ from bot.content import repository as content
 from bot.content.store import DatabaseKnowledgeStore
 from bot.handoff.hours import OpeningHours
 from bot.settings import REPO_ROOT, Settings, get_settings
-from bot.web import agent_api, chat_api, pages
+from bot.web import agent_api, chat_api, faq_page, pages
 from bot.web.context import WebContext
 from bot.web.events import EventHub
 from bot.web.rasa_relay import RasaRelay
@@ -83,5 +83,6 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.include_router(chat_api.build_router(ctx))
     app.include_router(agent_api.build_router(ctx))
     app.include_router(pages.build_router(ctx))
+    app.include_router(faq_page.build_router(ctx))
     app.mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static")
     return app

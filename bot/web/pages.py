@@ -19,15 +19,10 @@ from bot.web import texts
 from bot.web.agent_api import AGENT_ROLES, SESSION_COOKIE, current_agent
 from bot.web.context import WebContext
 from bot.web.security import SESSION_TTL_S, verify_password
+from bot.web.site import SITE_PAGES
 
 TEMPLATES = Path(__file__).with_name("templates")
 LOGIN_NONCE_COOKIE = "login_nonce"
-SITE_PAGES = {
-    "/": ("index.html", "start"),
-    "/preisbremsen": ("preisbremsen.html", "preisbremsen"),
-    "/kontakt": ("kontakt.html", "kontakt"),
-    "/datenschutz": ("datenschutz.html", "datenschutz"),
-}
 
 
 def build_router(ctx: WebContext) -> APIRouter:

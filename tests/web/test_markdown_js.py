@@ -1,7 +1,9 @@
 """The widget's safe-Markdown function, run in node: everything is escaped, only a few tags appear.
 
 The function is cut out of widget.js between its markers (agent.js holds the same copy, see
-test_static.py) and run once over all cases, so this costs one node start.
+test_static.py) and run once per test over all cases, so this costs one node start per test.
+bot/web/markdown.py must give exactly the same HTML for the same text (the FAQ page renders
+answers on the server): ``test_python_renders_exactly_like_the_widget``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from bot.web.markdown import render_markdown
 
 WIDGET = Path(__file__).resolve().parents[2] / "bot" / "web" / "static" / "widget.js"
 NODE = shutil.which("node")
@@ -117,3 +121,57 @@ def test_random_text_only_yields_allowed_tags(tmp_path):
         assert "<" not in rest and ">" not in rest, (text, got)
         for href in re.findall(r'<a href="([^"]*)"', got):
             assert re.match(r"(https?://[^/]|/(?!/)|#|\.\.?/)", href), (text, href)
+
+
+# Inputs where a literal translation of the JavaScript could go wrong: Unicode whitespace and
+# line terminators (JS \s, ".", trim()), case folding ("ſ" is not "s" for the JS i flag),
+# letters and digits around "_", astral characters, entities, CRLF, nested brackets.
+TRICKY = [
+    "Grüße aus Köln: **Größe** und _Maß_ – Straße",
+    "ä_b_c und _ä_ und x_y_ und _1_ und __doppelt__",
+    "**a**b** c **d** **\n**",
+    "**[x](/a)** und _[y](/b)_ und [_z_](/c) und [**w** _v_](https://example.org/w_v)",
+    "[a [b](/c)](/d) [](/leer) [x]() [x](/a b) [x](/a(b))",
+    "[x](httpſ://evil.example) [x](HTTPS://EXAMPLE.ORG/A) [x](http://) [x](https://ſ.example)",
+    "[x](/a\u2028b) [x](/a\u00a0b) [x](/a\ufeffb) [x](/a\u001cb) [x](/a\u007fb)",
+    "[x](&quot;/a) [x](/a&quot;b) [x](/&#39;x) [x](&#106;avascript:alert(1))",
+    "Text &amp; mehr &lt;b&gt;kein Tag&lt;/b&gt; &#x3C;script&#x3E;",
+    "Zeile\r\nZeile\rZeile\n\r\n\nAbsatz",
+    "\u00a0- eins\n\u3000• zwei\n-drei\n- \n-  vier",
+    "\u001c- kein Punkt (\\x1c ist für Python Leerraum, für JS nicht)\n\u000b- Punkt",
+    "\u2028- Trenner\nText\u2029mehr\n\ufeff\n\u001c\nEnde",
+    "Absatz\n \t \nzwei\n\n\n\n- Liste\n\nText\n- direkt\nwieder Text",
+    "Emoji 😀 **😀** _😀_ [😀](/😀) 𝔘𝔫𝔦𝔠𝔬𝔡𝔢_𝔵_",
+    "_kursiv\nüber Zeilen_ und **fett\nüber Zeilen**",
+    '<a href="javascript:alert(1)">x</a> <svg/onload=alert(1)> <iframe src=//evil>',
+    '[<img src=x onerror=alert(1)>](/a) [x](/a"><script>alert(1)</script>)',
+    "\u0000**\u0000**[x](/y)\u00000\u0000",
+    "Mail: [Schreiben Sie uns](mailto:service@example.org) [Tel](tel:08001234567)",
+    "_Stand: 21.11.2026 · Diese Regelung ist am 31.12.2023 ausgelaufen._",
+]
+
+
+def test_python_renders_exactly_like_the_widget(tmp_path):
+    rng = random.Random(20261122)
+    alphabet = [
+        *"<>\"'&[]()*_-/\\:=#.\n\r\t ab1äß",
+        "javascript:",
+        "https://",
+        "**",
+        "- ",
+        "• ",
+        "](",
+        "\u0000",
+        "\u00a0",
+        "\u2028",
+        "\ufeff",
+        "\u001c",
+        "ſ",
+        "😀",
+        "&amp;",
+        "&#39;",
+    ]
+    randoms = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80))) for _ in range(800)]
+    cases = [*CASES, *UNSAFE_LINKS, *TRICKY, *randoms]
+    for text, js in zip(cases, render_all(cases, tmp_path), strict=True):
+        assert render_markdown(text) == js, text

@@ -24,6 +24,9 @@ SITE_PAGES = {
     "preisbremsen.html": "preisbremsen",
     "kontakt.html": "kontakt",
     "datenschutz.html": "datenschutz",
+    "kundenportal.html": "kundenportal",
+    "preise.html": "preise",
+    "zaehlerstand.html": "zaehlerstand",
 }
 CONSOLE_PAGES = ["login.html", "agent.html"]
 WIDGET_TAG = re.compile(r"<script\b[^>]*\bsrc=\"/static/widget\.js\"[^>]*>")
