@@ -3,6 +3,9 @@
 Runs for every FAQ intent, ``nlu_fallback`` and ``out_of_scope``. What to do is decided by
 ``bot.dialogue.decision.decide`` (the same function ``python -m bot eval`` scores); this adapter
 only turns the decision into messages and slot events.
+
+A fallback message carries the metadata ``decision: fallback`` (like an answer's ``faq_id``), so
+the web app can put the customer's message into the editors' inbox of what was not understood.
 """
 
 from __future__ import annotations
@@ -64,10 +67,14 @@ class ActionAnswerQuestion(Action):
             )
             return []
         failures = float(tracker.get_slot("failed_attempts") or 0) + 1
-        if failures >= OFFER_PERSON_AFTER_FAILURES:
-            dispatcher.utter_message(response="utter_fallback_offer_person")
-        else:
-            dispatcher.utter_message(response="utter_fallback")
+        response = (
+            "utter_fallback_offer_person"
+            if failures >= OFFER_PERSON_AFTER_FAILURES
+            else "utter_fallback"
+        )
+        # The metadata travels with the message like ``faq_id``; the web app files the turn in
+        # the editors' inbox.
+        dispatcher.utter_message(response=response, decision="fallback")
         return [SlotSet("failed_attempts", failures)]
 
     @staticmethod

@@ -40,6 +40,7 @@ from bot.chat.models import (
     SENDERS,
     STATES,
     Agent,
+    Base,
     Conversation,
     Feedback,
     Handoff,
@@ -185,7 +186,7 @@ def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
 
 
 def delete_conversation(*, session: Session, conversation_id: str) -> None:
-    """Delete a conversation and every trace of it: messages, feedback, handoffs, tickets.
+    """Delete a conversation and every trace of it: messages, feedback, handoffs, tickets, inbox.
 
     The rows are deleted explicitly, child tables first, so nothing is left even where the
     database does not enforce the foreign keys' ``ON DELETE CASCADE``.
@@ -196,6 +197,11 @@ def delete_conversation(*, session: Session, conversation_id: str) -> None:
     get_conversation(session=session, conversation_id=conversation_id)
     for model in (Message, Feedback, Handoff, Ticket):
         session.execute(delete(model).where(model.conversation_id == conversation_id))
+    # The editors' inbox (bot.content.models) quotes customer messages too; looked up in the
+    # shared metadata so that the chat store does not import the content package.
+    inbox = Base.metadata.tables.get("inbox_items")
+    if inbox is not None:
+        session.execute(delete(inbox).where(inbox.c.conversation_id == conversation_id))
     session.execute(delete(Conversation).where(Conversation.id == conversation_id))
     session.flush()
 

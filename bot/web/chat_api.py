@@ -4,6 +4,10 @@ Customer messages are stored (masked) and, while the bot owns the conversation, 
 Rasa; the bot's answers are stored with their ``faq_id``/``content_version``. A bot message
 with metadata ``handoff: queued`` puts the conversation in the agents' queue; from then on
 customer messages go to the agent, not to Rasa.
+
+What the assistant did not understand goes to the editors' inbox (``bot.content.inbox``), in the
+transaction of the triggering write and never failing the request: a bot message with metadata
+``decision: fallback``, a thumbs down, and a handoff (``queued`` or ``offline``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, root_va
 
 from bot.chat import repository as repo
 from bot.chat.repository import UnknownConversation
+from bot.content import inbox
 from bot.web import texts
 from bot.web.agent_api import queue_json
 from bot.web.context import WebContext, message_out
@@ -30,6 +35,8 @@ logger = logging.getLogger(__name__)
 MAX_TEXT = 1000  # characters of one customer message (contract §3)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/\-]{5,}$")
+# Metadata of a bot message kept in its ``meta``: ``decision`` marks a fallback ("fallback").
+STORED_META = ("handoff", "calculation", "decision")
 
 
 class NewConversation(BaseModel):
@@ -173,6 +180,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                     now=ctx.clock(),
                 )
                 customer_out = message_out(customer)
+                customer_seq = customer.seq
         except UnknownConversation:
             return _not_found()
         publish_messages(conversation_id, [customer_out])
@@ -200,10 +208,12 @@ def build_router(ctx: WebContext) -> APIRouter:
 
         out = []
         handoff: str | None = None
+        fallback = False
         with ctx.session() as session:
             for answer in answers:
                 meta = answer.metadata
                 handoff = meta.get("handoff") or handoff
+                fallback = fallback or meta.get("decision") == "fallback"
                 stored = repo.add_message(
                     session=session,
                     conversation_id=conversation_id,
@@ -212,7 +222,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                     buttons=answer.buttons,
                     faq_id=meta.get("faq_id"),
                     content_version=meta.get("content_version"),
-                    meta={k: v for k, v in meta.items() if k in ("handoff", "calculation")},
+                    meta={k: v for k, v in meta.items() if k in STORED_META},
                     public=ctx.public_numbers,
                     now=ctx.clock(),
                 )
@@ -223,6 +233,23 @@ def build_router(ctx: WebContext) -> APIRouter:
                     conversation_id=conversation_id,
                     reason=str(answers[-1].metadata.get("handoff_reason") or "asked"),
                     now=ctx.clock(),
+                )
+            now = ctx.clock()
+            if fallback:
+                inbox.collect(
+                    session,
+                    inbox.record_fallback,
+                    conversation_id=conversation_id,
+                    message_seq=customer_seq,
+                    now=now,
+                )
+            if handoff in ("queued", "offline"):
+                inbox.collect(
+                    session,
+                    inbox.record_handoff,
+                    conversation_id=conversation_id,
+                    request_seq=customer_seq,
+                    now=now,
                 )
             state = _state(session, conversation_id) if handoff == "queued" else current
         publish_messages(conversation_id, out)
@@ -276,6 +303,14 @@ def build_router(ctx: WebContext) -> APIRouter:
                     helpful=body.helpful,
                     now=ctx.clock(),
                 )
+                if not body.helpful:
+                    inbox.collect(
+                        session,
+                        inbox.record_feedback,
+                        conversation_id=conversation_id,
+                        faq_id=body.faq_id,
+                        now=ctx.clock(),
+                    )
         except UnknownConversation:
             return _not_found()
         return Response(status_code=204)

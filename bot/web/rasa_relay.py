@@ -35,7 +35,7 @@ class RasaRejected(RasaError):
 
 @dataclass(frozen=True)
 class BotMessage:
-    """One bot message of a turn, with its metadata (``faq_id``, ``handoff``, …)."""
+    """One bot message of a turn, with its metadata (``faq_id``, ``handoff``, ``decision``, …)."""
 
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)

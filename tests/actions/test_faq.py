@@ -66,7 +66,54 @@ async def test_fallback_offers_a_person_after_repeated_failure(
     tracker = make_tracker("out_of_scope", 0.97, slots={"failed_attempts": failed_before})
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == response
+    assert dispatcher.messages[0]["decision"] == "fallback"  # for the editors' inbox
     assert events == [SlotSet("failed_attempts", failed_after)]
+
+
+async def test_answers_and_clarifications_are_not_marked_as_fallback(dispatcher, domain):
+    ambiguous = make_tracker(
+        "nlu_fallback",
+        0.5,
+        ranking=[("nlu_fallback", 0.5), ("faq_mwst_senkung", 0.46), ("faq_mwst_abrechnung", 0.41)],
+    )
+    for tracker in (make_tracker("faq_mwst_ende", 0.9), ambiguous):
+        await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert [m.get("decision") for m in dispatcher.messages] == [None, None]
+
+
+async def test_low_confidence_without_candidates_is_a_fallback(dispatcher, domain):
+    tracker = make_tracker("nlu_fallback", 0.3, ranking=[("nlu_fallback", 0.3)])
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["decision"] == "fallback"
+
+
+async def test_fallback_marker_reaches_the_web_app_like_faq_id(dispatcher, domain):
+    """Through Rasa's handling of action responses and the rest_meta channel, unchanged text."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from channels.rest_with_metadata import MetadataCollectingOutputChannel
+
+    rasa_domain = Domain.from_dict(domain)
+    await ActionAnswerQuestion().run(dispatcher, make_tracker("out_of_scope", 0.97), domain)
+    await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_mwst_ende", 0.9), domain)
+    channel = MetadataCollectingOutputChannel()
+    events = await RemoteAction._utter_responses(
+        dispatcher.messages,
+        channel,
+        TemplatedNaturalLanguageGenerator(rasa_domain.responses),
+        DialogueStateTracker("test", rasa_domain.slots),
+    )
+    for event in events:  # what Rasa's processor does with the action's BotUttered events
+        await channel.send_response("test", event.message())
+    fallback, answer = channel.messages
+    assert fallback["text"] == rasa_domain.responses["utter_fallback"][0]["text"]
+    assert fallback["metadata"]["decision"] == "fallback"
+    assert "faq_id" not in fallback["metadata"]
+    assert answer["metadata"]["faq_id"] == "mwst_ende"
+    assert "decision" not in answer["metadata"]
 
 
 async def test_answer_resets_the_failure_count(dispatcher, domain):

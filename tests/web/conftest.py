@@ -17,7 +17,11 @@ OPEN = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # Monday, 11:00 in Be
 
 
 class FakeRelay:
-    """Answers like the assistant would; ``down`` makes it fail like an unreachable Rasa."""
+    """Answers like the assistant would; ``down`` makes it fail like an unreachable Rasa.
+
+    "Mensch" asks for a person, "Abend" gets the offline handoff, "Wetter" a fallback (metadata
+    ``decision: fallback``), anything else the Gaspreisbremse answer.
+    """
 
     def __init__(self):
         self.sent = []
@@ -31,6 +35,13 @@ class FakeRelay:
             return [BotMessage("Gern verbinde ich Sie …", metadata={"handoff": "queued"})]
         if "abend" in text.lower():
             return [BotMessage("Gerade nicht erreichbar …", metadata={"handoff": "offline"})]
+        if "wetter" in text.lower() or text == "/out_of_scope":
+            return [
+                BotMessage(
+                    "Das kann ich leider nicht beantworten …",
+                    metadata={"decision": "fallback", "utter_action": "utter_fallback"},
+                )
+            ]
         return [
             BotMessage(
                 "Die Gaspreisbremse …",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.chat import repository as repo
+from bot.content.models import InboxItem
+from tests.web.conftest import OPEN
 
 
 def start(client, page=None):
@@ -111,10 +113,11 @@ def test_feedback_and_delete(client, ctx):
         json={"faq_id": "gaspreisbremse", "content_version": 3, "helpful": False},
     )
     assert response.status_code == 204
+    assert len(inbox_rows(ctx)) == 1  # the thumbs down
     assert client.delete(f"/api/v1/conversations/{cid}").status_code == 204
     assert client.get(f"/api/v1/conversations/{cid}/messages").status_code == 404
     with ctx.session() as session:
-        for table in ("messages", "feedback", "conversations"):
+        for table in ("messages", "feedback", "conversations", "inbox_items"):
             assert session.execute(text(f"select count(*) from {table}")).scalar() == 0
 
 
@@ -207,3 +210,110 @@ def test_config_for_the_widget(client, ctx):
     assert config["brand"]["name"] == ctx.utility["name"]
     assert config["open_now"] is True
     assert "Mo–Fr" in config["hours"]
+
+
+# --- the editors' inbox (issue 5) -------------------------------------------------------------
+
+
+def inbox_rows(ctx):
+    with ctx.session() as session:
+        return session.execute(select(InboxItem).order_by(InboxItem.id)).scalars().all()
+
+
+def test_fallback_reply_keeps_its_decision_and_files_the_question(client, ctx):
+    cid = start(client)
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})
+    body = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "Wie wird das Wetter?"}
+    ).json()
+    assert body["messages"][0]["text"].startswith("Das kann ich leider nicht")
+    with ctx.session() as session:
+        stored = repo.transcript(session=session, conversation_id=cid)
+        assert stored[-1].meta == {"decision": "fallback"}  # other metadata is not kept
+    [item] = inbox_rows(ctx)
+    assert (item.kind, item.text, item.message_seq) == ("fallback", "Wie wird das Wetter?", 3)
+    assert item.state == "open" and item.conversation_id == cid
+
+
+def test_none_of_these_files_the_question_not_the_button(client, ctx):
+    cid = start(client)
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Mehrwertsteuer Wetter"})
+    client.post(  # stored with its title "Nichts davon", which is no question; falls back
+        f"/api/v1/conversations/{cid}/messages",
+        json={"payload": "/out_of_scope", "title": "Nichts davon"},
+    )
+    assert [i.text for i in inbox_rows(ctx)] == ["Mehrwertsteuer Wetter"]  # once, typed text
+
+
+def test_thumbs_down_files_the_question_behind_the_answer(client, ctx):
+    cid = start(client)
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse bis wann?"})
+    for helpful in (True, False, False):  # thumbs up files nothing, a second down no duplicate
+        response = client.post(
+            f"/api/v1/conversations/{cid}/feedback",
+            json={"faq_id": "gaspreisbremse", "content_version": 3, "helpful": helpful},
+        )
+        assert response.status_code == 204
+    [item] = inbox_rows(ctx)
+    assert (item.kind, item.faq_id, item.message_seq) == ("feedback", "gaspreisbremse", 1)
+    assert item.text == "Gaspreisbremse bis wann?"
+
+
+def test_handoff_files_the_last_question_the_bot_answered(client, ctx):
+    cid = start(client)
+    client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "Wann kommt die Soforthilfe?"}
+    )
+    body = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "Ich will einen Menschen"}
+    ).json()
+    assert body["state"] == "queued"
+    [item] = inbox_rows(ctx)
+    assert (item.kind, item.faq_id, item.message_seq) == ("handoff", "gaspreisbremse", 1)
+    assert item.text == "Wann kommt die Soforthilfe?"  # not the request for a person
+
+
+def test_offline_handoff_files_too_but_not_a_bare_request(client, ctx):
+    bare = start(client)
+    client.post(f"/api/v1/conversations/{bare}/messages", json={"text": "Ist am Abend wer da?"})
+    assert inbox_rows(ctx) == []  # the request itself is no question for the FAQ
+    cid = start(client)
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Zählerstand melden"})
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "am Abend jemand da?"})
+    [item] = inbox_rows(ctx)
+    assert (item.kind, item.text, item.conversation_id) == ("handoff", "Zählerstand melden", cid)
+
+
+def test_inbox_texts_are_masked(client, ctx):
+    cid = start(client)
+    client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"text": "Wetter bei Kundin max@example.org?"},
+    )
+    [item] = inbox_rows(ctx)
+    assert "max@example.org" not in item.text and "[E-Mail]" in item.text
+
+
+def test_a_failing_inbox_never_fails_the_customer(client, ctx, monkeypatch):
+    from bot.content import inbox
+
+    def broken(session, **kwargs):
+        session.add(InboxItem(conversation_id="nope", kind="fallback", text="x", created_at=OPEN))
+        session.flush()  # a foreign key error inside the savepoint
+
+    monkeypatch.setattr(inbox, "record_fallback", broken)
+    monkeypatch.setattr(inbox, "record_feedback", broken)
+    cid = start(client)
+    response = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "Wie wird das Wetter?"}
+    )
+    assert response.status_code == 200 and response.json()["messages"]
+    feedback = client.post(
+        f"/api/v1/conversations/{cid}/feedback",
+        json={"faq_id": "gaspreisbremse", "helpful": False},
+    )
+    assert feedback.status_code == 204
+    with ctx.session() as session:
+        assert len(repo.transcript(session=session, conversation_id=cid)) == 2
+        assert session.execute(text("select count(*) from feedback")).scalar() == 1
+    assert inbox_rows(ctx) == []
