@@ -127,7 +127,9 @@ def main() -> None:
         port=ACTION_PORT,
         log_path=log_dir / "web-actions.log",
         tariff_url=f"http://127.0.0.1:{TARIFF_PORT}",
-    ).start()
+    )
+    actions.env["DATABASE_URL"] = f"sqlite:///{database}"  # the content store the web app seeds
+    actions.start()
     rasa = rasa_server(
         REPO_ROOT / "models" / "assistant.tar.gz",
         port=RASA_PORT,

@@ -136,8 +136,13 @@ def rasa_server(
     action_port: int | None = None,
     log_path: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    credentials: Path | str = "credentials.yml",
 ) -> ServiceProcess:
-    """The Rasa server with the REST channels and the HTTP API, bound to loopback."""
+    """The Rasa server with the REST channels and the HTTP API, bound to loopback.
+
+    ``credentials`` names the input channels (the benchmark compares stock Rasa with one
+    without ``channels.rest_with_metadata``, which installs the server patches).
+    """
     action_port = action_port or get_settings().action_server_port
     return ServiceProcess(
         name="rasa server",
@@ -152,7 +157,7 @@ def rasa_server(
             "--model",
             str(model),
             "--credentials",
-            "credentials.yml",
+            str(credentials),
             "--endpoints",
             "endpoints.yml",
         ],

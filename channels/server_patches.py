@@ -10,21 +10,47 @@ Found with py-spy on the Rasa server under 20 concurrent conversations
   for each one Rasa walks all ``Event`` subclasses to find the class of its type name
   (``Event.resolve_by_type``): 14 % of the CPU. The replacement caches name → class (the set
   of event classes does not change while the server runs); unknown names take Rasa's path.
+
+One fix keeps conversations across a model switch (``PUT /model``, used by the editors'
+retraining, ``bot/content/training.py``):
+
+* Rasa builds the new ``Agent`` with a *new* tracker store from ``endpoints.yml``; with the
+  in-memory store every running conversation (slots, an active form) would be lost. The new
+  agent now takes over the serving agent's tracker store and lock store.
+* Rasa loads the model on the event loop: every request waits ~3 s (measured on this
+  2-core machine, docs/benchmarks/content-training.md). A model file on disk is now loaded in
+  a worker thread while the loop keeps answering (garbage collection of the old objects
+  paused meanwhile, see ``_load_local_agent``); only the swap itself runs on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
+import os
 from functools import cache, lru_cache
+from http import HTTPStatus
 from typing import Any
 
+import rasa.server
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.http_interpreter import RasaNLUHttpInterpreter
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+from sanic import Sanic
+from sanic.exceptions import SanicException
+
+logger = logging.getLogger(__name__)
 
 _rasa_resolve_by_type = Event.resolve_by_type
+_rasa_load_agent = rasa.server._load_agent
+# The name ``rasa.server.create_app`` gives the Sanic app of ``rasa run --enable-api``.
+RASA_APP_NAME = "rasa_server"
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +84,104 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
     return found if found is not None else _rasa_resolve_by_type(type_name, default)
 
 
+def _serving_agent() -> Agent | None:
+    """The agent the Rasa server answers with right now (``None`` outside a server)."""
+    try:
+        app = Sanic.get_app(RASA_APP_NAME)
+    except SanicException:
+        return None
+    agent = getattr(app.ctx, "agent", None)
+    return agent if isinstance(agent, Agent) else None
+
+
+def adopt_stores(agent: Agent, previous: Agent) -> None:
+    """Let ``agent`` use ``previous``'s tracker store and lock store (its conversations).
+
+    The store's domain becomes the new model's domain, as Rasa's own ``Agent.load_model``
+    does with a store it is given.
+    """
+    store = previous.tracker_store
+    if agent.domain is not None:
+        store.domain = agent.domain
+    agent.tracker_store = store
+    agent.lock_store = previous.lock_store
+    if agent.processor is not None:
+        agent.processor.tracker_store = store
+        agent.processor.lock_store = previous.lock_store
+
+
+def _load_local_agent(model_path: str, endpoints: Any) -> Agent:
+    """Rasa's ``load_agent`` for a model file on disk, minus the stores (adopted later)."""
+    # Loading allocates ~700,000 objects (spaCy's lemma lookup tables), which triggers several
+    # full garbage collections; each walks the server's whole heap (~540,000 objects, 0.4 s
+    # here) holding the GIL, so the event loop stood still that long. Objects older than the
+    # load are left out of collections while it runs (and rejoin them afterwards).
+    gc.freeze()
+    try:
+        agent = Agent(
+            generator=endpoints.nlg,
+            action_endpoint=endpoints.action,
+            http_interpreter=RasaNLUHttpInterpreter(endpoints.nlu) if endpoints.nlu else None,
+        )
+        agent.load_model(model_path)
+    finally:
+        gc.unfreeze()
+    return agent
+
+
+async def _load_agent(
+    model_path: str | None = None,
+    model_server: Any = None,
+    remote_storage: str | None = None,
+    endpoints: Any = None,
+) -> Agent:
+    """``rasa.server._load_agent`` that keeps the conversations and the event loop responsive.
+
+    Only ``PUT /model`` passes ``endpoints``; other callers (``/model/test/intents``), model
+    servers and remote storage take Rasa's own path unchanged.
+    """
+    local = (
+        endpoints is not None
+        and model_server is None
+        and remote_storage is None
+        and endpoints.model is None
+        and bool(model_path)
+        and os.path.isfile(str(model_path))
+    )
+    if not local or _serving_agent() is None:
+        return await _rasa_load_agent(
+            model_path=model_path,
+            model_server=model_server,
+            remote_storage=remote_storage,
+            endpoints=endpoints,
+        )
+    loop = asyncio.get_running_loop()
+    try:
+        agent = await loop.run_in_executor(None, _load_local_agent, str(model_path), endpoints)
+    except Exception as e:
+        logger.debug("loading %s failed", model_path, exc_info=True)
+        raise rasa.server.ErrorResponse(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "LoadingError",
+            f"An unexpected error occurred. Error: {e}",
+        ) from e
+    if not agent.is_ready():
+        raise rasa.server.ErrorResponse(
+            HTTPStatus.BAD_REQUEST,
+            "BadRequest",
+            f"Agent with name '{model_path}' could not be loaded.",
+            {"parameter": "model", "in": "query"},
+        )
+    # No await from here until Rasa's handler sets ``app.ctx.agent = agent``: no message is
+    # handled between adopting the stores and the switch.
+    previous = _serving_agent()
+    if previous is not None:
+        adopt_stores(agent, previous)
+    return agent
+
+
 def install() -> None:
-    """Install both fixes in this process (idempotent)."""
+    """Install the fixes in this process (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
+    rasa.server._load_agent = _load_agent

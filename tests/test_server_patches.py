@@ -30,3 +30,30 @@ def test_event_classes_resolve_as_before():
         Event.resolve_by_type("nope")
     restored = Event.from_parameters({"event": "slot", "name": "energy", "value": "gas"})
     assert restored == SlotSet("energy", "gas")
+
+
+def test_a_new_agent_takes_over_the_conversations_and_locks():
+    from types import SimpleNamespace
+
+    import rasa.server
+    from rasa.core.agent import Agent
+    from rasa.shared.core.domain import Domain
+
+    server_patches.install()
+    assert rasa.server._load_agent is server_patches._load_agent
+    previous, new = Agent(), Agent()
+    new.domain = Domain.from_dict({"intents": ["greet"]})
+    new.processor = SimpleNamespace(tracker_store=new.tracker_store, lock_store=new.lock_store)
+    server_patches.adopt_stores(new, previous)
+    assert new.tracker_store is previous.tracker_store
+    assert new.lock_store is previous.lock_store
+    assert new.processor.tracker_store is previous.tracker_store
+    assert new.processor.lock_store is previous.lock_store
+    assert previous.tracker_store.domain is new.domain  # trackers are read with the new slots
+
+
+async def test_without_a_running_server_loading_takes_rasas_path():
+    import rasa.server
+
+    with pytest.raises(rasa.server.ErrorResponse), pytest.warns(UserWarning, match="no model"):
+        await server_patches._load_agent(model_path="/nonexistent.tar.gz")  # Rasa's own path
