@@ -125,6 +125,8 @@ bench: $(MODEL) ## Benchmarks → docs/benchmarks/
 	$(PY) -m bench.rasa_server
 	$(PY) -m bench.calculator
 	$(PY) -m bench.web_app
+	$(PY) -m bench.content_publish
+	$(PY) -m bench.content_training
 
 lock: ## Re-resolve constraints.txt in a fresh virtualenv (needs the package index)
 	rm -rf build/lock-venv && $(PYTHON310) -m venv build/lock-venv

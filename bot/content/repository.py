@@ -253,6 +253,16 @@ def _validate(
             ["Feld 'id': nur Kleinbuchstaben, Ziffern und _, 3 bis 64 Zeichen, "
              "beginnend mit einem Buchstaben"]
         )
+    # Raw HTML and javascript:/data: links never reach customers, whichever path publishes
+    # (editor API, inbox, rollback, CLI). Plain text rules: bot.web.markdown has no web imports.
+    from bot.web.markdown import markdown_problems
+
+    answer = doc.get("answer")
+    unsafe = (
+        [f"Feld 'answer': {p}" for p in markdown_problems(answer)]
+        if isinstance(answer, str)
+        else []
+    )
     docs = published_documents(session)
     if removing:
         docs.pop(removing, None)
@@ -262,7 +272,10 @@ def _validate(
         build_knowledge(docs, facts, utility)
     except KnowledgeError as exc:
         mine = [p for p in exc.problems if f"topics/{topic_id}.yml" in p] or exc.problems
-        raise InvalidContent([p.replace(f"topics/{topic_id}.yml: ", "") for p in mine]) from exc
+        problems = [p.replace(f"topics/{topic_id}.yml: ", "") for p in mine]
+        raise InvalidContent([*unsafe, *problems]) from exc
+    if unsafe:
+        raise InvalidContent(unsafe)
 
 
 def save_draft(

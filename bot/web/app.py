@@ -15,7 +15,7 @@ from bot.content import repository as content
 from bot.content.store import DatabaseKnowledgeStore
 from bot.handoff.hours import OpeningHours
 from bot.settings import REPO_ROOT, Settings, get_settings
-from bot.web import agent_api, chat_api, faq_page, pages
+from bot.web import admin_api, agent_api, chat_api, editor_api, editor_pages, faq_page, pages
 from bot.web.context import WebContext
 from bot.web.events import EventHub
 from bot.web.rasa_relay import RasaRelay
@@ -66,7 +66,7 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
 
 
 def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> FastAPI:
-    """The FastAPI app of the website, chat API and agent console."""
+    """The FastAPI app of the website, chat API, agent console and editor/admin UIs."""
     ctx = context or build_context(settings or get_settings())
 
     @asynccontextmanager
@@ -84,5 +84,8 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.include_router(agent_api.build_router(ctx))
     app.include_router(pages.build_router(ctx))
     app.include_router(faq_page.build_router(ctx))
+    app.include_router(editor_api.build_router(ctx))
+    app.include_router(admin_api.build_router(ctx))
+    app.include_router(editor_pages.build_router(ctx))
     app.mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static")
     return app

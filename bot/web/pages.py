@@ -1,7 +1,7 @@
-"""HTML pages: the demo website (widget embedded), the agents' login and console.
+"""HTML pages: the demo website (widget embedded), the login shared by all roles, the console.
 
-``/editor/`` and ``/admin/`` (editors' UI and operations, later issues) already answer
-anonymous requests with a redirect to the login page, as shared/contracts.md §4 requires.
+After login agents go to ``/agent/``, editors to ``/editor/`` and admins to ``/admin/``
+(``HOME_BY_ROLE``); those two pages are served by ``editor_pages.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from bot.web.site import SITE_PAGES
 
 TEMPLATES = Path(__file__).with_name("templates")
 LOGIN_NONCE_COOKIE = "login_nonce"
+HOME_BY_ROLE = {"agent": "/agent/", "editor": "/editor/", "admin": "/admin/"}
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -86,11 +87,12 @@ def build_router(ctx: WebContext) -> APIRouter:
         with ctx.session() as session:
             agent = repo.agent_by_username(session=session, username=username.strip())
             agent_id = agent.id if agent else None
+            role = agent.role if agent else ""
             ok = agent is not None and verify_password(agent.password_hash, password)
         if not ok or agent_id is None:
             ctx.login_limiter.hit(client)
             return login_page(request, texts.LOGIN_FAILED, 401)
-        response = RedirectResponse("/agent/", status_code=303)
+        response = RedirectResponse(HOME_BY_ROLE.get(role, "/agent/"), status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             ctx.signer.session_token(agent_id),
@@ -127,13 +129,5 @@ def build_router(ctx: WebContext) -> APIRouter:
     @router.get("/agent")
     async def console_slash() -> Response:
         return RedirectResponse("/agent/", status_code=307)
-
-    @router.get("/editor/")
-    @router.get("/admin/")
-    async def not_built_yet(request: Request) -> Response:
-        agent = current_agent(ctx, request.cookies.get(SESSION_COOKIE))
-        if agent is None:
-            return RedirectResponse("/agent/login", status_code=303)
-        return Response(texts.NOT_ALLOWED, status_code=403, media_type="text/plain")
 
     return router

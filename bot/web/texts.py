@@ -24,3 +24,33 @@ LOGIN_TOO_MANY = "Zu viele Anmeldeversuche. Bitte warten Sie eine Minute."
 NOT_ALLOWED = "Dafür fehlt Ihnen die Berechtigung."
 CSRF_FAILED = "Die Sitzung ist abgelaufen. Bitte laden Sie die Seite neu."
 ALREADY_CLAIMED = "Diese Unterhaltung hat bereits jemand anderes übernommen."
+
+# ---- editors' and admins' consoles (/editor/, /admin/, /api/editor, /api/admin) ----------------
+LOGIN_REQUIRED = "Bitte melden Sie sich an."
+EDITOR_ONLY = "Dieser Bereich ist für die Redaktion. Dafür fehlt Ihnen die Berechtigung."
+ADMIN_ONLY = "Dieser Bereich ist für Administratorinnen und Administratoren."
+REQUEST_TOO_LARGE = "Die Anfrage ist zu groß (höchstens {kb} KB). Bitte kürzen Sie die Texte."
+INVALID_INPUT = "Bitte prüfen Sie Ihre Eingaben."
+INVALID_CONTENT = "Das Thema kann so noch nicht veröffentlicht werden. Bitte prüfen Sie die Felder."
+UNKNOWN_TOPIC = "Das Thema „{topic_id}“ gibt es nicht."
+TOPIC_EXISTS = "Ein Thema mit der Kennung „{topic_id}“ gibt es schon. Bitte wählen Sie eine andere."
+STALE_TOPIC = (
+    "Das Thema wurde inzwischen von jemand anderem in Version {version} veröffentlicht. "
+    "Bitte laden Sie es neu und übernehmen Sie Ihre Änderungen."
+)
+NOT_YOUR_DRAFT = (
+    "Diesen Entwurf hat {name} angelegt. Bitte legen Sie einen eigenen Entwurf an; "
+    "Entwürfe anderer können Sie nur freigeben oder zurückweisen."
+)
+UNKNOWN_VERSION = "Version {version} von „{topic_id}“ gibt es nicht."
+UNKNOWN_USER = "Diesen Benutzer gibt es nicht (mehr)."
+USERNAME_TAKEN = "Den Benutzernamen „{username}“ gibt es schon."
+CANNOT_DELETE_SELF = "Sie können sich nicht selbst löschen."
+CANNOT_DEMOTE_SELF = (
+    "Sie können Ihre eigene Rolle nicht ändern, sonst fehlt Ihnen gleich der Zugang. "
+    "Bitten Sie eine andere Administratorin oder einen anderen Administrator."
+)
+LAST_ADMIN = "Es muss mindestens eine Administratorin oder ein Administrator bleiben."
+USER_HAS_CHATS = (
+    "{name} betreut gerade noch Gespräche. Bitte erst die Gespräche beenden oder zurückgeben."
+)

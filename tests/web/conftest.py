@@ -102,3 +102,58 @@ def agent_client(ctx):
         csrf = console.text.split('name="csrf-token" content="')[1].split('"')[0]
         test_client.headers["X-CSRF-Token"] = csrf
         yield test_client
+
+
+PASSWORD = "geheim-123"
+
+
+def log_in(client, username, password=PASSWORD):
+    """Log ``client`` in through the login form; set its CSRF header; return the redirect."""
+    page = client.get("/agent/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/agent/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    signer = client.app.state.context.signer
+    client.headers["X-CSRF-Token"] = signer.csrf_token(client.cookies["agent_session"])
+    return response
+
+
+@pytest.fixture
+def login_as(ctx):
+    """``login_as(username, role)``: a new client logged in as that user (created if needed)."""
+    clients = []
+
+    def login(username, role, display_name=None):
+        with ctx.session() as session:
+            set_user(
+                session=session,
+                username=username,
+                role=role,
+                display_name=display_name or username.title(),
+                password=PASSWORD,
+            )
+        client = TestClient(create_app(context=ctx))
+        client.__enter__()
+        clients.append(client)
+        log_in(client, username)
+        return client
+
+    yield login
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def editor_client(login_as):
+    """A client logged in as editor 'erik' (display name Erik)."""
+    return login_as("erik", "editor", "Erik")
+
+
+@pytest.fixture
+def admin_client(login_as):
+    """A client logged in as admin 'alex' (display name Alex)."""
+    return login_as("alex", "admin", "Alex")

@@ -155,7 +155,7 @@ def test_templates_escape_their_data(env, utility):
         assert "<img src=x" not in html, name
 
 
-@pytest.mark.parametrize("name", ["widget.js", "agent.js"])
+@pytest.mark.parametrize("name", ["widget.js", "agent.js", "editor.js"])
 def test_scripts_write_html_only_through_set_safe_html(name):
     source = js_source(name)
     writers = re.findall(
@@ -175,6 +175,7 @@ def test_agent_console_uses_the_same_markdown_code():
         return match.group(0)
 
     assert block("widget.js") == block("agent.js")
+    assert block("widget.js") == block("editor.js")  # the editors' answer preview
 
 
 def test_widget_follows_the_chat_api_contract():
