@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from bot.chat.db import create_schema, make_engine, make_sessionmaker
 from bot.content import repository as content
 from bot.content.store import DatabaseKnowledgeStore
+from bot.content.training import TrainingWorker
 from bot.handoff.hours import OpeningHours
 from bot.settings import REPO_ROOT, Settings, get_settings
 from bot.web import admin_api, agent_api, chat_api, editor_api, editor_pages, faq_page, pages
@@ -69,10 +70,18 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     """The FastAPI app of the website, chat API, agent console and editor/admin UIs."""
     ctx = context or build_context(settings or get_settings())
 
+    # Editors' retraining runs in this process's background thread (bot/content/training.py).
+    # Several web app instances may each run one: a queued run is claimed by exactly one.
+    trainer = TrainingWorker(ctx.sessions, settings=ctx.settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await ctx.relay.close()
+        trainer.start()  # does nothing when TRAINING_ENABLED is off
+        try:
+            yield
+        finally:
+            trainer.stop()
+            await ctx.relay.close()
 
     app = FastAPI(
         title="Stadtwerke chat web app",

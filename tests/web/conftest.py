@@ -66,6 +66,7 @@ def ctx(tmp_path, relay, monkeypatch):
         database_url=f"sqlite:///{tmp_path / 'chat.db'}",
         secret_key="s" * 40,
         rate_limit_per_minute=20,
+        training_enabled=False,  # no background `rasa train` from unit tests
     )
     context = build_context(settings, relay=relay)
     context.clock = lambda: OPEN
