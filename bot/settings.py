@@ -35,9 +35,20 @@ class Settings:
     content_max_stand_age_days: int = 365
     # Editors' retraining (bot/content/training.py); defaults as in get_settings().
     training_enabled: bool = True
+    training_worker: bool = True
     eval_questions: Path = REPO_ROOT / "tests" / "nlu" / "heldout.tsv"
     training_max_accuracy_drop: float = 0.01
     training_timeout_s: float = 1200.0
+    # Production profile (docs/design/production.md); defaults as in get_settings().
+    bind_host: str = "127.0.0.1"
+    redis_url: str | None = None
+    log_format: str = "text"
+    retention_days: int = 90
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """The Rasa replicas of ``RASA_URL`` (comma-separated), without trailing slashes."""
+        return [u.strip().rstrip("/") for u in self.rasa_url.split(",") if u.strip()]
 
 
 def _path(name: str, default: Path) -> Path:
@@ -70,6 +81,9 @@ def get_settings() -> Settings:
         content_max_stand_age_days=int(os.environ.get("CONTENT_MAX_STAND_AGE_DAYS", "365")),
         # The web app retrains the model in the background when editors change questions.
         training_enabled=os.environ.get("TRAINING_ENABLED", "true").lower() not in _FALSE,
+        # Whether this web app process runs the worker that trains queued runs. With several
+        # instances any number may (each run is claimed once); "false" leaves it to others.
+        training_worker=os.environ.get("TRAINING_WORKER", "true").lower() not in _FALSE,
         # Held-out questions a new model must answer about as well as the live one.
         eval_questions=_path("EVAL_QUESTIONS", REPO_ROOT / "tests" / "nlu" / "heldout.tsv"),
         # A new model goes live only if its held-out accuracy is at most this much lower (0..1;
@@ -78,4 +92,14 @@ def get_settings() -> Settings:
         # Limit for each subprocess of a retraining (rasa train, each evaluation), seconds;
         # training takes about a minute here (docs/benchmarks/content-training.md).
         training_timeout_s=float(os.environ.get("TRAINING_TIMEOUT_S", "1200")),
+        # Interface every server of ours binds: loopback on a machine, 0.0.0.0 in a container.
+        bind_host=os.environ.get("BIND_HOST", "127.0.0.1"),
+        # Redis (production profile): live events between web app instances, shared rate
+        # limits. Unset: in-process events and limits (one web app instance, the demo).
+        redis_url=os.environ.get("REDIS_URL") or None,
+        # "json": one JSON object per log line with the turn's request id (production).
+        log_format=os.environ.get("LOG_FORMAT", "text").lower(),
+        # Conversations, Rasa trackers, tickets and feedback older than this are deleted
+        # (python -m bot retention, and daily by the web app).
+        retention_days=int(os.environ.get("RETENTION_DAYS", "90")),
     )

@@ -7,11 +7,26 @@ cannot tell which FAQ answer it got. This channel keeps one entry per bot messag
     200 [{"recipient_id": "...", "text": "...", "buttons": [...], "metadata": {"faq_id": ...}}]
 
 Bad requests get ``400`` with a reason; a failure while handling the message ``503``.
+An optional ``message_id`` (the web app sends conversation id and sequence number) becomes the
+user event's id: a retry of the turn on another replica is then answered once
+(``channels/replicas.py``).
+
+Operations routes of the same blueprint (production profile, docs/design/production.md):
+
+    GET    /webhooks/rest_meta/ready                  200 when model, tracker and lock store work
+    DELETE /webhooks/rest_meta/conversations/{id}     delete the conversation's tracker
+    POST   /webhooks/rest_meta/retention {"before": unix time}   delete older trackers
+
+The two deleting routes require ``?token=`` equal to ``RASA_TOKEN`` when that is set (the same
+token Rasa's own HTTP API then requires).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,12 +35,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import server_patches
+from channels import replicas, server_patches
+from channels.trackers import UnsupportedStore, delete_tracker, delete_trackers_before
 
 logger = logging.getLogger(__name__)
 
 # Longest customer message accepted (characters); the web app enforces the same limit (contract).
 MAX_MESSAGE_CHARS = 1000
+MAX_MESSAGE_ID_CHARS = 200
+READINESS_SENDER = "__readiness__"  # looked up, never written
 _CONTENT_KEYS = ("text", "buttons", "image", "attachment", "custom", "quick_replies", "elements")
 _DROPPED_KEYS = frozenset({"timestamp", "recipient_id"})
 
@@ -62,9 +80,19 @@ class RestWithMetadataInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Create the channel when the server starts; installs the server's performance fixes."""
+        """Create the channel when the server starts; installs the server's fixes."""
         server_patches.install()
-        return cls()
+        replicas.install()
+        return cls(token=os.environ.get("RASA_TOKEN") or None)
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+
+    def _authorised(self, request: Request) -> bool:
+        if self.token is None:
+            return True
+        given = request.args.get("token") or ""
+        return secrets.compare_digest(given.encode(), self.token.encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The channel's routes."""
@@ -96,6 +124,17 @@ class RestWithMetadataInput(InputChannel):
                 )
             if not isinstance(metadata, dict):
                 return response.json({"error": "'metadata' must be an object"}, status=400)
+            message_id = body.get("message_id")
+            if message_id is not None and (
+                not isinstance(message_id, str)
+                or not message_id.strip()
+                or len(message_id) > MAX_MESSAGE_ID_CHARS
+            ):
+                return response.json(
+                    {"error": f"'message_id' must be a string of 1 to {MAX_MESSAGE_ID_CHARS} "
+                              "characters"},
+                    status=400,
+                )
             collector = MetadataCollectingOutputChannel()
             try:
                 await on_new_message(
@@ -105,6 +144,7 @@ class RestWithMetadataInput(InputChannel):
                         sender,
                         input_channel=self.name(),
                         metadata=metadata,
+                        message_id=message_id,
                     )
                 )
             except Exception:
@@ -114,5 +154,56 @@ class RestWithMetadataInput(InputChannel):
                     status=503,
                 )
             return response.json(collector.messages)
+
+        @hook.route("/ready", methods=["GET"])
+        async def ready(request: Request) -> HTTPResponse:
+            problems = []
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                problems.append("no model loaded")
+            else:
+                try:
+                    await agent.tracker_store.retrieve(READINESS_SENDER)
+                except Exception as exc:
+                    problems.append(f"tracker store: {type(exc).__name__}")
+                try:
+                    agent.lock_store.get_lock(READINESS_SENDER)
+                except Exception as exc:
+                    problems.append(f"lock store: {type(exc).__name__}")
+            if problems:
+                return response.json({"status": "unavailable", "problems": problems}, status=503)
+            return response.json({"status": "ok"})
+
+        @hook.route("/conversations/<sender_id:str>", methods=["DELETE"])
+        async def delete(request: Request, sender_id: str) -> HTTPResponse:
+            if not self._authorised(request):
+                return response.json({"error": "token missing or wrong"}, status=401)
+            try:
+                count = await delete_tracker(request.app.ctx.agent.tracker_store, sender_id)
+            except UnsupportedStore as exc:
+                return response.json({"error": f"cannot delete from {exc}"}, status=501)
+            return response.json({"deleted_events": count})
+
+        @hook.route("/retention", methods=["POST"])
+        async def retention(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
+                return response.json({"error": "token missing or wrong"}, status=401)
+            try:
+                before = (request.json or {}).get("before")
+            except Exception:
+                before = None
+            if (
+                not isinstance(before, int | float)
+                or isinstance(before, bool)
+                or not math.isfinite(before)
+            ):
+                return response.json(
+                    {"error": "'before' must be a Unix time in seconds"}, status=400
+                )
+            try:
+                count = await delete_trackers_before(request.app.ctx.agent.tracker_store, before)
+            except UnsupportedStore as exc:
+                return response.json({"error": f"cannot delete from {exc}"}, status=501)
+            return response.json({"deleted_conversations": count})
 
         return hook

@@ -148,11 +148,6 @@ def gate(new_accuracy: float, live_accuracy: float, max_drop: float) -> GateDeci
 # --- helpers -------------------------------------------------------------------------------
 
 
-def rasa_urls(value: str) -> list[str]:
-    """The Rasa servers of a ``RASA_URL`` setting (one URL or several, comma-separated)."""
-    return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
-
-
 def model_fingerprint(path: Path) -> str | None:
     """The ``model_id`` of a Rasa model archive (what ``GET /status`` reports), or ``None``."""
     try:
@@ -621,7 +616,7 @@ class TrainingWorker:
         fingerprint = model_fingerprint(model)
         switched: list[str] = []
         try:
-            for url in rasa_urls(self.settings.rasa_url):
+            for url in self.settings.rasa_urls:
                 self._put_model(url, model)
                 switched.append(url)
                 self._check_status(url, model, fingerprint)

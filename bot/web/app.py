@@ -76,7 +76,8 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        trainer.start()  # does nothing when TRAINING_ENABLED is off
+        if ctx.settings.training_worker:
+            trainer.start()  # does nothing when TRAINING_ENABLED is off
         try:
             yield
         finally:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, root_va
 from bot.chat import repository as repo
 from bot.chat.repository import UnknownConversation
 from bot.content import inbox
+from bot.privacy import mask
 from bot.web import texts
 from bot.web.agent_api import queue_json
 from bot.web.context import WebContext, message_out
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 MAX_TEXT = 1000  # characters of one customer message (contract §3)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/\-]{5,}$")
+# The bot's "talk to a person" button; the web app hands over by itself when Rasa is away.
+HANDOFF_PAYLOAD = "/human_handoff"
 # Metadata of a bot message kept in its ``meta``: ``decision`` marks a fallback ("fallback").
 STORED_META = ("handoff", "calculation", "decision")
 
@@ -189,22 +192,21 @@ def build_router(ctx: WebContext) -> APIRouter:
 
         ctx.hub.publish(conversation_id, {"type": "typing", "sender": "bot"})
         try:
-            answers = await ctx.relay.send(conversation_id, body.payload or body.text or "")
+            # Rasa's tracker gets the text masked like the chat store (no IBAN, phone or e-mail
+            # in a second store); button payloads are the bot's own and stay as they are.
+            answers = await ctx.relay.send(
+                conversation_id,
+                body.payload or mask(body.text or "", public=ctx.public_numbers),
+                message_id=f"{conversation_id}:{customer_seq}",
+            )
         except RasaError:
             logger.exception("relaying to Rasa failed")
-            phone = str(ctx.utility.get("phone", ""))
-            with ctx.session() as session:
-                notice = repo.add_message(
-                    session=session,
-                    conversation_id=conversation_id,
-                    sender="system",
-                    text=texts.ASSISTANT_UNAVAILABLE.format(phone=phone),
-                    public=ctx.public_numbers,
-                    now=ctx.clock(),
-                )
-                out = [message_out(notice)]
-            publish_messages(conversation_id, out)
-            return {"messages": out, **current}
+            answers = []
+        if not answers:
+            # Rasa unreachable, or it said nothing (its action server is away): the customer
+            # learns that and can still reach a person, which needs no Rasa.
+            return assistant_trouble(conversation_id, current, customer_seq,
+                                     wants_person=body.payload == HANDOFF_PAYLOAD)
 
         out = []
         handoff: str | None = None
@@ -251,6 +253,49 @@ def build_router(ctx: WebContext) -> APIRouter:
                     request_seq=customer_seq,
                     now=now,
                 )
+            state = _state(session, conversation_id) if handoff == "queued" else current
+        publish_messages(conversation_id, out)
+        if handoff == "queued":
+            publish_queue()
+            ctx.hub.publish(conversation_id, {"type": "state", **state})
+        return {"messages": out, **state}
+
+    def assistant_trouble(
+        conversation_id: str, current: dict[str, Any], customer_seq: int, *, wants_person: bool
+    ) -> dict[str, Any]:
+        """The German notice with the phone number and a way to a person, without Rasa."""
+        now = ctx.clock()
+        phone = str(ctx.utility.get("phone", ""))
+        handoff = None
+        if not wants_person:
+            text, buttons = (texts.ASSISTANT_UNAVAILABLE.format(phone=phone),
+                             [{"title": texts.TALK_TO_PERSON, "payload": HANDOFF_PAYLOAD}])
+        elif ctx.hours.is_open(now):
+            text, buttons, handoff = texts.HANDOFF_QUEUED_DIRECT, [], "queued"
+        else:
+            opening = ctx.hours.describe_next_opening(now) or texts.TICKET_WHEN_SOON
+            text = texts.HANDOFF_OFFLINE_DIRECT.format(
+                hours=ctx.hours.describe(), next_opening=opening, phone=phone
+            )
+            buttons, handoff = [], "offline"
+        with ctx.session() as session:
+            notice = repo.add_message(
+                session=session,
+                conversation_id=conversation_id,
+                sender="system",
+                text=text,
+                buttons=buttons,
+                meta={"handoff": handoff} if handoff else None,
+                public=ctx.public_numbers,
+                now=now,
+            )
+            out = [message_out(notice)]
+            if handoff == "queued":
+                repo.enqueue(session=session, conversation_id=conversation_id,
+                             reason="assistant_unavailable", now=now)
+            if handoff:
+                inbox.collect(session, inbox.record_handoff, conversation_id=conversation_id,
+                              request_seq=customer_seq, now=now)
             state = _state(session, conversation_id) if handoff == "queued" else current
         publish_messages(conversation_id, out)
         if handoff == "queued":

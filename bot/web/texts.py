@@ -11,6 +11,22 @@ ASSISTANT_UNAVAILABLE = (
     "Der digitale Assistent ist gerade gestört. Bitte versuchen Sie es in einigen Minuten noch "
     "einmal oder rufen Sie uns an: {phone}."
 )
+TALK_TO_PERSON = "Mit einer Person chatten"
+# The web app's own handoff while the assistant is disturbed (the bot's texts: domain.yml).
+HANDOFF_QUEUED_DIRECT = (
+    "Ich verbinde Sie mit unserem Kundenservice. Einen Moment bitte – hier sehen Sie Ihre "
+    "Position in der Warteschlange."
+)
+HANDOFF_OFFLINE_DIRECT = (
+    "Unser Kundenservice ist gerade nicht im Chat erreichbar ({hours}). Hinterlassen Sie gern "
+    "Ihren Namen, Ihre Telefonnummer oder E-Mail-Adresse und Ihr Anliegen – wir melden uns "
+    "{next_opening}. Telefonisch erreichen Sie uns unter {phone}."
+)
+# A store of the web app (database, Redis) is away: every request fails fast with this.
+SERVICE_DISTURBED = (
+    "Unser Chat ist gerade gestört. Bitte versuchen Sie es in einigen Minuten noch einmal oder "
+    "rufen Sie uns an: {phone}."
+)
 AGENT_JOINED = "Sie chatten jetzt mit {name} vom Kundenservice."
 BACK_TO_BOT = "Sie chatten wieder mit dem digitalen Assistenten. Wie kann ich Ihnen helfen?"
 CLOSED_BY_AGENT = "{name} hat den Chat beendet. Vielen Dank für Ihre Nachricht!"

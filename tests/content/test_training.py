@@ -29,7 +29,6 @@ from bot.content.training import (
     live_model_path,
     model_fingerprint,
     percent,
-    rasa_urls,
 )
 from bot.settings import REPO_ROOT, get_settings
 
@@ -71,8 +70,10 @@ def test_gate_reason_names_both_accuracies_in_german():
 def test_percent_and_rasa_urls():
     assert percent(0.9477) == "94,8 %"
     assert percent(1.0) == "100,0 %"
-    assert rasa_urls("http://127.0.0.1:5005") == ["http://127.0.0.1:5005"]
-    assert rasa_urls(" http://a:5005/, http://b:5005 ,") == ["http://a:5005", "http://b:5005"]
+    one = dataclasses.replace(get_settings(), rasa_url="http://127.0.0.1:5005")
+    assert one.rasa_urls == ["http://127.0.0.1:5005"]
+    two = dataclasses.replace(get_settings(), rasa_url=" http://a:5005/, http://b:5005 ,")
+    assert two.rasa_urls == ["http://a:5005", "http://b:5005"]
 
 
 def test_model_fingerprint_reads_the_model_id(tmp_path, model_path):

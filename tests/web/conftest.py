@@ -25,12 +25,17 @@ class FakeRelay:
 
     def __init__(self):
         self.sent = []
+        self.message_ids = []
         self.down = False
+        self.silent = False  # answers nothing, like Rasa whose action server is away
 
-    async def send(self, sender, text, metadata=None):
+    async def send(self, sender, text, metadata=None, *, message_id=None):
         self.sent.append((sender, text))
+        self.message_ids.append(message_id)
         if self.down:
             raise RasaUnavailable("down")
+        if self.silent:
+            return []
         if "mensch" in text.lower() or text == "/human_handoff":
             return [BotMessage("Gern verbinde ich Sie …", metadata={"handoff": "queued"})]
         if "abend" in text.lower():
@@ -66,7 +71,7 @@ def ctx(tmp_path, relay, monkeypatch):
         database_url=f"sqlite:///{tmp_path / 'chat.db'}",
         secret_key="s" * 40,
         rate_limit_per_minute=20,
-        training_enabled=False,  # no background `rasa train` from unit tests
+        training_worker=False,  # publishing queues runs; no background `rasa train` here
     )
     context = build_context(settings, relay=relay)
     context.clock = lambda: OPEN

@@ -105,6 +105,52 @@ def test_rasa_down_gives_a_german_notice_not_an_error(client, relay):
     assert notice["sender"] == "system" and "gestört" in notice["text"]
 
 
+def test_rasa_down_offers_a_person_and_the_web_app_hands_over_by_itself(client, relay, ctx):
+    relay.down = True
+    cid = start(client)
+    [notice] = client.post(f"/api/v1/conversations/{cid}/messages",
+                           json={"text": "Hallo"}).json()["messages"]
+    assert ctx.utility["phone"] in notice["text"]
+    [button] = notice["buttons"]
+    assert button == {"title": "Mit einer Person chatten", "payload": "/human_handoff"}
+    body = client.post(f"/api/v1/conversations/{cid}/messages",
+                       json={"payload": button["payload"], "title": button["title"]}).json()
+    assert body["state"] == "queued" and body["queue_position"] == 1  # OPEN: within hours
+    assert body["messages"][0]["handoff"] == "queued"
+    assert relay.sent[-1] == (cid, "/human_handoff")  # Rasa was asked first
+
+
+def test_rasa_down_outside_opening_hours_offers_the_callback_form(client, relay, ctx):
+    ctx.clock = lambda: OPEN.replace(hour=23)
+    relay.down = True
+    cid = start(client)
+    body = client.post(f"/api/v1/conversations/{cid}/messages",
+                       json={"payload": "/human_handoff"}).json()
+    [message] = body["messages"]
+    assert body["state"] == "bot" and message["handoff"] == "offline"
+    assert "Hinterlassen Sie" in message["text"] and ctx.utility["phone"] in message["text"]
+
+
+def test_a_silent_assistant_counts_as_disturbed(client, relay):
+    relay.silent = True  # Rasa answered, but its action server did not
+    cid = start(client)
+    [notice] = client.post(f"/api/v1/conversations/{cid}/messages",
+                           json={"text": "Gaspreisbremse?"}).json()["messages"]
+    assert notice["sender"] == "system" and "gestört" in notice["text"]
+    assert notice["buttons"][0]["payload"] == "/human_handoff"
+
+
+def test_rasa_gets_masked_text_and_a_message_id_per_customer_message(client, relay):
+    cid = start(client)
+    client.post(f"/api/v1/conversations/{cid}/messages",
+                json={"text": "Meine IBAN ist DE89 3704 0044 0532 0130 00, Gaspreisbremse?"})
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "3500 kWh"})
+    assert relay.sent == [(cid, "Meine IBAN ist [IBAN], Gaspreisbremse?"), (cid, "3500 kWh")]
+    transcript = client.get(f"/api/v1/conversations/{cid}/messages").json()["messages"]
+    customer_seqs = [m["seq"] for m in transcript if m["sender"] == "customer"]
+    assert relay.message_ids == [f"{cid}:{seq}" for seq in customer_seqs]
+
+
 def test_feedback_and_delete(client, ctx):
     cid = start(client)
     client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})

@@ -1,0 +1,107 @@
+"""What lets several Rasa servers and action servers stand in for each other (issue 6).
+
+Installed into the Rasa server by ``channels.rest_with_metadata`` (``install()``):
+
+* **A retried turn is answered once.** The web app retries a turn on another Rasa replica when
+  its replica died during the turn (``bot/web/rasa_relay.py``); the retry carries the customer
+  message's id and ``metadata.retry``. If the dead replica had already saved the turn to the
+  shared tracker store, this replica does not handle it again: it answers with the bot messages
+  stored after that user message. The check runs inside the conversation's lock (Rasa's agent
+  takes it before the processor runs) and only for retries, so a normal turn reads no extra
+  tracker.
+* **Several action servers.** ``ACTION_ENDPOINT_URL`` may name several action servers
+  (comma-separated). Each call goes to the next one in turn; one that cannot be reached or
+  drops the connection is skipped for the next. Running an action twice is harmless: actions
+  only return events, and the first call's events never arrived.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import BotUttered, Event, UserUttered
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+RETRY_KEY = "retry"
+_rasa_handle_message = MessageProcessor.handle_message
+_rasa_request = EndpointConfig.request
+_turns: Iterator[int] = itertools.count()
+
+
+def answered_before(events: list[Event], message_id: str) -> list[BotUttered] | None:
+    """The bot messages that answered user message ``message_id``; ``None`` if never handled."""
+    found: list[BotUttered] | None = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if found is not None:
+                break
+            if event.message_id == message_id:
+                found = []
+        elif found is not None and isinstance(event, BotUttered):
+            found.append(event)
+    return found
+
+
+async def _handle_message(
+    self: MessageProcessor, message: UserMessage
+) -> list[dict[str, Any]] | None:
+    """Rasa's ``handle_message``, which replays a retried turn another replica already did."""
+    if (message.metadata or {}).get(RETRY_KEY) and message.message_id:
+        tracker = await self.tracker_store.retrieve(message.sender_id)
+        stored = answered_before(list(tracker.events), message.message_id) if tracker else None
+        if stored is not None:
+            logger.info("turn %s was handled before this retry: replaying %d bot messages",
+                        message.message_id, len(stored))
+            for bot in stored:
+                await message.output_channel.send_response(message.sender_id, bot.message())
+            if isinstance(message.output_channel, CollectingOutputChannel):
+                replayed: list[dict[str, Any]] = message.output_channel.messages
+                return replayed
+            return None
+    result: list[dict[str, Any]] | None = await _rasa_handle_message(self, message)
+    return result
+
+
+def endpoint_urls(url: str | None) -> list[str]:
+    """The URLs of an endpoint setting (one, or several comma-separated)."""
+    return [u.strip() for u in (url or "").split(",") if u.strip()]
+
+
+async def _request(
+    self: EndpointConfig,
+    method: str = "post",
+    subpath: str | None = None,
+    content_type: str | None = "application/json",
+    **kwargs: Any,
+) -> Any:
+    """Rasa's ``EndpointConfig.request``, spread over several comma-separated URLs."""
+    urls = endpoint_urls(self.url)
+    if len(urls) <= 1:
+        return await _rasa_request(self, method, subpath, content_type, **kwargs)
+    start = next(_turns)
+    last_error: aiohttp.ClientConnectionError | None = None
+    for i in range(len(urls)):
+        one = self.copy()
+        one.url = urls[(start + i) % len(urls)]
+        try:
+            return await _rasa_request(one, method, subpath, content_type, **kwargs)
+        except aiohttp.ClientConnectionError as exc:  # refused, reset, disconnected
+            logger.warning("endpoint %s failed (%s); trying the next one", one.url,
+                           type(exc).__name__)
+            last_error = exc
+    assert last_error is not None
+    raise last_error
+
+
+def install() -> None:
+    """Install both in this process (idempotent)."""
+    MessageProcessor.handle_message = _handle_message
+    EndpointConfig.request = _request
