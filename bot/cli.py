@@ -11,6 +11,8 @@ Commands:
   knowledge export     write the database's published topics to knowledge/topics (YAML)
   knowledge import     load knowledge/topics into the database (the running content store)
   run                  start every service on loopback (calculator, actions, Rasa, web app)
+  run-prod             start the production profile on this machine (PostgreSQL, Redis, replicas)
+  rasa-server          run Rasa with the production endpoints and the editors' live model
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from pathlib import Path
 from bot.settings import REPO_ROOT, get_settings
 
 DEFAULT_MODEL = "assistant.tar.gz"
+# What `rasa-server` starts Rasa with (the production profile, docs/design/production.md).
+RASA_CREDENTIALS = "credentials.yml"
+RASA_ENDPOINTS = "endpoints.production.yml"
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -195,6 +200,50 @@ def _cmd_knowledge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run_prod(_: argparse.Namespace) -> int:
+    from bot.devserver import run_production
+
+    return run_production()
+
+
+def live_model() -> Path:
+    """The model Rasa should serve: the editors' live one, else ``MODEL_DIR/assistant.tar.gz``.
+
+    Only reads the database (the web app migrates it); unreachable or not migrated yet means
+    the default model.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.chat.db import make_engine, make_sessionmaker
+    from bot.content.training import live_model_path
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            live = live_model_path(session)
+    except SQLAlchemyError as exc:
+        print(f"live model unknown ({type(exc).__name__}); using the default", file=sys.stderr)
+        live = None
+    finally:
+        engine.dispose()
+    return live or settings.model_dir / DEFAULT_MODEL
+
+
+def _cmd_rasa_server(args: argparse.Namespace) -> int:
+    import os
+
+    model = live_model()
+    command = [
+        str(Path(sys.executable).parent / "rasa"), "run", "--enable-api",
+        "--interface", get_settings().bind_host, "--port", str(args.port),
+        "--credentials", RASA_CREDENTIALS, "--endpoints", args.endpoints,
+        "--model", str(model),
+    ]
+    print(f"starting Rasa with {model}", file=sys.stderr, flush=True)
+    os.execv(command[0], command)  # Rasa becomes this process (signals, exit status)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.devserver import run_all
 
@@ -260,6 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="start the assistant's servers on loopback")
     p.add_argument("--rasa-only", action="store_true", help="only Rasa + action server")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("run-prod", help="start the production profile on this machine")
+    p.set_defaults(func=_cmd_run_prod)
+
+    p = sub.add_parser("rasa-server", help="run Rasa with the editors' live model")
+    p.add_argument("--port", type=int, default=5005)
+    p.add_argument("--endpoints", default=RASA_ENDPOINTS)
+    p.set_defaults(func=_cmd_rasa_server)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

@@ -1,8 +1,11 @@
-"""Start the assistant's processes on loopback (``make run`` → ``python -m bot run``).
+"""Start the assistant's processes on loopback (``make run`` / ``make run-prod``).
 
 Each service is its own process, as in production: the tariff calculator (port 8100), the
-action server (rasa-sdk, port 5055) and the Rasa server (port 5005). The tests start the same
-commands through :class:`ServiceProcess`.
+action server (rasa-sdk, port 5055), the Rasa server (port 5005) and the web app (port 8000).
+``run_all`` is the embedded demo (SQLite, Rasa's in-memory stores); ``run_production`` the
+production profile on this machine (docs/design/production.md): PostgreSQL, Redis, two Rasa
+servers, two action servers and two web app instances. The tests start the same commands
+through :class:`ServiceProcess`.
 """
 
 from __future__ import annotations
@@ -81,13 +84,15 @@ class ServiceProcess:
             self.process.wait(timeout)
 
 
-def tariff_service(port: int = 8100, log_path: Path | None = None) -> ServiceProcess:
+def tariff_service(
+    port: int = 8100, log_path: Path | None = None, extra_env: dict[str, str] | None = None
+) -> ServiceProcess:
     """The tariff calculator service (``python -m bot.tariff``)."""
     return ServiceProcess(
         name="tariff calculator",
         command=[str(BIN / "python"), "-m", "bot.tariff"],
         health_url=f"http://{HOST}:{port}/health",
-        env={"TARIFF_URL": f"http://{HOST}:{port}"},
+        env={"TARIFF_URL": f"http://{HOST}:{port}", "BIND_HOST": HOST, **(extra_env or {})},
         log_path=log_path,
     )
 
@@ -100,32 +105,33 @@ def web_app(
 ) -> ServiceProcess:
     """The web app: demo website with the widget, chat API, agent console."""
     return ServiceProcess(
-        name="web app",
+        name=f"web app :{port}",
         command=[str(BIN / "python"), "-m", "bot.web"],
-        health_url=f"http://{HOST}:{port}/api/v1/config",
-        env={"WEB_PORT": str(port), "RASA_URL": rasa_url, **(extra_env or {})},
+        health_url=f"http://{HOST}:{port}/health",
+        env={"WEB_PORT": str(port), "RASA_URL": rasa_url, "BIND_HOST": HOST,
+             **(extra_env or {})},
         log_path=log_path,
     )
 
 
 def action_server(
-    port: int | None = None, log_path: Path | None = None, tariff_url: str | None = None
+    port: int | None = None,
+    log_path: Path | None = None,
+    tariff_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> ServiceProcess:
-    """The rasa-sdk action server serving the ``actions`` package."""
+    """The action server serving the ``actions`` package (``python -m actions``)."""
     port = port or get_settings().action_server_port
     return ServiceProcess(
-        name="action server",
-        command=[
-            str(BIN / "python"),
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "actions",
-            "--port",
-            str(port),
-        ],
+        name=f"action server :{port}",
+        command=[str(BIN / "python"), "-m", "actions"],
         health_url=f"http://{HOST}:{port}/health",
-        env={"SANIC_HOST": HOST, "TARIFF_URL": tariff_url or get_settings().tariff_url},
+        env={
+            "ACTION_SERVER_PORT": str(port),
+            "BIND_HOST": HOST,
+            "TARIFF_URL": tariff_url or get_settings().tariff_url,
+            **(extra_env or {}),
+        },
         log_path=log_path,
     )
 
@@ -137,15 +143,20 @@ def rasa_server(
     log_path: Path | None = None,
     extra_env: dict[str, str] | None = None,
     credentials: Path | str = "credentials.yml",
+    endpoints: Path | str = "endpoints.yml",
+    action_url: str | None = None,
 ) -> ServiceProcess:
     """The Rasa server with the REST channels and the HTTP API, bound to loopback.
 
     ``credentials`` names the input channels (the benchmark compares stock Rasa with one
-    without ``channels.rest_with_metadata``, which installs the server patches).
+    without ``channels.rest_with_metadata``, which installs the server patches);
+    ``endpoints`` its stores (``endpoints.production.yml``: PostgreSQL and Redis, whose
+    settings come from ``extra_env``); ``action_url`` one or several comma-separated action
+    servers (default: the one on ``action_port``).
     """
     action_port = action_port or get_settings().action_server_port
     return ServiceProcess(
-        name="rasa server",
+        name=f"rasa server :{port}",
         command=[
             str(BIN / "rasa"),
             "run",
@@ -159,11 +170,11 @@ def rasa_server(
             "--credentials",
             str(credentials),
             "--endpoints",
-            "endpoints.yml",
+            str(endpoints),
         ],
-        health_url=f"http://{HOST}:{port}/status",
+        health_url=f"http://{HOST}:{port}/webhooks/rest_meta/ready",
         env={
-            "ACTION_ENDPOINT_URL": f"http://{HOST}:{action_port}/webhook",
+            "ACTION_ENDPOINT_URL": action_url or f"http://{HOST}:{action_port}/webhook",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             **(extra_env or {}),
         },
@@ -188,7 +199,7 @@ def prepare_database(settings: Settings) -> Path | None:
         create_schema(engine)
         with make_sessionmaker(engine).begin() as session:
             if content.ensure_content(session, settings.knowledge_dir):
-                print(f"content store seeded from {settings.knowledge_dir}", flush=True)
+                print(f"content store seeded from {settings.knowledge_dir}", file=sys.stderr)
             live = content.get_setting(session, "live_model")
     finally:
         engine.dispose()
@@ -196,20 +207,13 @@ def prepare_database(settings: Settings) -> Path | None:
     return path if path is not None and path.exists() else None
 
 
-def run_all(with_web: bool = True) -> int:
-    """Start every service, print how to talk to the assistant, stop all on Ctrl-C.
+def supervise(services: Sequence[ServiceProcess], banner: str) -> int:
+    """Start ``services``, wait until each is ready, print ``banner``, stop all on Ctrl-C.
 
-    The web app prints the demo users' names and passwords when it starts.
+    Returns 1 when a service stopped unexpectedly, else 0.
     """
-    settings = get_settings()
-    model = prepare_database(settings) or settings.model_dir / "assistant.tar.gz"
-    if not model.exists():
-        print(f"no model at {model}: run `make train`", file=sys.stderr)
-        return 2
-    services = [tariff_service(), action_server(), rasa_server(model)]
-    if with_web:
-        services.append(web_app())
     stopping = False
+    failed = False
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
@@ -223,25 +227,219 @@ def run_all(with_web: bool = True) -> int:
         for service in services:
             print(f"waiting for {service.name} ({service.health_url}) …", flush=True)
             service.wait_ready()
-        print(
-            "\nThe assistant is running on loopback:\n"
-            "  website + chat widget  http://127.0.0.1:8000/  (agent console: /agent/)\n"
-            "  Rasa REST channel   POST http://127.0.0.1:5005/webhooks/rest/webhook\n"
-            "  with metadata       POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
-            "  action server       http://127.0.0.1:5055/health\n"
-            "  tariff calculator   http://127.0.0.1:8100/docs (OpenAPI: /openapi.json)\n"
-            "Try:  curl -s -XPOST localhost:5005/webhooks/rest_meta/webhook "
-            '-d \'{"sender":"demo","message":"Wie funktionierte die Gaspreisbremse?"}\'\n'
-            "Stop with Ctrl-C.",
-            flush=True,
-        )
+        print(banner, flush=True)
         while not stopping:
             for service in services:
                 if service.process is not None and service.process.poll() is not None:
                     print(f"{service.name} stopped unexpectedly", file=sys.stderr)
-                    stopping = True
+                    stopping = failed = True
             time.sleep(0.5)
     finally:
         for service in reversed(services):
             service.stop()
-    return 0
+    return 1 if failed else 0
+
+
+def run_all(with_web: bool = True) -> int:
+    """Start every service of the demo, print how to talk to the assistant, stop on Ctrl-C.
+
+    The web app prints the demo users' names and passwords when it starts.
+    """
+    settings = get_settings()
+    model = prepare_database(settings) or settings.model_dir / "assistant.tar.gz"
+    if not model.exists():
+        print(f"no model at {model}: run `make train`", file=sys.stderr)
+        return 2
+    services = [tariff_service(), action_server(), rasa_server(model)]
+    if with_web:
+        services.append(web_app())
+    return supervise(
+        services,
+        "\nThe assistant is running on loopback:\n"
+        "  website + chat widget  http://127.0.0.1:8000/  (agent console: /agent/)\n"
+        "  Rasa REST channel   POST http://127.0.0.1:5005/webhooks/rest/webhook\n"
+        "  with metadata       POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
+        "  action server       http://127.0.0.1:5055/health\n"
+        "  tariff calculator   http://127.0.0.1:8100/docs (OpenAPI: /openapi.json)\n"
+        "Try:  curl -s -XPOST localhost:5005/webhooks/rest_meta/webhook "
+        '-d \'{"sender":"demo","message":"Wie funktionierte die Gaspreisbremse?"}\'\n'
+        "Stop with Ctrl-C.",
+    )
+
+
+# --- the production profile on this machine ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductionLayout:
+    """Where the production profile's processes listen and what they share.
+
+    Defaults: this machine's PostgreSQL (trust authentication) and Redis, the ports of
+    docs/design/production.md. Tests use other ports and a database of their own.
+    """
+
+    database: str = "stadtwerk"
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_db: int = 0  # web app: live events, rate limits
+    lock_db: int = 1  # Rasa's lock store
+    calculator_port: int = 8100
+    action_ports: tuple[int, ...] = (5055, 5056)
+    rasa_ports: tuple[int, ...] = (5005, 5006)
+    web_ports: tuple[int, ...] = (8000, 8001)
+    model_dir: Path = REPO_ROOT / "models"
+    secret_file: Path = REPO_ROOT / "build" / "prod-secret"
+    log_dir: Path | None = None
+
+    @property
+    def database_url(self) -> str:
+        """The web app's, action servers' and Rasa's PostgreSQL database."""
+        return (f"postgresql://{self.postgres_user}@{self.postgres_host}:{self.postgres_port}/"
+                f"{self.database}")
+
+    @property
+    def redis_url(self) -> str:
+        """The web app's Redis."""
+        return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+    @property
+    def rasa_url(self) -> str:
+        """Every Rasa replica, as the web app's ``RASA_URL``."""
+        return ",".join(f"http://{HOST}:{port}" for port in self.rasa_ports)
+
+    @property
+    def action_url(self) -> str:
+        """Every action server, as Rasa's ``ACTION_ENDPOINT_URL``."""
+        return ",".join(f"http://{HOST}:{port}/webhook" for port in self.action_ports)
+
+    def log(self, name: str) -> Path | None:
+        """The log file of one process (``None``: the terminal)."""
+        return self.log_dir / f"{name}.log" if self.log_dir else None
+
+
+def create_database(layout: ProductionLayout) -> bool:
+    """Create the PostgreSQL database if it does not exist; True if it was created."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(
+        f"postgresql://{layout.postgres_user}@{layout.postgres_host}:{layout.postgres_port}/"
+        "postgres",
+        isolation_level="AUTOCOMMIT",
+        future=True,
+    )
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": layout.database}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{layout.database}"'))
+                return True
+            return False
+    finally:
+        admin.dispose()
+
+
+def production_services(
+    layout: ProductionLayout, model: Path, secret: str, extra_env: dict[str, str] | None = None
+) -> list[ServiceProcess]:
+    """The processes of the production profile, in start order."""
+    shared = {
+        "APP_MODE": "production",
+        "DATABASE_URL": layout.database_url,
+        "MODEL_DIR": str(layout.model_dir),
+        "LOG_FORMAT": "json",
+        **(extra_env or {}),
+    }
+    tariff_url = f"http://{HOST}:{layout.calculator_port}"
+    rasa_env = {
+        **shared,
+        "TRACKER_DB_HOST": layout.postgres_host,
+        "TRACKER_DB_PORT": str(layout.postgres_port),
+        "TRACKER_DB_NAME": layout.database,
+        "TRACKER_DB_USER": layout.postgres_user,
+        "TRACKER_DB_PASSWORD": "",
+        "LOCK_STORE_HOST": layout.redis_host,
+        "LOCK_STORE_PORT": str(layout.redis_port),
+        "LOCK_STORE_DB": str(layout.lock_db),
+    }
+    web_env = {**shared, "SECRET_KEY": secret, "REDIS_URL": layout.redis_url}
+    return [
+        tariff_service(layout.calculator_port, layout.log("calculator"), extra_env=shared),
+        *(
+            action_server(port, layout.log(f"actions-{port}"), tariff_url, extra_env=shared)
+            for port in layout.action_ports
+        ),
+        *(
+            rasa_server(model, port, log_path=layout.log(f"rasa-{port}"), extra_env=rasa_env,
+                        endpoints="endpoints.production.yml", action_url=layout.action_url)
+            for port in layout.rasa_ports
+        ),
+        *(
+            web_app(port, layout.rasa_url, layout.log(f"web-{port}"), extra_env=web_env)
+            for port in layout.web_ports
+        ),
+    ]
+
+
+def prepare_production(layout: ProductionLayout) -> tuple[Path, str, list[str]]:
+    """Database, schema, content, users and secret of the production profile.
+
+    Returns:
+        The model to start Rasa with, the web app's secret key, and the lines announcing the
+        console users created on this first start (empty when users existed already).
+    """
+    import dataclasses
+
+    from sqlalchemy import select
+
+    from bot.chat.db import make_engine, make_sessionmaker
+    from bot.chat.models import Agent
+    from bot.web.security import load_or_create_secret
+    from bot.web.users import create_demo_users
+
+    if create_database(layout):
+        print(f"created PostgreSQL database {layout.database}", flush=True)
+    settings = dataclasses.replace(get_settings(), database_url=layout.database_url,
+                                   model_dir=layout.model_dir)
+    model = prepare_database(settings) or layout.model_dir / "assistant.tar.gz"
+    lines: list[str] = []
+    engine = make_engine(layout.database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            if session.execute(select(Agent.id).limit(1)).first() is None:
+                # Outside demo mode nobody exists yet: one user per role, passwords shown
+                # once (later: `python -m bot users create`).
+                lines = [f"  {u.role:<7} {u.username:<8} password: {u.password}"
+                         for u in create_demo_users(session)]
+    finally:
+        engine.dispose()
+    return model, load_or_create_secret(layout.secret_file), lines
+
+
+def run_production(layout: ProductionLayout | None = None) -> int:
+    """Start the production profile on this machine (``make run-prod``) until Ctrl-C."""
+    layout = layout or ProductionLayout()
+    model, secret, users = prepare_production(layout)
+    if not model.exists():
+        print(f"no model at {model}: run `make train`", file=sys.stderr)
+        return 2
+    web = "  ".join(f"http://127.0.0.1:{port}/" for port in layout.web_ports)
+    banner = (
+        "\nThe production profile is running on loopback:\n"
+        f"  web app instances   {web}  (each with /agent/, /editor/, /admin/)\n"
+        f"  Rasa replicas       {layout.rasa_url}\n"
+        f"  action servers      {layout.action_url}\n"
+        f"  tariff calculator   http://127.0.0.1:{layout.calculator_port}/docs\n"
+        f"  PostgreSQL          {layout.database_url}\n"
+        f"  Redis               {layout.redis_url} (locks: db {layout.lock_db})\n"
+        "  probes: /health and /ready on every web app, calculator and action server;\n"
+        "          Rasa: / and /webhooks/rest_meta/ready\n"
+        + (("Console users (passwords are shown only now):\n" + "\n".join(users) + "\n")
+           if users else "Console users: as created before (python -m bot users create …)\n")
+        + "Stop with Ctrl-C."
+    )
+    return supervise(production_services(layout, model, secret), banner)

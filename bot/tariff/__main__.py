@@ -1,8 +1,8 @@
 """``python -m bot.tariff``: serve the tariff calculator with uvicorn on loopback.
 
 The port comes from ``TARIFF_URL`` (default ``http://127.0.0.1:8100``), so the service listens
-where the assistant's actions will call it. It always binds 127.0.0.1; expose it through a
-reverse proxy, not directly.
+where the assistant's actions will call it. It binds ``BIND_HOST`` (default 127.0.0.1; 0.0.0.0
+in a container, where only the cluster's network reaches it).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from bot.settings import get_settings
 from bot.tariff.errors import TariffError
 from bot.tariff.service import create_app
 
-HOST = "127.0.0.1"
 DEFAULT_PORT = 8100  # the port of the default TARIFF_URL (bot/settings.py, contracts.md § 2)
 
 
@@ -36,7 +35,8 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    url = get_settings().tariff_url
+    settings = get_settings()
+    url = settings.tariff_url
     try:
         port = port_from_url(url)
     except ValueError as exc:
@@ -47,7 +47,7 @@ def main() -> int:
     except TariffError as exc:
         logging.getLogger("bot.tariff").error("cannot start the tariff calculator: %s", exc)
         return 2
-    uvicorn.run(app, host=HOST, port=port, log_level="info")
+    uvicorn.run(app, host=settings.bind_host, port=port, log_level="info")
     return 0
 
 

@@ -510,6 +510,11 @@ def create_app(rules: ReliefRules | None = None, catalogue: Catalogue | None = N
         """Liveness: the app is up and its rules and catalogue are loaded."""
         return HealthOut(status="ok")
 
+    @app.get("/ready", response_model=HealthOut, tags=["service"])
+    def ready() -> HealthOut:
+        """Readiness: the calculator has no dependencies beyond the rules loaded at start."""
+        return HealthOut(status="ok")
+
     @app.post("/v1/instalment", response_model=InstalmentOut, tags=["calculator"])
     def post_instalment(body: InstalmentIn) -> InstalmentOut:
         """The monthly instalment (Abschlag) with and without the price brake."""

@@ -1,4 +1,4 @@
-"""``python -m bot.web``: serve the web app with uvicorn on 127.0.0.1 (port ``WEB_PORT``).
+"""``python -m bot.web``: serve the web app with uvicorn on ``BIND_HOST`` (port ``WEB_PORT``).
 
 In demo mode (the default) it (re)creates one demo user per role and prints the user names
 and their newly generated passwords once.
@@ -14,8 +14,6 @@ import uvicorn
 from bot.settings import get_settings
 from bot.web.app import build_context, create_app
 from bot.web.users import create_demo_users
-
-HOST = "127.0.0.1"
 
 
 def main() -> int:
@@ -33,7 +31,7 @@ def main() -> int:
     # Open WebSockets would hold a graceful shutdown forever; widgets reconnect by themselves.
     uvicorn.run(
         create_app(context=context),
-        host=HOST,
+        host=settings.bind_host,
         port=settings.web_port,
         log_level="info",
         timeout_graceful_shutdown=5,

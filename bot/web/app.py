@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Final
 
+import redis
 import yaml
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.chat.db import create_schema, make_engine, make_sessionmaker
 from bot.content import repository as content
@@ -16,15 +22,32 @@ from bot.content.store import DatabaseKnowledgeStore
 from bot.content.training import TrainingWorker
 from bot.handoff.hours import OpeningHours
 from bot.settings import REPO_ROOT, Settings, get_settings
-from bot.web import admin_api, agent_api, chat_api, editor_api, editor_pages, faq_page, pages
+from bot.web import (
+    admin_api,
+    agent_api,
+    chat_api,
+    editor_api,
+    editor_pages,
+    faq_page,
+    health,
+    pages,
+    texts,
+)
 from bot.web.context import WebContext
-from bot.web.events import EventHub
+from bot.web.events import EventHub, RedisEventHub
 from bot.web.rasa_relay import RasaRelay
-from bot.web.ratelimit import RateLimiter
+from bot.web.ratelimit import RateLimiter, RedisRateLimiter
 from bot.web.security import Signer, load_or_create_secret
+
+logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 DEMO_SECRET = REPO_ROOT / "build" / "web-secret"
+# Redis on the same network answers in well under a millisecond: after this long it is away and
+# the request goes on without it (limits in process) or fails fast (s).
+REDIS_TIMEOUT_S: Final = 0.5
+# How long a client should wait before retrying when a store is away (s, Retry-After).
+RETRY_AFTER_S: Final = 10
 
 
 def load_utility(settings: Settings) -> dict[str, object]:
@@ -51,18 +74,35 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         # First start: the database becomes the running content store, seeded from knowledge/.
         content.ensure_content(session, settings.knowledge_dir)
     utility = load_utility(settings)
+    limits = {
+        "messages": settings.rate_limit_per_minute,
+        "conversations": settings.new_conversations_per_minute,
+        "logins": 5,  # failed logins per client address and minute
+    }
+    red = None
+    if settings.redis_url:
+        red = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT_S,
+                                   socket_connect_timeout=REDIS_TIMEOUT_S)
+        limiters: dict[str, RateLimiter] = {
+            name: RedisRateLimiter(red, name, limit) for name, limit in limits.items()
+        }
+        hub: EventHub = RedisEventHub(settings.redis_url)
+    else:
+        limiters = {name: RateLimiter(limit) for name, limit in limits.items()}
+        hub = EventHub()
     return WebContext(
         settings=settings,
         sessions=sessions,
         relay=relay or RasaRelay(settings.rasa_url),
-        hub=EventHub(),
+        hub=hub,
         signer=Signer(secret),
         hours=OpeningHours.from_utility(utility),
         utility=utility,
-        message_limiter=RateLimiter(settings.rate_limit_per_minute),
-        conversation_limiter=RateLimiter(settings.new_conversations_per_minute),
-        login_limiter=RateLimiter(5),  # failed logins per client address and minute
+        message_limiter=limiters["messages"],
+        conversation_limiter=limiters["conversations"],
+        login_limiter=limiters["logins"],
         knowledge=DatabaseKnowledgeStore(engine, settings.knowledge_dir),
+        redis=red,
     )
 
 
@@ -76,12 +116,16 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(ctx.hub, RedisEventHub):
+            await ctx.hub.start()
         if ctx.settings.training_worker:
             trainer.start()  # does nothing when TRAINING_ENABLED is off
         try:
             yield
         finally:
             trainer.stop()
+            if isinstance(ctx.hub, RedisEventHub):
+                await ctx.hub.stop()
             await ctx.relay.close()
 
     app = FastAPI(
@@ -90,6 +134,20 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         lifespan=lifespan,
     )
     app.state.context = ctx
+
+    async def store_unavailable(request: Request, exc: Exception) -> Response:
+        """The database or Redis is away: fail fast with a German notice, never a 500."""
+        logger.warning("%s %s: a store is unavailable (%s)", request.method, request.url.path,
+                       type(exc).__name__)
+        notice = texts.SERVICE_DISTURBED.format(phone=ctx.utility.get("phone", ""))
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": notice}, status_code=503, headers=headers)
+        return PlainTextResponse(notice, status_code=503, headers=headers)
+
+    for error in (DBAPIError, PoolTimeout, redis.RedisError):
+        app.add_exception_handler(error, store_unavailable)
+    app.include_router(health.build_router(ctx))
     app.include_router(chat_api.build_router(ctx))
     app.include_router(agent_api.build_router(ctx))
     app.include_router(pages.build_router(ctx))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat.models import Message
@@ -43,6 +44,8 @@ class WebContext:
     # The content the assistant answers from (the editors' database): FAQ page, editor UI.
     knowledge: KnowledgeStore
     clock: Callable[[], datetime] = utcnow
+    # Redis of the production profile (live events between instances, shared rate limits).
+    redis: redis.Redis[Any] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:

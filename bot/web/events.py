@@ -2,18 +2,31 @@
 
 In-process publish/subscribe with one ``asyncio.Queue`` per WebSocket. A slow or dead
 subscriber never blocks a publisher: its queue is bounded and it is dropped when full (the
-client reconnects and catches up through ``GET …/messages?after=N``). The production profile
-(issue 6) puts Redis pub/sub behind the same interface so instances reach each other.
+client reconnects and catches up through ``GET …/messages?after=N``).
+
+With several web app instances (production profile) :class:`RedisEventHub` also sends every
+event over Redis pub/sub, so an agent connected to one instance sees the customer connected to
+another. Events are delivered locally at once and to the other instances through Redis; an
+instance ignores its own events coming back. Redis being away delays nothing: events for other
+instances are dropped meanwhile (their clients catch up by polling) and the hub reconnects by
+itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
+import uuid
 from collections import defaultdict
-from typing import Any
+from typing import Any, Final
 
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256  # events buffered per subscriber before it is considered dead
 AGENTS = "__agents__"  # the channel of the agents' console
@@ -48,6 +61,100 @@ class EventHub:
     def subscribers(self, channel: str) -> int:
         """How many subscribers a channel has (for tests and metrics)."""
         return len(self._subscribers.get(channel, ()))
+
+
+REDIS_CHANNEL: Final = "stadtwerk:web-events"
+# Events waiting to go out to Redis; beyond this (Redis away for long) the oldest are dropped.
+OUTBOX_SIZE: Final = 10_000
+# Pause before reconnecting to Redis after a failure (s), doubled up to the maximum.
+RECONNECT_S: Final = 0.5
+RECONNECT_MAX_S: Final = 5.0
+
+
+class RedisEventHub(EventHub):
+    """:class:`EventHub` whose events also reach the other web app instances over Redis."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.instance = uuid.uuid4().hex
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.connected = asyncio.Event()  # the subscription is up (tests, readiness)
+
+    def publish(self, channel: str, event: dict[str, Any]) -> None:
+        """Deliver locally, and queue for the other instances (never blocks)."""
+        super().publish(channel, event)
+        message = json.dumps({"origin": self.instance, "channel": channel, "event": event})
+        try:
+            self._outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self._outbox.get_nowait()  # the oldest goes: clients catch up by polling
+            self._outbox.put_nowait(message)
+
+    async def start(self) -> None:
+        """Start sending and receiving (call on the running event loop)."""
+        self._tasks = [asyncio.create_task(self._send_forever()),
+                       asyncio.create_task(self._receive_forever())]
+
+    async def stop(self) -> None:
+        """Stop both tasks."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def _client(self) -> aioredis.Redis[Any]:
+        return aioredis.Redis.from_url(self.url, socket_connect_timeout=1.0,
+                                       socket_timeout=None, health_check_interval=10)
+
+    async def _send_forever(self) -> None:
+        pause = RECONNECT_S
+        while True:
+            client = self._client()
+            try:
+                while True:
+                    message = await self._outbox.get()
+                    await client.publish(REDIS_CHANNEL, message)
+                    pause = RECONNECT_S
+            except (RedisError, OSError) as exc:
+                logger.warning("live events: publishing to Redis failed (%s)", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RECONNECT_MAX_S)
+            finally:
+                await client.close()
+
+    async def _receive_forever(self) -> None:
+        pause = RECONNECT_S
+        while True:
+            client = self._client()
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(REDIS_CHANNEL)
+                self.connected.set()
+                pause = RECONNECT_S
+                async for message in pubsub.listen():
+                    self._deliver(message.get("data"))
+            except (RedisError, OSError) as exc:
+                logger.warning("live events: the Redis subscription failed (%s)", exc)
+            finally:
+                self.connected.clear()
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.close()
+                await client.close()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RECONNECT_MAX_S)
+
+    def _deliver(self, data: Any) -> None:
+        try:
+            message = json.loads(data)
+            if message["origin"] == self.instance:
+                return
+            super().publish(str(message["channel"]), dict(message["event"]))
+        except (ValueError, KeyError, TypeError):
+            logger.warning("live events: ignored a malformed message from Redis")
 
 
 async def stream(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:

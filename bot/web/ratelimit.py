@@ -1,16 +1,23 @@
 """A small sliding-window rate limiter (per key, in process memory).
 
 Used for customer messages per conversation, new conversations per client address and login
-attempts per address. Limits are per web app instance; the production profile (issue 6)
-moves them to Redis so that several instances share them.
+attempts per address. :class:`RateLimiter` counts per web app instance (the demo);
+:class:`RedisRateLimiter` lets several instances share the counts (production profile).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Any, Final
+
+import redis
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -55,3 +62,71 @@ class RateLimiter:
                 for stale in [k for k, v in self._events.items() if not v]:
                     del self._events[stale]
             return True
+
+
+# Sliding window in a sorted set, in one atomic step: drop old entries, count, maybe add.
+# KEYS[1] key; ARGV: now (s), window (s), limit, mode ("check" | "hit" | "allow"), member.
+_SCRIPT: Final = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+local n = redis.call('ZCARD', KEYS[1])
+if ARGV[4] == 'check' then return n end
+if ARGV[4] == 'allow' and n >= tonumber(ARGV[3]) then return -1 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
+return n + 1
+"""
+# After Redis failed, limits are kept in this process for this long before Redis is asked
+# again (s): a Redis outage costs one failed call per pause, not one per request.
+REDIS_RETRY_S: Final = 2.0
+
+
+class RedisRateLimiter(RateLimiter):
+    """:class:`RateLimiter` shared by every web app instance through Redis.
+
+    While Redis is away the limits fall back to this process (each instance counts for
+    itself): the chat keeps working, and limits stay in force, only less strictly.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis[Any],
+        name: str,
+        limit: int,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(limit, window_s, clock=time.monotonic)
+        self._red = client
+        self._script = client.register_script(_SCRIPT)
+        self._prefix = f"stadtwerk:ratelimit:{name}:"
+        self._wall = clock
+        self._redis_after = 0.0
+
+    def _redis(self, key: str, mode: str) -> int | None:
+        if time.monotonic() < self._redis_after:
+            return None
+        try:
+            result = self._script(
+                keys=[self._prefix + key],
+                args=[self._wall(), self.window_s, self.limit, mode, uuid.uuid4().hex],
+            )
+            return int(result)
+        except redis.RedisError as exc:
+            logger.warning("rate limits: Redis unavailable (%s); counting in this process", exc)
+            self._redis_after = time.monotonic() + REDIS_RETRY_S
+            return None
+
+    def exceeded(self, key: str) -> bool:
+        """True when ``key`` already used up its events in the window (records nothing)."""
+        count = self._redis(key, "check")
+        return super().exceeded(key) if count is None else count >= self.limit
+
+    def hit(self, key: str) -> None:
+        """Record an event for ``key`` without checking the limit."""
+        if self._redis(key, "hit") is None:
+            super().hit(key)
+
+    def allow(self, key: str) -> bool:
+        """Record an event for ``key``; False when it is over the limit (nothing recorded)."""
+        count = self._redis(key, "allow")
+        return super().allow(key) if count is None else count >= 0

@@ -55,6 +55,9 @@ class FakeRelay:
             )
         ]
 
+    async def ready(self):
+        return ["http://rasa: down"] if self.down else []
+
     async def close(self):
         pass
 

@@ -1,0 +1,83 @@
+"""Live events and rate limits shared between web app instances through the local Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+
+from bot.web.events import RedisEventHub
+from bot.web.ratelimit import RedisRateLimiter
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture
+def red():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis must run on 127.0.0.1:6379 ({exc})")
+    yield client
+    client.close()
+
+
+async def test_an_event_published_on_one_instance_reaches_the_other():
+    a, b = RedisEventHub(REDIS_URL), RedisEventHub(REDIS_URL)
+    await a.start()
+    await b.start()
+    try:
+        await asyncio.wait_for(asyncio.gather(a.connected.wait(), b.connected.wait()), 5)
+        on_a, on_b = a.subscribe("c1"), b.subscribe("c1")
+        a.publish("c1", {"type": "message", "text": "Hallo"})
+        assert on_a.get_nowait() == {"type": "message", "text": "Hallo"}  # locally at once
+        assert await asyncio.wait_for(on_b.get(), 5) == {"type": "message", "text": "Hallo"}
+        await asyncio.sleep(0.2)
+        assert on_a.empty()  # its own event coming back through Redis is not delivered twice
+        other = b.subscribe("c2")
+        a.publish("c1", {"n": 2})
+        assert await asyncio.wait_for(on_b.get(), 5) == {"n": 2}
+        assert other.empty()  # only the conversation's own subscribers
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_redis_away_delays_nothing_locally():
+    hub = RedisEventHub("redis://127.0.0.1:1/0")
+    await hub.start()
+    try:
+        queue = hub.subscribe("c1")
+        hub.publish("c1", {"n": 1})
+        assert queue.get_nowait() == {"n": 1}
+        await asyncio.sleep(0.3)
+        assert not hub.connected.is_set()
+    finally:
+        await hub.stop()
+
+
+def test_two_instances_share_one_limit(red):
+    name = f"test-{id(red)}"
+    a, b = RedisRateLimiter(red, name, 3), RedisRateLimiter(red, name, 3)
+    assert [a.allow("k"), b.allow("k"), a.allow("k")] == [True, True, True]
+    assert b.allow("k") is False and a.exceeded("k") and b.exceeded("k")
+    assert a.allow("other") is True
+    red.delete(f"stadtwerk:ratelimit:{name}:k", f"stadtwerk:ratelimit:{name}:other")
+
+
+def test_the_window_slides(red):
+    now = [1000.0]
+    limiter = RedisRateLimiter(red, f"slide-{id(now)}", 2, window_s=60, clock=lambda: now[0])
+    assert limiter.allow("k") and limiter.allow("k") and not limiter.allow("k")
+    now[0] += 61
+    assert limiter.allow("k")
+    limiter.hit("k")
+    assert limiter.exceeded("k")
+
+
+def test_redis_away_falls_back_to_counting_in_this_process():
+    away = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    limiter = RedisRateLimiter(away, "away", 2)
+    assert [limiter.allow("k"), limiter.allow("k"), limiter.allow("k")] == [True, True, False]
