@@ -49,7 +49,8 @@ def main() -> None:
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         repo.ensure_content(session, knowledge)
-    env = {"DATABASE_URL": database, "CHAT_RATE_LIMIT_PER_MINUTE": "10000"}
+    env = {"DATABASE_URL": database, "CHAT_RATE_LIMIT_PER_MINUTE": "10000",
+           "TRAINING_ENABLED": "false"}  # answer changes only: nothing to retrain
     calculator = tariff_service(port=TARIFF_PORT, log_path=log_dir / "content-tariff.log")
     actions = action_server(port=ACTION_PORT, log_path=log_dir / "content-actions.log",
                             tariff_url=f"http://127.0.0.1:{TARIFF_PORT}")

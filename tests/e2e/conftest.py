@@ -5,6 +5,8 @@ The processes answer from a copy of knowledge/ whose chat opening hours tests ca
 (`chat_hours`): the action server notices a changed file within a second. Web app and action
 server share one temporary SQLite database (`database_url`), the running content store, seeded
 from that copy, so an answer an editor publishes through the web app is what the bot sends.
+Rasa runs a copy of the trained model in a temporary `MODEL_DIR` (`model_dir`), which is also the
+web app's, so a retraining the web app might start never writes into the repository's models/.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ RASA_PORT = 15005
 TARIFF_PORT = 15100
 WEB_PORT = 15000
 AGENT = ("testagent", "Tessa", "e2e-geheim-1")  # username, display name, password
+EDITOR = ("testeditor", "Edda", "e2e-geheim-2")  # role editor: /editor/ and /api/editor/
 ALWAYS = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
@@ -78,8 +81,16 @@ def calculator(log_dir):
 
 
 @pytest.fixture(scope="session")
+def model_dir(model_path, tmp_path_factory):
+    """A temporary ``MODEL_DIR`` with a copy of the trained model (Rasa's and the web app's)."""
+    target = tmp_path_factory.mktemp("models")
+    shutil.copy2(model_path, target / model_path.name)
+    return target
+
+
+@pytest.fixture(scope="session")
 def database_url(knowledge_copy, tmp_path_factory):
-    """The web app's and action server's database: schema, the e2e agent, seeded content."""
+    """The web app's and action server's database: schema, the e2e agent and editor, content."""
     database = f"sqlite:///{tmp_path_factory.mktemp('web') / f'chat-{uuid.uuid4().hex}.db'}"
     engine = make_engine(database)
     create_schema(engine)
@@ -92,6 +103,14 @@ def database_url(knowledge_copy, tmp_path_factory):
             display_name=display_name,
             password=password,
         )
+        username, display_name, password = EDITOR
+        set_user(
+            session=session,
+            username=username,
+            role="editor",
+            display_name=display_name,
+            password=password,
+        )
         ensure_content(session, knowledge_copy)
         session.commit()
     engine.dispose()
@@ -99,7 +118,7 @@ def database_url(knowledge_copy, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def rasa_url(model_path, log_dir, calculator, knowledge_copy, chat_hours, database_url):
+def rasa_url(model_dir, model_path, log_dir, calculator, knowledge_copy, chat_hours, database_url):
     actions = action_server(
         port=ACTION_PORT,
         log_path=log_dir / "action-server.log",
@@ -109,7 +128,10 @@ def rasa_url(model_path, log_dir, calculator, knowledge_copy, chat_hours, databa
     actions.env["DATABASE_URL"] = database_url
     actions.start()
     rasa = rasa_server(
-        model_path, port=RASA_PORT, action_port=ACTION_PORT, log_path=log_dir / "rasa-server.log"
+        model_dir / model_path.name,
+        port=RASA_PORT,
+        action_port=ACTION_PORT,
+        log_path=log_dir / "rasa-server.log",
     ).start()
     try:
         actions.wait_ready()
@@ -121,12 +143,16 @@ def rasa_url(model_path, log_dir, calculator, knowledge_copy, chat_hours, databa
 
 
 @pytest.fixture(scope="session")
-def web_url(rasa_url, log_dir, knowledge_copy, database_url):
+def web_url(rasa_url, log_dir, knowledge_copy, database_url, model_dir):
     web = web_app(
         port=WEB_PORT,
         rasa_url=rasa_url,
         log_path=log_dir / "web.log",
-        extra_env={"DATABASE_URL": database_url, "KNOWLEDGE_DIR": str(knowledge_copy)},
+        extra_env={
+            "DATABASE_URL": database_url,
+            "KNOWLEDGE_DIR": str(knowledge_copy),
+            "MODEL_DIR": str(model_dir),
+        },
     ).start()
     try:
         web.wait_ready()
