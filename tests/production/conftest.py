@@ -1,0 +1,149 @@
+"""The production profile as real processes on loopback: PostgreSQL, Redis, two Rasa servers,
+two action servers, two web app instances, the calculator (``bot.devserver``).
+
+Each test session gets a database of its own (dropped afterwards), its own Redis databases and
+ports 17xxx, so it runs beside ``make run``/``make run-prod`` and the other end-to-end tests.
+Logs go to ``build/test-logs/production/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from sqlalchemy import create_engine, text
+
+from bot.chat.db import make_engine, make_sessionmaker
+from bot.devserver import (
+    ProductionLayout,
+    ServiceProcess,
+    prepare_production,
+    production_services,
+)
+from bot.settings import REPO_ROOT
+from bot.web.users import set_user
+
+AGENT = ("prodagent", "Paula", "prod-geheim-1")  # username, display name, password
+ADMIN = ("prodadmin", "Piet", "prod-geheim-2")
+
+
+@dataclasses.dataclass
+class Profile:
+    """The running profile: its layout, processes by name, and helpers for tests."""
+
+    layout: ProductionLayout
+    services: dict[str, ServiceProcess]
+
+    @property
+    def web_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.layout.web_ports]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return self.layout.rasa_url.split(",")
+
+    def service(self, kind: str, port: int) -> ServiceProcess:
+        return self.services[f"{kind}:{port}"]
+
+    def restart(self, kind: str, port: int) -> None:
+        """Start a stopped or killed process again and wait until it is healthy."""
+        service = self.service(kind, port)
+        service.stop()
+        service.start()
+        service.wait_ready()
+
+    def database(self):
+        engine = make_engine(self.layout.database_url)
+        return engine, make_sessionmaker(engine)
+
+
+def _key(service: ServiceProcess) -> str:
+    kind = service.name.split(" :")[0].replace(" ", "-")
+    port = service.name.rsplit(":", 1)[1] if ":" in service.name else "8100"
+    return f"{kind.replace('-server', '').replace('-app', '')}:{port}"
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory) -> Iterator[Profile]:
+    """The whole profile, started once per test session."""
+    root = tmp_path_factory.mktemp("production")
+    models = root / "models"
+    models.mkdir()
+    shutil.copy2(REPO_ROOT / "models" / "assistant.tar.gz", models / "assistant.tar.gz")
+    log_dir = REPO_ROOT / "build" / "test-logs" / "production"
+    if log_dir.exists():
+        shutil.rmtree(log_dir)
+    log_dir.mkdir(parents=True)
+    layout = ProductionLayout(
+        database=f"prodtest_{uuid.uuid4().hex[:10]}",
+        redis_db=11,
+        lock_db=12,
+        calculator_port=17100,
+        action_ports=(17055, 17056),
+        rasa_ports=(17005, 17006),
+        web_ports=(17000, 17001),
+        model_dir=models,
+        secret_file=root / "secret",
+        log_dir=log_dir,
+    )
+    model, secret, _ = prepare_production(layout)
+    engine = make_engine(layout.database_url)
+    with make_sessionmaker(engine).begin() as session:
+        for username, display_name, password in (AGENT, ADMIN):
+            role = "agent" if (username, display_name, password) == AGENT else "admin"
+            set_user(session=session, username=username, role=role,
+                     display_name=display_name, password=password)
+    engine.dispose()
+    env = {
+        # Load tests send far more than one customer would.
+        "CHAT_RATE_LIMIT_PER_MINUTE": "100000",
+        "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "100000",
+        "TRAINING_ENABLED": "false",
+    }
+    services = production_services(layout, model, secret, extra_env=env)
+    profile = Profile(layout, {_key(s): s for s in services})
+    try:
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_ready()
+        yield profile
+    finally:
+        for service in reversed(services):
+            service.stop()
+        red = redis.Redis(host=layout.redis_host, port=layout.redis_port)
+        for db in (layout.redis_db, layout.lock_db):
+            red.execute_command("SELECT", db)
+            red.flushdb()
+        red.close()
+        admin = create_engine(
+            f"postgresql://{layout.postgres_user}@{layout.postgres_host}:{layout.postgres_port}"
+            "/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{layout.database}" '
+                                    "WITH (FORCE)"))
+        admin.dispose()
+
+
+def chat(web_url: str, conversation_id: str, text_: str, timeout: float = 30) -> dict:
+    """One customer turn through the chat API; the JSON answer (asserts 200)."""
+    response = requests.post(f"{web_url}/api/v1/conversations/{conversation_id}/messages",
+                             json={"text": text_}, timeout=timeout)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def new_conversation(web_url: str) -> str:
+    response = requests.post(f"{web_url}/api/v1/conversations", timeout=10)
+    assert response.status_code == 201, response.text
+    return str(response.json()["conversation_id"])
+
+
+def log_files() -> list[Path]:
+    return sorted((REPO_ROOT / "build" / "test-logs" / "production").glob("*.log"))
