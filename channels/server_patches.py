@@ -21,6 +21,15 @@ retraining, ``bot/content/training.py``):
   2-core machine, docs/benchmarks/content-training.md). A model file on disk is now loaded in
   a worker thread while the loop keeps answering (garbage collection of the old objects
   paused meanwhile, see ``_load_local_agent``); only the swap itself runs on the loop.
+
+One fix makes a failing tracker store fail the turn (production profile, PostgreSQL):
+
+* Rasa wraps the tracker store in a ``FailSafeTrackerStore``: when PostgreSQL is away it
+  starts each conversation afresh and keeps its events in this process's memory, so a customer
+  in the middle of a calculation would silently lose it, and those turns would never reach the
+  database. The turn now fails instead; the web app tells the customer the assistant is
+  disturbed and offers a person, and the conversation goes on where it was once the database is
+  back (tests/production/test_faults.py).
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.http_interpreter import RasaNLUHttpInterpreter
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
@@ -180,8 +190,20 @@ async def _load_agent(
     return agent
 
 
+class TrackerStoreUnavailable(Exception):
+    """The tracker store failed; the turn is not handled without the conversation's history."""
+
+
+def _tracker_store_error(self: FailSafeTrackerStore, error: Exception) -> None:
+    """Instead of falling back to an in-memory store: fail (called inside ``except``)."""
+    logger.error("tracker store %s failed: %s", type(self._tracker_store).__name__, error)
+    raise TrackerStoreUnavailable(str(error)) from error
+
+
 def install() -> None:
     """Install the fixes in this process (idempotent)."""
+    FailSafeTrackerStore.on_tracker_store_error = _tracker_store_error
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = _tracker_store_error
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     rasa.server._load_agent = _load_agent

@@ -12,11 +12,12 @@ from typing import Any
 
 from rasa.core.tracker_store import (
     AwaitableTrackerStore,
+    FailSafeTrackerStore,
     InMemoryTrackerStore,
     SQLTrackerStore,
     TrackerStore,
 )
-from sqlalchemy import func
+from sqlalchemy import func, text
 
 
 class UnsupportedStore(Exception):
@@ -24,9 +25,24 @@ class UnsupportedStore(Exception):
 
 
 def _inner(store: TrackerStore) -> TrackerStore:
-    while isinstance(store, AwaitableTrackerStore):
+    """The store behind Rasa's wrappers (awaitable, fail-safe)."""
+    while isinstance(store, AwaitableTrackerStore | FailSafeTrackerStore):
         store = store._tracker_store
     return store
+
+
+async def check_tracker_store(store: TrackerStore) -> None:
+    """Raise if the tracker store cannot be used right now (readiness).
+
+    Rasa's fail-safe wrapper would hide a failing database behind an in-memory fallback, so
+    the check asks the store behind it.
+    """
+    inner = _inner(store)
+    if isinstance(inner, SQLTrackerStore):
+        with inner.session_scope() as session:
+            session.execute(text("SELECT 1"))
+        return
+    await inner.retrieve("__readiness__")
 
 
 async def delete_tracker(store: TrackerStore, sender_id: str) -> int:

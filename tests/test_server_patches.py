@@ -57,3 +57,24 @@ async def test_without_a_running_server_loading_takes_rasas_path():
 
     with pytest.raises(rasa.server.ErrorResponse), pytest.warns(UserWarning, match="no model"):
         await server_patches._load_agent(model_path="/nonexistent.tar.gz")  # Rasa's own path
+
+
+async def test_a_failing_tracker_store_fails_the_turn_instead_of_forgetting_it():
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    class Broken(InMemoryTrackerStore):
+        async def retrieve(self, sender_id):
+            raise ConnectionError("database away")
+
+        async def save(self, tracker):
+            raise ConnectionError("database away")
+
+    server_patches.install()
+    store = FailSafeTrackerStore(Broken(Domain.empty()))
+    with pytest.raises(server_patches.TrackerStoreUnavailable, match="database away"):
+        await store.retrieve("k")
+    with pytest.raises(server_patches.TrackerStoreUnavailable):
+        await store.save(DialogueStateTracker("k", []))
+    assert store._fallback_tracker_store is None  # nothing kept in memory instead

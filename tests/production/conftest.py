@@ -3,7 +3,8 @@ two action servers, two web app instances, the calculator (``bot.devserver``).
 
 Each test session gets a database of its own (dropped afterwards), its own Redis databases and
 ports 17xxx, so it runs beside ``make run``/``make run-prod`` and the other end-to-end tests.
-Logs go to ``build/test-logs/production/``.
+Every process reaches PostgreSQL and Redis through a :class:`TcpProxy`, which the fault tests cut
+and restore. Logs go to ``build/test-logs/production/``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+import yaml
 from sqlalchemy import create_engine, text
 
 from bot.chat.db import make_engine, make_sessionmaker
@@ -28,6 +30,7 @@ from bot.devserver import (
 )
 from bot.settings import REPO_ROOT
 from bot.web.users import set_user
+from tests.production.proxy import TcpProxy
 
 AGENT = ("prodagent", "Paula", "prod-geheim-1")  # username, display name, password
 ADMIN = ("prodadmin", "Piet", "prod-geheim-2")
@@ -39,6 +42,8 @@ class Profile:
 
     layout: ProductionLayout
     services: dict[str, ServiceProcess]
+    postgres: TcpProxy
+    redis: TcpProxy
 
     @property
     def web_urls(self) -> list[str]:
@@ -64,9 +69,11 @@ class Profile:
 
 
 def _key(service: ServiceProcess) -> str:
-    kind = service.name.split(" :")[0].replace(" ", "-")
-    port = service.name.rsplit(":", 1)[1] if ":" in service.name else "8100"
-    return f"{kind.replace('-server', '').replace('-app', '')}:{port}"
+    """``rasa:17005``, ``actions:17055``, ``web:17000``, ``calculator:17100``."""
+    kind = {"rasa server": "rasa", "action server": "actions", "web app": "web",
+            "tariff calculator": "calculator"}[service.name.split(" :")[0]]
+    port = service.health_url.split(":")[2].split("/")[0]
+    return f"{kind}:{port}"
 
 
 @pytest.fixture(scope="session")
@@ -75,13 +82,25 @@ def production(tmp_path_factory) -> Iterator[Profile]:
     root = tmp_path_factory.mktemp("production")
     models = root / "models"
     models.mkdir()
+    # The chat is always open in this profile, so handoffs queue whatever the time of day.
+    knowledge = root / "knowledge"
+    shutil.copytree(REPO_ROOT / "knowledge", knowledge)
+    utility_file = knowledge / "utility.yml"
+    utility = yaml.safe_load(utility_file.read_text(encoding="utf-8"))
+    utility["opening_hours"]["weekly"] = dict.fromkeys(
+        ("mon", "tue", "wed", "thu", "fri", "sat", "sun"), ["00:00", "24:00"])
+    utility_file.write_text(yaml.safe_dump(utility, allow_unicode=True), encoding="utf-8")
     shutil.copy2(REPO_ROOT / "models" / "assistant.tar.gz", models / "assistant.tar.gz")
     log_dir = REPO_ROOT / "build" / "test-logs" / "production"
     if log_dir.exists():
         shutil.rmtree(log_dir)
     log_dir.mkdir(parents=True)
+    postgres = TcpProxy(5432).start()
+    red_proxy = TcpProxy(6379).start()
     layout = ProductionLayout(
         database=f"prodtest_{uuid.uuid4().hex[:10]}",
+        postgres_port=postgres.port,
+        redis_port=red_proxy.port,
         redis_db=11,
         lock_db=12,
         calculator_port=17100,
@@ -105,9 +124,10 @@ def production(tmp_path_factory) -> Iterator[Profile]:
         "CHAT_RATE_LIMIT_PER_MINUTE": "100000",
         "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "100000",
         "TRAINING_ENABLED": "false",
+        "KNOWLEDGE_DIR": str(knowledge),
     }
     services = production_services(layout, model, secret, extra_env=env)
-    profile = Profile(layout, {_key(s): s for s in services})
+    profile = Profile(layout, {_key(s): s for s in services}, postgres, red_proxy)
     try:
         for service in services:
             service.start()
@@ -117,14 +137,16 @@ def production(tmp_path_factory) -> Iterator[Profile]:
     finally:
         for service in reversed(services):
             service.stop()
-        red = redis.Redis(host=layout.redis_host, port=layout.redis_port)
+        postgres.stop()
+        red_proxy.stop()
+        red = redis.Redis(host=layout.redis_host, port=6379)
         for db in (layout.redis_db, layout.lock_db):
             red.execute_command("SELECT", db)
             red.flushdb()
         red.close()
         admin = create_engine(
-            f"postgresql://{layout.postgres_user}@{layout.postgres_host}:{layout.postgres_port}"
-            "/postgres", isolation_level="AUTOCOMMIT")
+            f"postgresql://{layout.postgres_user}@{layout.postgres_host}:5432/postgres",
+            isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{layout.database}" '
                                     "WITH (FORCE)"))
