@@ -36,6 +36,7 @@ class Settings:
     # Editors' retraining (bot/content/training.py); defaults as in get_settings().
     training_enabled: bool = True
     training_worker: bool = True
+    training_work_dir: Path = REPO_ROOT / "build" / "training"
     eval_questions: Path = REPO_ROOT / "tests" / "nlu" / "heldout.tsv"
     training_max_accuracy_drop: float = 0.01
     training_timeout_s: float = 1200.0
@@ -84,6 +85,8 @@ def get_settings() -> Settings:
         # Whether this web app process runs the worker that trains queued runs. With several
         # instances any number may (each run is claimed once); "false" leaves it to others.
         training_worker=os.environ.get("TRAINING_WORKER", "true").lower() not in _FALSE,
+        # Workspaces of retraining runs (exported content, generated data, logs).
+        training_work_dir=_path("TRAINING_WORK_DIR", REPO_ROOT / "build" / "training"),
         # Held-out questions a new model must answer about as well as the live one.
         eval_questions=_path("EVAL_QUESTIONS", REPO_ROOT / "tests" / "nlu" / "heldout.tsv"),
         # A new model goes live only if its held-out accuracy is at most this much lower (0..1;

@@ -254,14 +254,14 @@ class TrainingWorker:
             sessions: session factory of the web app's database.
             settings: defaults to the process settings.
             repo_root: source of config, domain and training data; working directory of Rasa.
-            work_dir: parent of the run workspaces (default ``build/training``).
+            work_dir: parent of the run workspaces (default ``TRAINING_WORK_DIR``).
             model_dir: where new models are written (default ``MODEL_DIR``).
             poll_interval_s: pause between looks at the queue while idle.
         """
         self.sessions = sessions
         self.settings = settings or get_settings()
         self.repo_root = repo_root
-        self.work_dir = work_dir or repo_root / "build" / "training"
+        self.work_dir = work_dir or self.settings.training_work_dir
         self.model_dir = model_dir or self.settings.model_dir
         self.poll_interval_s = poll_interval_s
         self._stop = threading.Event()

@@ -152,6 +152,7 @@ def web_url(rasa_url, log_dir, knowledge_copy, database_url, model_dir):
             "DATABASE_URL": database_url,
             "KNOWLEDGE_DIR": str(knowledge_copy),
             "MODEL_DIR": str(model_dir),
+            "TRAINING_WORK_DIR": str(model_dir.parent / "training"),
         },
     ).start()
     try:

@@ -302,6 +302,7 @@ def own_stack(calculator, model_path, log_dir, repo_root, tmp_path_factory):
         extra_env={
             **env,
             "MODEL_DIR": str(models),
+            "TRAINING_WORK_DIR": str(models.parent / "training"),
             "TRAINING_ENABLED": "true",
             "TRAINING_TIMEOUT_S": "600",
             # The load below sends far more than one customer could.
