@@ -1,34 +1,112 @@
 """``python -m actions``: the action server (rasa-sdk) with the operations routes of this project.
 
-rasa-sdk's own server plus ``GET /ready`` (docs/design/production.md): ready once the FAQ
-content is loaded (from the database, or the files while the database is away: the store
-keeps serving what it has). A calculator that does not answer is reported as ``degraded`` but
-keeps the server ready, since FAQ answers do not need it and the instalment dialogue tells the
-customer itself. Binds ``BIND_HOST`` (default loopback) and ``ACTION_SERVER_PORT``.
+rasa-sdk's own server plus (docs/design/production.md):
+
+* ``GET /ready``: ready once the FAQ content is loaded (from the database, or the files while
+  the database is away: the store keeps serving what it has). A calculator that does not
+  answer is reported as ``degraded`` but keeps the server ready, since FAQ answers do not need
+  it and the instalment dialogue tells the customer itself.
+* ``GET /metrics``: action runs by action name and outcome, and their durations (Prometheus).
+* Every request runs with the ``X-Request-ID`` Rasa sent (the customer turn's id): it is in each
+  log line of the request, goes on to the calculator (``bot.tariff.client``) and comes back in
+  the answer's header. Each action run is logged with its name, status and duration.
+
+Binds ``BIND_HOST`` (default loopback) and ``ACTION_SERVER_PORT``; logs as ``LOG_FORMAT`` says.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import sys
+import zlib
+from time import perf_counter
+from typing import Any, Final
 
-from rasa_sdk.endpoint import create_app
-from sanic import response
+from sanic import Sanic, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from actions.dependencies import knowledge_store, tariff_client
+from bot.observability.logs import (
+    REQUEST_ID_HEADER,
+    configure_logging,
+    current_request_id,
+    request_id_from,
+    reset_request_id,
+    set_request_id,
+)
+from bot.observability.metrics import ActionMetrics, exposition
 from bot.settings import get_settings
+
+logger = logging.getLogger("actions.server")
+
+WEBHOOK_PATH: Final = "/webhook"
+UNKNOWN_ACTION: Final = "unknown"
+# Action names as the domain writes them; anything else is counted as "unknown", so a caller
+# cannot create label values at will.
+_ACTION_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,100}")
+
+
+def action_name(request: Request, status: int) -> str:
+    """The action a webhook call asked for (``next_action``), or ``unknown``."""
+    if status == 404:  # rasa-sdk has no such action
+        return UNKNOWN_ACTION
+    try:
+        if request.headers.get("Content-Encoding") == "deflate":
+            call: Any = json.loads(zlib.decompress(request.body))
+        else:
+            call = request.json  # parsed once by Sanic, shared with rasa-sdk's handler
+        name = call.get("next_action")
+    except (ValueError, zlib.error, AttributeError):
+        return UNKNOWN_ACTION
+    return name if isinstance(name, str) and _ACTION_NAME.fullmatch(name) else UNKNOWN_ACTION
+
+
+def observe(app: Sanic, metrics: ActionMetrics) -> None:
+    """Request ids, action metrics and one log line per action run for ``app``."""
+
+    async def begin(request: Request) -> None:
+        current = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        request.ctx.request_id_token = set_request_id(current)
+        request.ctx.started = perf_counter()
+
+    async def end(request: Request, answer: BaseHTTPResponse) -> None:
+        current = current_request_id()
+        if current:
+            answer.headers[REQUEST_ID_HEADER] = current
+        started = getattr(request.ctx, "started", None)
+        if request.path == WEBHOOK_PATH and started is not None:
+            seconds = perf_counter() - started
+            action = action_name(request, answer.status)
+            metrics.observe(action, answer.status, seconds)
+            logger.info("action %s: HTTP %d in %.0f ms", action, answer.status, seconds * 1000)
+        token = getattr(request.ctx, "request_id_token", None)
+        if token is not None:
+            request.ctx.request_id_token = None
+            reset_request_id(token)
+
+    app.register_middleware(begin, "request")
+    app.register_middleware(end, "response")
+
+    @app.get("/metrics")
+    async def prometheus(_: Request) -> HTTPResponse:
+        body, content_type = exposition(metrics.registry)
+        return response.raw(body, content_type=content_type)
 
 
 def main() -> int:
     """Serve the actions of this package until interrupted."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = get_settings()
+    configure_logging("actions", log_format=settings.log_format)
+    # Imported once logging is set up: importing it warns (sanic_cors), and that warning should
+    # be a log line like every other.
+    from rasa_sdk.endpoint import create_app
+
     app = create_app("actions", cors_origins=None)
+    observe(app, ActionMetrics())
 
     @app.get("/ready")
     async def ready(_: Request) -> HTTPResponse:

@@ -62,6 +62,7 @@ class Stats:
     handoffs: int = 0
 
     def counts(self, at: float) -> bool:
+        """Whether a message sent at ``at`` falls in the measurement window."""
         return self.measure_from <= at < self.measure_to
 
 

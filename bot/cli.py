@@ -13,6 +13,8 @@ Commands:
   run                  start every service on loopback (calculator, actions, Rasa, web app)
   run-prod             start the production profile on this machine (PostgreSQL, Redis, replicas)
   rasa-server          run Rasa with the production endpoints and the editors' live model
+  retention            delete conversations, tickets, feedback and Rasa trackers older than
+                       RETENTION_DAYS (--days N, --dry-run: only count)
 """
 
 from __future__ import annotations
@@ -231,17 +233,74 @@ def live_model() -> Path:
 
 
 def _cmd_rasa_server(args: argparse.Namespace) -> int:
-    import os
-
-    model = live_model()
-    command = [
-        str(Path(sys.executable).parent / "rasa"), "run", "--enable-api",
-        "--interface", get_settings().bind_host, "--port", str(args.port),
-        "--credentials", RASA_CREDENTIALS, "--endpoints", args.endpoints,
+    settings = get_settings()
+    model = Path(args.model) if args.model else live_model()
+    argv = [
+        "rasa", "run", "--enable-api",
+        "--interface", settings.bind_host, "--port", str(args.port),
+        "--credentials", args.credentials, "--endpoints", args.endpoints,
         "--model", str(model),
     ]
-    print(f"starting Rasa with {model}", file=sys.stderr, flush=True)
-    os.execv(command[0], command)  # Rasa becomes this process (signals, exit status)
+    if settings.rasa_token:  # Rasa's HTTP API (trackers, PUT /model) then requires ?token=
+        argv += ["--auth-token", settings.rasa_token]
+    if settings.log_format == "json":
+        # First thing, before Rasa is imported: the warnings its dependencies raise on import
+        # become JSON lines. Rasa later installs coloredlogs' text handler before importing the
+        # server's modules; our JSON handler goes in its place (the channel keeps it so).
+        import logging
+
+        from bot.observability.logs import configure_logging
+
+        configure_logging("rasa", log_format="json")
+        logging.getLogger(__name__).info("starting Rasa with %s", model)
+        import rasa.utils.io
+
+        rasa.utils.io.configure_colored_logging = (
+            lambda level: configure_logging("rasa", log_format="json")
+        )
+    else:
+        print(f"starting Rasa with {model}", file=sys.stderr, flush=True)
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = argv
+    rasa_main()
+    return 0
+
+
+def _cmd_retention(args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import datetime, timezone
+
+    from bot.chat.db import create_schema, make_engine
+    from bot.chat.db import make_sessionmaker as sessions_of
+    from bot.retention import RasaTrackers, run_retention
+
+    settings = get_settings()
+    days = settings.retention_days if args.days is None else args.days
+    if days < 1:
+        print("the retention period must be at least one day", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+
+    async def run() -> int:
+        trackers = None if args.dry_run else RasaTrackers.from_settings(settings)
+        try:
+            report = await run_retention(
+                sessions_of(engine), trackers, days=days, now=datetime.now(timezone.utc),
+                dry_run=args.dry_run,
+            )
+        finally:
+            if trackers is not None:
+                await trackers.close()
+        print(report.summary())
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+        return 0
+
+    try:
+        create_schema(engine)  # the pending deletions' table on a database not migrated yet
+        return asyncio.run(run())
+    finally:
+        engine.dispose()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -316,7 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("rasa-server", help="run Rasa with the editors' live model")
     p.add_argument("--port", type=int, default=5005)
     p.add_argument("--endpoints", default=RASA_ENDPOINTS)
+    p.add_argument("--credentials", default=RASA_CREDENTIALS)
+    p.add_argument("--model", help="default: the editors' live model, else models/assistant.tar.gz")
     p.set_defaults(func=_cmd_rasa_server)
+
+    p = sub.add_parser("retention", help="delete personal data older than RETENTION_DAYS")
+    p.add_argument("--days", type=int, help="retention period in days (default: RETENTION_DAYS)")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    p.set_defaults(func=_cmd_retention)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

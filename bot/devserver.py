@@ -145,6 +145,7 @@ def rasa_server(
     credentials: Path | str = "credentials.yml",
     endpoints: Path | str = "endpoints.yml",
     action_url: str | None = None,
+    via_cli: bool = False,
 ) -> ServiceProcess:
     """The Rasa server with the REST channels and the HTTP API, bound to loopback.
 
@@ -152,26 +153,24 @@ def rasa_server(
     without ``channels.rest_with_metadata``, which installs the server patches);
     ``endpoints`` its stores (``endpoints.production.yml``: PostgreSQL and Redis, whose
     settings come from ``extra_env``); ``action_url`` one or several comma-separated action
-    servers (default: the one on ``action_port``).
+    servers (default: the one on ``action_port``); ``via_cli`` starts it as production does,
+    through ``python -m bot rasa-server`` (JSON logs from the first line when ``LOG_FORMAT`` is
+    json; bind address and token from the environment).
     """
     action_port = action_port or get_settings().action_server_port
+    # Rasa's HTTP API requires the token when one is set (RASA_TOKEN).
+    token = (extra_env or {}).get("RASA_TOKEN") or os.environ.get("RASA_TOKEN")
+    if via_cli:
+        command = [str(BIN / "python"), "-m", "bot", "rasa-server", "--model", str(model),
+                   "--port", str(port), "--credentials", str(credentials),
+                   "--endpoints", str(endpoints)]
+    else:
+        command = [str(BIN / "rasa"), "run", "--enable-api", "--interface", HOST,
+                   "--port", str(port), "--model", str(model), "--credentials", str(credentials),
+                   "--endpoints", str(endpoints), *(["--auth-token", token] if token else [])]
     return ServiceProcess(
         name=f"rasa server :{port}",
-        command=[
-            str(BIN / "rasa"),
-            "run",
-            "--enable-api",
-            "--interface",
-            HOST,
-            "--port",
-            str(port),
-            "--model",
-            str(model),
-            "--credentials",
-            str(credentials),
-            "--endpoints",
-            str(endpoints),
-        ],
+        command=command,
         health_url=f"http://{HOST}:{port}/webhooks/rest_meta/ready",
         env={
             "ACTION_ENDPOINT_URL": action_url or f"http://{HOST}:{action_port}/webhook",
@@ -365,6 +364,7 @@ def production_services(
         "LOCK_STORE_HOST": layout.redis_host,
         "LOCK_STORE_PORT": str(layout.redis_port),
         "LOCK_STORE_DB": str(layout.lock_db),
+        "BIND_HOST": HOST,
     }
     web_env = {**shared, "SECRET_KEY": secret, "REDIS_URL": layout.redis_url}
     return [
@@ -375,7 +375,8 @@ def production_services(
         ),
         *(
             rasa_server(model, port, log_path=layout.log(f"rasa-{port}"), extra_env=rasa_env,
-                        endpoints="endpoints.production.yml", action_url=layout.action_url)
+                        endpoints="endpoints.production.yml", action_url=layout.action_url,
+                        via_cli=True)
             for port in layout.rasa_ports
         ),
         *(

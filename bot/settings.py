@@ -45,6 +45,7 @@ class Settings:
     redis_url: str | None = None
     log_format: str = "text"
     retention_days: int = 90
+    rasa_token: str | None = None
 
     @property
     def rasa_urls(self) -> list[str]:
@@ -105,4 +106,7 @@ def get_settings() -> Settings:
         # Conversations, Rasa trackers, tickets and feedback older than this are deleted
         # (python -m bot retention, and daily by the web app).
         retention_days=int(os.environ.get("RETENTION_DAYS", "90")),
+        # Token of the Rasa servers' HTTP API (`rasa run --auth-token`) and of our deletion and
+        # retention routes; unset: Rasa is reachable only inside the cluster network.
+        rasa_token=os.environ.get("RASA_TOKEN") or None,
     )

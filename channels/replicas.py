@@ -13,6 +13,9 @@ Installed into the Rasa server by ``channels.rest_with_metadata`` (``install()``
   (comma-separated). Each call goes to the next one in turn; one that cannot be reached or
   drops the connection is skipped for the next. Running an action twice is harmless: actions
   only return events, and the first call's events never arrived.
+
+Both count into the server's metrics (``install(metrics)``: replayed turns, failovers, the
+wait for a conversation's lock), and action server calls carry the turn's ``X-Request-ID``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
+from contextvars import ContextVar
+from time import perf_counter
 from typing import Any
 
 import aiohttp
@@ -28,12 +33,19 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.observability.logs import outgoing_headers
+from bot.observability.metrics import RasaMetrics
+
 logger = logging.getLogger(__name__)
 
 RETRY_KEY = "retry"
 _rasa_handle_message = MessageProcessor.handle_message
 _rasa_request = EndpointConfig.request
 _turns: Iterator[int] = itertools.count()
+_metrics: RasaMetrics | None = None
+# When the channel received the turn being handled (perf_counter): the processor starts once
+# Rasa holds the conversation's lock, so the difference is mostly the wait for that lock.
+turn_started: ContextVar[float | None] = ContextVar("turn_started", default=None)
 
 
 def answered_before(events: list[Event], message_id: str) -> list[BotUttered] | None:
@@ -54,12 +66,17 @@ async def _handle_message(
     self: MessageProcessor, message: UserMessage
 ) -> list[dict[str, Any]] | None:
     """Rasa's ``handle_message``, which replays a retried turn another replica already did."""
+    started = turn_started.get()
+    if _metrics is not None and started is not None:
+        _metrics.turn_wait.observe(perf_counter() - started)
     if (message.metadata or {}).get(RETRY_KEY) and message.message_id:
         tracker = await self.tracker_store.retrieve(message.sender_id)
         stored = answered_before(list(tracker.events), message.message_id) if tracker else None
         if stored is not None:
             logger.info("turn %s was handled before this retry: replaying %d bot messages",
                         message.message_id, len(stored))
+            if _metrics is not None:
+                _metrics.replayed_turns.inc()
             for bot in stored:
                 await message.output_channel.send_response(message.sender_id, bot.message())
             if isinstance(message.output_channel, CollectingOutputChannel):
@@ -82,7 +99,11 @@ async def _request(
     content_type: str | None = "application/json",
     **kwargs: Any,
 ) -> Any:
-    """Rasa's ``EndpointConfig.request``, spread over several comma-separated URLs."""
+    """Rasa's ``EndpointConfig.request``, spread over several comma-separated URLs.
+
+    Every call carries the ``X-Request-ID`` of the turn being handled.
+    """
+    kwargs["headers"] = {**outgoing_headers(), **(kwargs.get("headers") or {})}
     urls = endpoint_urls(self.url)
     if len(urls) <= 1:
         return await _rasa_request(self, method, subpath, content_type, **kwargs)
@@ -96,12 +117,17 @@ async def _request(
         except aiohttp.ClientConnectionError as exc:  # refused, reset, disconnected
             logger.warning("endpoint %s failed (%s); trying the next one", one.url,
                            type(exc).__name__)
+            if _metrics is not None:
+                _metrics.action_endpoint_failovers.inc()
             last_error = exc
     assert last_error is not None
     raise last_error
 
 
-def install() -> None:
-    """Install both in this process (idempotent)."""
+def install(metrics: RasaMetrics | None = None) -> None:
+    """Install both in this process (idempotent); count into ``metrics`` if given."""
+    global _metrics
+    if metrics is not None:
+        _metrics = metrics
     MessageProcessor.handle_message = _handle_message
     EndpointConfig.request = _request

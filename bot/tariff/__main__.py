@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
+from bot.observability.logs import configure_logging, uvicorn_log_options
 from bot.settings import get_settings
 from bot.tariff.errors import TariffError
 from bot.tariff.service import create_app
@@ -32,10 +33,8 @@ def port_from_url(url: str) -> int:
 
 def main() -> int:
     """Load the rules and catalogue, then serve until interrupted."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = get_settings()
+    configure_logging("calculator", log_format=settings.log_format)
     url = settings.tariff_url
     try:
         port = port_from_url(url)
@@ -47,7 +46,8 @@ def main() -> int:
     except TariffError as exc:
         logging.getLogger("bot.tariff").error("cannot start the tariff calculator: %s", exc)
         return 2
-    uvicorn.run(app, host=settings.bind_host, port=port, log_level="info")
+    uvicorn.run(app, host=settings.bind_host, port=port, log_level="info",
+                **uvicorn_log_options(settings.log_format))
     return 0
 
 

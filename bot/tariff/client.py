@@ -36,6 +36,7 @@ from typing import Any
 
 import requests
 
+from bot.observability.logs import outgoing_headers
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -570,7 +571,8 @@ class TariffClient:
             TariffUnavailable, TariffRejected, TariffProtocolError: see the module docstring.
         """
         data: str | None = None
-        headers: dict[str, str] = {"Accept": "application/json"}
+        # The id of the customer turn being handled, so the calculator logs it too.
+        headers: dict[str, str] = {"Accept": "application/json", **outgoing_headers()}
         if json_body is not None:
             # None means "not given": the service applies its default (and rejects an explicit
             # null for required fields).

@@ -8,6 +8,10 @@ Answers: ``200`` with the result; ``422`` with ``{"detail": [{"loc", "msg", "typ
 invalid input – wrong type, out of range, malformed JSON, an unknown field, and the domain
 errors of the engine (household limits, electricity in the December aid); ``404`` for unknown
 paths. An unexpected error is logged and answered with ``503`` and a reason, never ``500``.
+
+Operations, outside the contract's OpenAPI: ``GET /metrics`` (Prometheus: requests by route and
+status, durations), and every answer carries the request's ``X-Request-ID`` (the action server
+sends the customer turn's), which is in every log line of the request.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.knowledge.loader import load_facts
+from bot.observability.asgi import instrument
+from bot.observability.metrics import CalculatorMetrics
 from bot.settings import get_settings
 from bot.tariff.catalogue import Catalogue, Tariff, load_catalogue, tariff_key
 from bot.tariff.engine import (
@@ -571,4 +577,9 @@ def create_app(rules: ReliefRules | None = None, catalogue: Catalogue | None = N
             tariffs=[t for t in tariffs if t.prices],
         )
 
+    # Request ids (X-Request-ID from the action server, in every log line of the request),
+    # requests by route and status, GET /metrics (not part of the contract's OpenAPI).
+    metrics = CalculatorMetrics()
+    instrument(app, metrics.http, metrics.registry)
+    app.state.metrics = metrics
     return app

@@ -6,11 +6,11 @@ and their newly generated passwords once.
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvicorn
 
+from bot.observability.logs import configure_logging, uvicorn_log_options
 from bot.settings import get_settings
 from bot.web.app import build_context, create_app
 from bot.web.users import create_demo_users
@@ -18,10 +18,8 @@ from bot.web.users import create_demo_users
 
 def main() -> int:
     """Build the app and serve it until interrupted."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = get_settings()
+    configure_logging("web", log_format=settings.log_format)
     context = build_context(settings)
     if settings.demo:
         with context.session() as session:
@@ -35,6 +33,7 @@ def main() -> int:
         port=settings.web_port,
         log_level="info",
         timeout_graceful_shutdown=5,
+        **uvicorn_log_options(settings.log_format),
     )
     return 0
 

@@ -1,4 +1,4 @@
-"""The admins' JSON API ``/api/admin/...`` (role ``admin`` only): users, four-eyes rule, audit log.
+"""The admins' JSON API ``/api/admin/...`` (role ``admin``): users, settings, audit, operations.
 
 Access, CSRF, size limit and German errors as in ``bot.web.guard`` (editors and agents get
 ``403``). Passwords are generated on the server (``security.generate_password``), returned once
@@ -19,12 +19,13 @@ Routes::
     GET    /api/admin/settings                {four_eyes}
     PUT    /api/admin/settings/four-eyes      {enabled}
     GET    /api/admin/audit?limit=&offset=&target=
+    GET    /api/admin/kpis?period=24h|7d      operations figures over time and now (bot.chat.kpis)
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,12 +34,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.chat import kpis
 from bot.chat import repository as repo
 from bot.chat.models import ROLES, Agent, Conversation
 from bot.content import repository as content
 from bot.web import texts
 from bot.web.context import WebContext
-from bot.web.editor_api import MAX_ID, audit_out, iso
+from bot.web.editor_api import MAX_ID, TRAINING_STATE_LABELS, audit_out, iso
 from bot.web.guard import NotFound, actor_of, guarded_route, problem, user_of
 from bot.web.security import generate_password, hash_password
 
@@ -113,6 +115,56 @@ def user_out(user: Agent) -> dict[str, Any]:
         "role": user.role,
         "role_label": ROLE_LABELS.get(user.role, user.role),
         "created_at": iso(user.created_at),
+    }
+
+
+def _share(value: float | None) -> float | None:
+    """A ratio rounded for the dashboard (0..1, four decimals)."""
+    return None if value is None else round(value, 4)
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def bucket_out(bucket: kpis.Bucket) -> dict[str, Any]:
+    """One time bucket of the operations figures as JSON."""
+    return {
+        "start": iso(bucket.start),
+        "end": iso(bucket.end),
+        "customer_messages": bucket.customer_messages,
+        "bot_messages": bucket.bot_messages,
+        "fallbacks": bucket.fallbacks,
+        "fallback_rate": _share(bucket.fallback_rate),
+        "active_conversations": bucket.active_conversations,
+        "handoff_conversations": bucket.handoff_conversations,
+        "handoff_rate": _share(bucket.handoff_rate),
+        "started_conversations": bucket.started_conversations,
+        "solved_without_person": bucket.solved_without_person,
+        "solved_share": _share(bucket.solved_share),
+        "handoffs": bucket.handoffs,
+        "wait_avg_s": _seconds(bucket.wait_avg_s),
+        "wait_max_s": _seconds(bucket.wait_max_s),
+    }
+
+
+def current_out(now: kpis.Current) -> dict[str, Any]:
+    """The figures of right now as JSON."""
+    training = None
+    if now.training_state is not None:
+        training = {
+            "state": now.training_state,
+            "state_label": TRAINING_STATE_LABELS.get(now.training_state, now.training_state),
+            "finished_at": iso(now.training_finished_at),
+        }
+    return {
+        "queue_length": now.queue_length,
+        "longest_wait_s": _seconds(now.longest_wait_s),
+        "average_wait_s": _seconds(now.average_wait_s),
+        "started_conversations": now.started_conversations,
+        "solved_without_person": now.solved_without_person,
+        "solved_share": _share(now.solved_share),
+        "training": training,
     }
 
 
@@ -272,6 +324,21 @@ def build_router(ctx: WebContext) -> APIRouter:
         with ctx.session() as session:
             entries = content.audit_log(session, limit=limit, offset=offset, target=target)
             return {"entries": audit_out(entries)}
+
+    @router.get("/kpis")
+    def operations(period: Literal["24h", "7d"] = Query("24h")) -> dict[str, Any]:
+        chosen = kpis.PERIODS[period]
+        now = ctx.clock()
+        with ctx.session() as session:
+            buckets = kpis.series(session, now=now, period=chosen)
+            current = kpis.current(session, now=now)
+        return {
+            "period": period,
+            "bucket_hours": int(chosen.bucket.total_seconds() // 3600),
+            "generated_at": iso(now),
+            "buckets": [bucket_out(b) for b in buckets],
+            "current": current_out(current),
+        }
 
     return router
 

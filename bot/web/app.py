@@ -21,6 +21,8 @@ from bot.content import repository as content
 from bot.content.store import DatabaseKnowledgeStore
 from bot.content.training import TrainingWorker
 from bot.handoff.hours import OpeningHours
+from bot.observability.metrics import WebMetrics
+from bot.observability.web import instrument_web_app
 from bot.settings import REPO_ROOT, Settings, get_settings
 from bot.web import (
     admin_api,
@@ -31,6 +33,7 @@ from bot.web import (
     faq_page,
     health,
     pages,
+    privacy_api,
     texts,
 )
 from bot.web.context import WebContext
@@ -113,6 +116,9 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     # Editors' retraining runs in this process's background thread (bot/content/training.py).
     # Several web app instances may each run one: a queued run is claimed by exactly one.
     trainer = TrainingWorker(ctx.sessions, settings=ctx.settings)
+    # Pending Rasa tracker deletions every minute, the retention run daily (bot/retention.py);
+    # several instances may each run it: every delete is idempotent.
+    privacy = privacy_api.build_worker(ctx)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -120,10 +126,12 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
             await ctx.hub.start()
         if ctx.settings.training_worker:
             trainer.start()  # does nothing when TRAINING_ENABLED is off
+        privacy.start()
         try:
             yield
         finally:
             trainer.stop()
+            await privacy.stop()
             if isinstance(ctx.hub, RedisEventHub):
                 await ctx.hub.stop()
             await ctx.relay.close()
@@ -148,12 +156,16 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     for error in (DBAPIError, PoolTimeout, redis.RedisError):
         app.add_exception_handler(error, store_unavailable)
     app.include_router(health.build_router(ctx))
-    app.include_router(chat_api.build_router(ctx))
+    metrics = WebMetrics()  # this app's own registry (tests build many apps)
+    app.include_router(chat_api.build_router(ctx, metrics))
     app.include_router(agent_api.build_router(ctx))
     app.include_router(pages.build_router(ctx))
     app.include_router(faq_page.build_router(ctx))
     app.include_router(editor_api.build_router(ctx))
     app.include_router(admin_api.build_router(ctx))
+    app.include_router(privacy_api.build_router(ctx))
     app.include_router(editor_pages.build_router(ctx))
     app.mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static")
+    # Request ids in and out, metrics, GET /metrics (bot/observability/web.py).
+    instrument_web_app(app, ctx, metrics)
     return app

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, root_validator, validator
 
+from bot import retention
 from bot.chat import repository as repo
 from bot.chat.repository import UnknownConversation
 from bot.content import inbox
+from bot.observability.metrics import WebMetrics
 from bot.privacy import mask
+from bot.retention import RasaTrackers
 from bot.web import texts
 from bot.web.agent_api import queue_json
 from bot.web.context import WebContext, message_out
@@ -114,12 +118,22 @@ class CallbackIn(BaseModel):
         return value
 
 
+@dataclass
+class Turn:
+    """A customer message that was accepted: the answer, and what the metrics count of it."""
+
+    body: dict[str, Any]
+    arrived_in: str  # the conversation's state when the message came (bot: relayed to Rasa)
+    rasa_s: float | None = None  # time the relay took (None: not relayed)
+    answers: list[dict[str, Any]] = field(default_factory=list)  # bot messages' metadata
+
+
 def _not_found() -> JSONResponse:
     return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
 
 
-def build_router(ctx: WebContext) -> APIRouter:
-    """The routes of the chat API bound to ``ctx``."""
+def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRouter:
+    """The routes of the chat API bound to ``ctx``; turns are counted in ``metrics``."""
     router = APIRouter(prefix="/api/v1", tags=["chat"])
 
     def state_of(conversation_id: str) -> dict[str, Any]:
@@ -151,7 +165,10 @@ def build_router(ctx: WebContext) -> APIRouter:
             conversation = repo.create_conversation(
                 session=session, page=body.page if body else None, now=ctx.clock()
             )
-            return {"conversation_id": conversation.id}
+            conversation_id = conversation.id
+        if metrics is not None:
+            metrics.conversations.inc()
+        return {"conversation_id": conversation_id}
 
     def _state(session: Any, conversation_id: str) -> dict[str, Any]:
         conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
@@ -163,6 +180,23 @@ def build_router(ctx: WebContext) -> APIRouter:
         return {"state": conversation.state, "queue_position": position}
 
     async def post_message(conversation_id: str, body: CustomerMessage) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await turn(conversation_id, body)
+        except UnknownConversation:  # deleted while Rasa answered
+            return _not_found()
+        if metrics is not None and isinstance(result, Turn):
+            metrics.observe_turn(
+                channel="button" if body.payload is not None else "text",
+                state=result.arrived_in,
+                rasa_s=result.rasa_s,
+                answers=result.answers,
+                handoffs={m.get("handoff") for m in result.body["messages"]},
+                request_s=time.perf_counter() - started,
+            )
+        return result.body if isinstance(result, Turn) else result
+
+    async def turn(conversation_id: str, body: CustomerMessage) -> Turn | JSONResponse:
         # Two short transactions per turn (customer message; bot answers and state), with the
         # relay to Rasa in between outside of any transaction.
         shown = body.text if body.text is not None else (body.title or body.payload or "")
@@ -188,9 +222,10 @@ def build_router(ctx: WebContext) -> APIRouter:
             return _not_found()
         publish_messages(conversation_id, [customer_out])
         if current["state"] != "bot":  # an agent owns it, or it waits for one
-            return {"messages": [], **current}
+            return Turn({"messages": [], **current}, current["state"])
 
         ctx.hub.publish(conversation_id, {"type": "typing", "sender": "bot"})
+        relayed = time.perf_counter()
         try:
             # Rasa's tracker gets the text masked like the chat store (no IBAN, phone or e-mail
             # in a second store); button payloads are the bot's own and stay as they are.
@@ -202,11 +237,13 @@ def build_router(ctx: WebContext) -> APIRouter:
         except RasaError:
             logger.exception("relaying to Rasa failed")
             answers = []
+        rasa_s = time.perf_counter() - relayed
         if not answers:
             # Rasa unreachable, or it said nothing (its action server is away): the customer
             # learns that and can still reach a person, which needs no Rasa.
-            return assistant_trouble(conversation_id, current, customer_seq,
-                                     wants_person=body.payload == HANDOFF_PAYLOAD)
+            trouble = assistant_trouble(conversation_id, current, customer_seq,
+                                        wants_person=body.payload == HANDOFF_PAYLOAD)
+            return Turn(trouble, "bot", rasa_s, [])
 
         out = []
         handoff: str | None = None
@@ -258,7 +295,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         if handoff == "queued":
             publish_queue()
             ctx.hub.publish(conversation_id, {"type": "state", **state})
-        return {"messages": out, **state}
+        return Turn({"messages": out, **state}, "bot", rasa_s, [a.metadata for a in answers])
 
     def assistant_trouble(
         conversation_id: str, current: dict[str, Any], customer_seq: int, *, wants_person: bool
@@ -397,21 +434,15 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.delete("/conversations/{conversation_id}", status_code=204)
     async def delete(conversation_id: str) -> Response:
+        # Every trace in the chat store at once; Rasa's tracker on every replica now, or by the
+        # web app's background task once Rasa answers again (bot/retention.py).
         try:
-            with ctx.session() as session:
-                repo.delete_conversation(session=session, conversation_id=conversation_id)
+            async with RasaTrackers.from_settings(ctx.settings) as trackers:
+                await retention.delete_conversation(
+                    ctx.sessions, trackers, conversation_id, now=ctx.clock()
+                )
         except UnknownConversation:
             return _not_found()
-        # Rasa keeps its own tracker of the conversation: replace its events with none.
-        try:
-            async with httpx.AsyncClient(timeout=5.0) as client:
-                await client.put(
-                    f"{ctx.settings.rasa_url}/conversations/{conversation_id}/tracker/events",
-                    json=[],
-                    timeout=5.0,
-                )
-        except httpx.HTTPError:
-            logger.warning("could not reset the Rasa tracker of a deleted conversation")
         ctx.hub.publish(conversation_id, {"type": "state", "state": "closed"})
         return Response(status_code=204)
 

@@ -34,6 +34,8 @@ from typing import Any, Final
 
 import httpx
 
+from bot.observability.logs import outgoing_headers
+
 logger = logging.getLogger(__name__)
 
 # A turn includes NLU, the action server and possibly the calculator: normally < 0.1 s, but a
@@ -151,7 +153,8 @@ class RasaRelay:
                 body["metadata"] = {**metadata, "retry": True}
             try:
                 response = await self._client.post(
-                    f"{replica.url}/webhooks/rest_meta/webhook", json=body, timeout=TIMEOUT
+                    f"{replica.url}/webhooks/rest_meta/webhook", json=body, timeout=TIMEOUT,
+                    headers=outgoing_headers(),  # the turn's X-Request-ID (bot/observability)
                 )
             except _RETRYABLE as exc:
                 self._mark_down(replica, exc)

@@ -38,6 +38,7 @@ FUZZ_SETTINGS = settings(
 )
 OPERATIONS = [
     ("get", "/health"),
+    ("get", "/ready"),
     ("post", "/v1/instalment"),
     ("post", "/v1/december-relief"),
     ("get", "/v1/tariffs"),

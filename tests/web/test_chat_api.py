@@ -363,3 +363,18 @@ def test_a_failing_inbox_never_fails_the_customer(client, ctx, monkeypatch):
         assert len(repo.transcript(session=session, conversation_id=cid)) == 2
         assert session.execute(text("select count(*) from feedback")).scalar() == 1
     assert inbox_rows(ctx) == []
+
+
+def test_a_conversation_deleted_while_rasa_answers_gets_404_not_500(client, relay, ctx):
+    cid = start(client)
+    original = relay.send
+
+    async def delete_meanwhile(sender, text, metadata=None, *, message_id=None):
+        with ctx.session() as session:
+            repo.delete_conversation(session=session, conversation_id=sender)
+        return await original(sender, text, metadata, message_id=message_id)
+
+    relay.send = delete_meanwhile
+    response = client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Hallo"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Unbekannte Unterhaltung."}

@@ -15,6 +15,11 @@
  *   four-eyes-toggle (checkbox)
  *   admin-audit-body (rows data-testid="audit-row"), admin-audit-more
  *   confirm-dialog: confirm-text, confirm-ok, confirm-cancel
+ *   Betrieb (operations, from /api/admin/kpis): ops-period (select 24h | 7d), ops-refresh,
+ *     ops-queue, ops-longest, ops-average, ops-solved, ops-training (data-testid alike),
+ *     ops-updated, ops-charts: figures data-testid="ops-chart" data-chart="messages" | "fallback"
+ *     | "handoff" | "solved" | "wait", each an <svg role="img"> with <title>/<desc> and a
+ *     <details> table (data-testid="ops-table"). Charts are drawn here as inline SVG (no library).
  */
 (() => {
   'use strict';
@@ -269,6 +274,190 @@
     } catch (e) { if (e.status !== 401) showAlert(errorText(e, 'Das Protokoll konnte nicht geladen werden.')); }
   }
 
+  // ---- operations (Betrieb) ---------------------------------------------------------------------
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  /** An SVG element; strings among the children become text nodes. */
+  function svg(tag, attrs = {}, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) if (v != null) el.setAttribute(k, String(v));
+    el.append(...children.filter((c) => c != null));
+    return el;
+  }
+
+  const OPS_REFRESH_MS = 60000;
+  const count = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 0 });
+  const percent = new Intl.NumberFormat('de-DE', { style: 'percent', maximumFractionDigits: 1 });
+  const clock = new Intl.DateTimeFormat('de-DE', { hour: '2-digit', minute: '2-digit' });
+  const day = new Intl.DateTimeFormat('de-DE', { weekday: 'short', day: '2-digit', month: '2-digit' });
+  const hourLabel = new Intl.DateTimeFormat('de-DE', { hour: '2-digit' });
+
+  /** Seconds as German text: "45 s", "3 min 20 s", "1 h 5 min". */
+  function duration(seconds) {
+    if (seconds == null) return '–';
+    const s = Math.round(seconds);
+    if (s < 60) return `${s} s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+    return `${Math.floor(m / 60)} h ${m % 60} min`;
+  }
+  const span = (b) => `${day.format(new Date(b.start))}, ${clock.format(new Date(b.start))}–${clock.format(new Date(b.end))} Uhr`;
+  const sum = (buckets, key) => buckets.reduce((total, b) => total + (b[key] || 0), 0);
+  const share = (part, whole) => (whole ? part / whole : null);
+
+  // What each chart shows. value: the bar; extra: a dot (the longest wait); total: the whole period.
+  const CHARTS = [
+    { id: 'messages', title: 'Kundennachrichten', kind: 'count',
+      explain: 'Nachrichten, die Kundinnen und Kunden geschrieben oder per Button gesendet haben.',
+      value: (b) => b.customer_messages, total: (bs) => sum(bs, 'customer_messages') },
+    { id: 'fallback', title: 'Fallback-Quote', kind: 'percent',
+      explain: 'Anteil der Antworten des Assistenten, in denen er die Frage nicht verstanden hat.',
+      value: (b) => b.fallback_rate, total: (bs) => share(sum(bs, 'fallbacks'), sum(bs, 'bot_messages')) },
+    { id: 'handoff', title: 'Übergabe-Quote', kind: 'percent',
+      explain: 'Anteil der Unterhaltungen, in denen nach einer Person gefragt wurde (Warteschlange oder Rückrufangebot).',
+      value: (b) => b.handoff_rate, total: (bs) => share(sum(bs, 'handoff_conversations'), sum(bs, 'active_conversations')) },
+    { id: 'solved', title: 'Ohne Person gelöst', kind: 'percent',
+      explain: 'Anteil der begonnenen Unterhaltungen, in denen niemand nach einer Person gefragt hat.',
+      value: (b) => b.solved_share, total: (bs) => share(sum(bs, 'solved_without_person'), sum(bs, 'started_conversations')) },
+    { id: 'wait', title: 'Wartezeit in der Warteschlange', kind: 'seconds',
+      explain: 'Balken: durchschnittliche Wartezeit bis zur Übernahme durch eine Person; Punkt: längste Wartezeit.',
+      value: (b) => b.wait_avg_s, extra: (b) => b.wait_max_s, extraLabel: 'Längste',
+      total: (bs) => { const w = bs.filter((b) => b.wait_max_s != null); return w.length ? Math.max(...w.map((b) => b.wait_max_s)) : null; } },
+  ];
+
+  function formatValue(kind, v) {
+    if (v == null) return '–';
+    if (kind === 'percent') return percent.format(v);
+    if (kind === 'seconds') return duration(v);
+    return count.format(v);
+  }
+
+  // Upper ends of the y axis for waiting times (s): whole minutes and hours.
+  const WAIT_SCALE = [60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
+
+  /** A round upper end of the y axis at or above max. */
+  function niceMax(kind, max) {
+    if (kind === 'percent') return 1;
+    if (kind === 'seconds') return WAIT_SCALE.find((s) => s >= max) || Math.ceil(max / 86400) * 86400;
+    if (max <= 4) return 4;
+    const step = 10 ** Math.floor(Math.log10(max));
+    for (const f of [1, 2, 2.5, 5, 10]) if (f * step >= max) return f * step;
+    return 10 * step;
+  }
+
+  const decimal = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 1 });
+  /** A short label of the y axis ("2,5 min" rather than "2 min 30 s"). */
+  function axisLabel(kind, v) {
+    if (kind !== 'seconds') return formatValue(kind, v);
+    if (v < 60) return `${decimal.format(v)} s`;
+    if (v < 3600) return `${decimal.format(v / 60)} min`;
+    return `${decimal.format(v / 3600)} h`;
+  }
+
+  function summary(chart, buckets) {
+    const total = chart.total(buckets);
+    const known = buckets.filter((b) => chart.value(b) != null);
+    if (!known.length) return 'Im Zeitraum gibt es dafür noch keine Daten.';
+    const top = known.reduce((a, b) => (chart.value(b) > chart.value(a) ? b : a));
+    const whole = chart.kind === 'count' ? `Insgesamt ${formatValue('count', total)}`
+      : chart.kind === 'seconds' ? `Längste Wartezeit im Zeitraum: ${formatValue('seconds', total)}`
+        : `Im ganzen Zeitraum: ${formatValue('percent', total)}`;
+    const highest = chart.extra ? 'Höchster Durchschnitt' : 'Höchster Wert';
+    return `${whole}. ${highest} ${formatValue(chart.kind, chart.value(top))} (${span(top)}).`;
+  }
+
+  function drawSvg(chart, buckets, period, titleId, descId, description) {
+    const W = 640, H = 220, left = 72, right = 12, top = 12, bottom = 40;
+    const plotW = W - left - right, plotH = H - top - bottom;
+    const values = buckets.map(chart.value);
+    const extras = chart.extra ? buckets.map(chart.extra) : [];
+    const max = niceMax(chart.kind, Math.max(0, ...values.filter((v) => v != null), ...extras.filter((v) => v != null)));
+    const y = (v) => top + plotH - (v / max) * plotH;
+    const slot = plotW / buckets.length;
+    const el = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`, focusable: 'false' },
+      svg('title', { id: titleId }, chart.title), svg('desc', { id: descId }, description));
+    for (const f of [0, 0.5, 1]) {
+      el.append(svg('line', { class: 'chart-grid', x1: left, x2: W - right, y1: y(f * max), y2: y(f * max) }),
+        svg('text', { class: 'chart-label', x: left - 6, y: y(f * max) + 4, 'text-anchor': 'end' }, axisLabel(chart.kind, f * max)));
+    }
+    const every = 4; // a label every 4 hours (24 h) or every day (7 days: 6-hour buckets)
+    buckets.forEach((b, i) => {
+      const v = values[i];
+      const x = left + i * slot;
+      if (v != null) { // a zero is a thin line, so it differs from "no data"
+        const height = Math.max(1.5, top + plotH - y(v));
+        el.append(svg('rect', { class: 'chart-bar', x: x + slot * 0.15, width: slot * 0.7, y: top + plotH - height, height },
+          svg('title', {}, `${span(b)}: ${formatValue(chart.kind, v)}`)));
+      }
+      if (extras[i] != null) {
+        el.append(svg('circle', { class: 'chart-dot', cx: x + slot / 2, cy: y(extras[i]), r: 3.5 },
+          svg('title', {}, `${span(b)}: ${chart.extraLabel} ${formatValue(chart.kind, extras[i])}`)));
+      }
+      if (i % every === 0) {
+        const start = new Date(b.start);
+        const label = period === '7d' ? day.format(start) : hourLabel.format(start); // "17 Uhr"
+        el.append(svg('text', { class: 'chart-label', x: x + slot / 2, y: H - bottom + 18, 'text-anchor': 'middle' }, label));
+      }
+    });
+    return el;
+  }
+
+  function table(chart, buckets) {
+    const head = [h('th', { scope: 'col', text: 'Zeitraum' }), h('th', { scope: 'col', text: chart.extra ? 'Durchschnitt' : 'Wert' })];
+    if (chart.extra) head.push(h('th', { scope: 'col', text: chart.extraLabel }));
+    const rows = buckets.map((b) => {
+      const cells = [h('th', { scope: 'row', text: span(b) }), h('td', { text: formatValue(chart.kind, chart.value(b)) })];
+      if (chart.extra) cells.push(h('td', { text: formatValue(chart.kind, chart.extra(b)) }));
+      return h('tr', {}, ...cells);
+    });
+    return h('details', {}, h('summary', { text: `Werte als Tabelle: ${chart.title}` }),
+      h('div', { class: 'table-wrap' }, h('table', { 'data-testid': 'ops-table' },
+        h('caption', { class: 'sr-only', text: chart.title }), h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows))));
+  }
+
+  function renderCharts(data) {
+    const figures = CHARTS.map((chart) => {
+      const captionId = `ops-${chart.id}-caption`;
+      const description = `${chart.explain} ${summary(chart, data.buckets)}`;
+      return h('figure', { class: 'chart', 'data-testid': 'ops-chart', 'data-chart': chart.id, 'aria-labelledby': captionId },
+        h('figcaption', { id: captionId }, h('strong', { text: chart.title }), h('span', { class: 'muted small', text: description })),
+        drawSvg(chart, data.buckets, data.period, `ops-${chart.id}-title`, `ops-${chart.id}-desc`, summary(chart, data.buckets)),
+        table(chart, data.buckets));
+    });
+    $('ops-charts').replaceChildren(...figures);
+  }
+
+  function renderNow(now, generatedAt) {
+    $('ops-queue').textContent = now.queue_length === 1 ? '1 Unterhaltung' : `${count.format(now.queue_length)} Unterhaltungen`;
+    $('ops-longest').textContent = now.queue_length ? duration(now.longest_wait_s) : '–';
+    $('ops-average').textContent = now.queue_length ? duration(now.average_wait_s) : '–';
+    $('ops-solved').textContent = now.solved_share == null ? 'noch keine Unterhaltungen'
+      : `${percent.format(now.solved_share)} von ${count.format(now.started_conversations)}`;
+    const t = now.training;
+    $('ops-training').textContent = !t ? 'noch kein Training'
+      : t.finished_at ? `${t.state_label} (${when(t.finished_at)})` : t.state_label;
+    $('ops-updated').textContent = `Stand: ${when(generatedAt)}`;
+  }
+
+  let opsTimer = null;
+  /** Load and show the figures (skipped while the tab is hidden, unless forced); every minute. */
+  async function loadOperations(force = false) {
+    window.clearTimeout(opsTimer);
+    let loaded = false;
+    if (force || !document.hidden) {
+      try {
+        const data = await api('GET', `/kpis?period=${encodeURIComponent($('ops-period').value)}`);
+        renderNow(data.current, data.generated_at);
+        renderCharts(data);
+        loaded = true;
+      } catch (e) {
+        if (e.status !== 401) showAlert(errorText(e, 'Die Betriebszahlen konnten nicht geladen werden.'));
+      }
+    }
+    if (!stopped) opsTimer = window.setTimeout(loadOperations, OPS_REFRESH_MS);
+    return loaded;
+  }
+
   // ---- start ------------------------------------------------------------------------------------
 
   function start() {
@@ -292,9 +481,14 @@
     });
     ui.fourEyes.addEventListener('change', toggleFourEyes);
     $('admin-audit-more').addEventListener('click', () => loadAudit(false));
+    $('ops-period').addEventListener('change', () => loadOperations(true));
+    $('ops-refresh').addEventListener('click', async () => {
+      if (await loadOperations(true)) status('Die Betriebszahlen wurden aktualisiert.');
+    });
     loadUsers();
     loadSettings();
     loadAudit(true);
+    loadOperations(true);
   }
 
   start();

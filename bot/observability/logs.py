@@ -1,0 +1,210 @@
+"""Log lines of every process, and the request id that follows one customer turn through them.
+
+With ``LOG_FORMAT=json`` (the production profile) each process writes one JSON object per line::
+
+    {"time": "2026-11-23T10:00:00.123Z", "level": "INFO", "logger": "uvicorn.access",
+     "message": "…", "service": "web", "request_id": "3f2a…"}
+
+``request_id`` is there while a request is handled (``exception`` and ``stack`` when the record
+has them, as strings). Every text goes through :class:`bot.privacy.MaskingFilter` first, so no
+IBAN, e-mail address or telephone number reaches a log. ``LOG_FORMAT=text`` (the default, the
+demo) keeps the familiar one-line text format.
+
+The request id: the web app takes a sane incoming ``X-Request-ID`` (:func:`valid_request_id`) or
+makes one per HTTP request, answers with it, and sends it on to Rasa; Rasa sends it to the
+action server, the action server to the calculator. Each process keeps the id of the request it
+is handling in :data:`request_id` (a context variable: one value per asyncio task, copied into
+``asyncio.to_thread``), where the log filter and :func:`outgoing_headers` find it.
+
+Nothing here imports rasa: the web app, the calculator and both Rasa-side processes use it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from datetime import datetime, timezone
+from typing import Any, Final, TextIO
+
+from bot.privacy import MaskingFilter
+from bot.settings import get_settings
+
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+MAX_REQUEST_ID_CHARS: Final = 64
+# Letters, digits, ".", "_", "-": enough for UUIDs and the ids of common proxies and tracers,
+# and nothing that could break a log line or a header (no spaces, quotes, control characters).
+_REQUEST_ID: Final = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_REQUEST_ID_CHARS}}}")
+# The demo's text format (as before this module existed).
+TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMATS: Final = ("text", "json")
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def valid_request_id(value: str | None) -> str | None:
+    """``value`` if it may serve as a request id (1 to 64 of ``A-Z a-z 0-9 . _ -``), else None."""
+    if value is not None and _REQUEST_ID.fullmatch(value):
+        return value
+    return None
+
+
+def new_request_id() -> str:
+    """A fresh request id (32 hex digits of a random UUID)."""
+    return uuid.uuid4().hex
+
+
+def request_id_from(header: str | None) -> str:
+    """The id of an incoming request: its sane ``X-Request-ID``, else a new one."""
+    return valid_request_id(header) or new_request_id()
+
+
+def current_request_id() -> str | None:
+    """The id of the request this task is handling, if any."""
+    return request_id.get()
+
+
+def outgoing_headers() -> dict[str, str]:
+    """The headers that pass the current request id on to the next service (empty without)."""
+    current = request_id.get()
+    return {REQUEST_ID_HEADER: current} if current else {}
+
+
+def set_request_id(value: str | None) -> Token[str | None]:
+    """Make ``value`` the current request id; pass the token to :func:`reset_request_id`."""
+    return request_id.set(value)
+
+
+def reset_request_id(token: Token[str | None]) -> None:
+    """Restore the request id that was current before :func:`set_request_id`."""
+    request_id.reset(token)
+
+
+@contextmanager
+def bound_request_id(value: str | None) -> Iterator[None]:
+    """The request id is ``value`` inside the ``with`` block."""
+    token = request_id.set(value)
+    try:
+        yield
+    finally:
+        request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on each record (``record.request_id``, None without)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Add the attribute unless the record carries one already; never drops the record."""
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, service, request_id.
+
+    Put :class:`bot.privacy.MaskingFilter` on the handler before it: the formatter writes the
+    message and the traceback as the filter left them. Extra attributes of a record are not
+    written (they have not been masked).
+    """
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON (newlines inside values are escaped)."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "service": self.service,
+        }
+        current = getattr(record, "request_id", None) or request_id.get()
+        if current:
+            entry["request_id"] = current
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def make_handler(service: str, log_format: str, stream: TextIO | None = None) -> logging.Handler:
+    """A stream handler that masks personal data and writes ``log_format`` (text or json)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(MaskingFilter())
+    handler.addFilter(RequestIdFilter())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(service))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    return handler
+
+
+def configure_logging(
+    service: str,
+    *,
+    log_format: str | None = None,
+    level: int = logging.INFO,
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Log this process's records through one masking handler on the root logger.
+
+    Call it first thing in a process's ``main`` (again after a framework configured logging
+    itself: it is idempotent). In JSON mode the root handler becomes the only one: loggers that
+    brought their own handlers (uvicorn's, Sanic's, coloredlogs') lose them and propagate to
+    the root, and Python warnings become log records (``py.warnings``), so every line the
+    process writes through ``logging`` is JSON.
+
+    Args:
+        service: the ``service`` field of every JSON line (``web``, ``rasa``, ``actions``,
+            ``calculator``).
+        log_format: ``text`` or ``json``; default ``LOG_FORMAT`` (``get_settings().log_format``).
+        level: the root logger's level.
+        stream: where to write (default ``sys.stderr``).
+
+    Returns:
+        The handler installed on the root logger.
+
+    Raises:
+        ValueError: ``log_format`` is neither ``text`` nor ``json``.
+    """
+    chosen = (log_format or get_settings().log_format).lower()
+    if chosen not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT must be text or json, not {chosen!r}")
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler = make_handler(service, chosen, stream)
+    root.addHandler(handler)
+    root.setLevel(level)
+    if chosen == "json":
+        for logger in list(logging.Logger.manager.loggerDict.values()):
+            if isinstance(logger, logging.Logger):
+                for old in list(logger.handlers):
+                    logger.removeHandler(old)
+                logger.propagate = True
+        logging.captureWarnings(True)
+    return handler
+
+
+def uvicorn_log_options(log_format: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run``: in JSON mode uvicorn leaves logging to us.
+
+    Its error and access loggers then propagate to the root handler of
+    :func:`configure_logging` (access lines carry the request id: uvicorn writes them while the
+    response starts, inside the request's context). In text mode uvicorn keeps its own format.
+    """
+    chosen = (log_format or get_settings().log_format).lower()
+    return {"log_config": None} if chosen == "json" else {}
