@@ -159,6 +159,9 @@ bench: $(MODEL) ## Benchmarks → docs/benchmarks/
 	$(PY) -m bench.content_publish
 	$(PY) -m bench.content_training
 
+bench-load: $(MODEL) ## Load benchmark of the production profile (1 and 2 Rasa replicas) → docs/benchmarks/load.md
+	$(PY) -m bench.load
+
 lock: ## Re-resolve constraints.txt in a fresh virtualenv (needs the package index)
 	rm -rf build/lock-venv && $(PYTHON310) -m venv build/lock-venv
 	build/lock-venv/bin/pip install -q -e '.[dev]'

@@ -7,6 +7,8 @@ cannot tell which FAQ answer it got. This channel keeps one entry per bot messag
     200 [{"recipient_id": "...", "text": "...", "buttons": [...], "metadata": {"faq_id": ...}}]
 
 Bad requests get ``400`` with a reason; a failure while handling the message ``503``.
+Customer texts are masked on arrival (``channels/privacy.py``: IBAN, e-mail, telephone numbers
+and the like never reach the tracker store), whichever channel of this server receives them.
 An optional ``message_id`` (the web app sends conversation id and sequence number) becomes the
 user event's id: a retry of the turn on another replica is then answered once
 (``channels/replicas.py``).
@@ -14,11 +16,18 @@ user event's id: a retry of the turn on another replica is then answered once
 Operations routes of the same blueprint (production profile, docs/design/production.md):
 
     GET    /webhooks/rest_meta/ready                  200 when model, tracker and lock store work
+    GET    /webhooks/rest_meta/metrics                turns, failures, durations (Prometheus)
     DELETE /webhooks/rest_meta/conversations/{id}     delete the conversation's tracker
     POST   /webhooks/rest_meta/retention {"before": unix time}   delete older trackers
 
 The two deleting routes require ``?token=`` equal to ``RASA_TOKEN`` when that is set (the same
 token Rasa's own HTTP API then requires).
+
+Observability (docs/design/production.md): a turn runs with the web app's ``X-Request-ID`` (in
+every log line of the turn, in the calls to the action server, back in the answer's header).
+With ``LOG_FORMAT=json`` this channel turns Rasa's logging into JSON lines: ``rasa run
+--logging-config-file`` cannot, because Rasa installs coloredlogs' text handler after applying
+that file, and Sanic adds text handlers of its own when the app is built.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import math
 import os
 import secrets
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -35,8 +45,22 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import replicas, server_patches
-from channels.trackers import UnsupportedStore, delete_tracker, delete_trackers_before
+from bot.observability.logs import (
+    REQUEST_ID_HEADER,
+    configure_logging,
+    request_id_from,
+    reset_request_id,
+    set_request_id,
+)
+from bot.observability.metrics import RasaMetrics, exposition
+from bot.settings import get_settings
+from channels import privacy, replicas, server_patches
+from channels.trackers import (
+    UnsupportedStore,
+    check_tracker_store,
+    delete_tracker,
+    delete_trackers_before,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,12 +105,16 @@ class RestWithMetadataInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """Create the channel when the server starts; installs the server's fixes."""
+        json_logs()
+        metrics = RasaMetrics()
         server_patches.install()
-        replicas.install()
-        return cls(token=os.environ.get("RASA_TOKEN") or None)
+        replicas.install(metrics)
+        privacy.install()
+        return cls(token=os.environ.get("RASA_TOKEN") or None, metrics=metrics)
 
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, metrics: RasaMetrics | None = None) -> None:
         self.token = token
+        self.metrics = metrics or RasaMetrics()
 
     def _authorised(self, request: Request) -> bool:
         if self.token is None:
@@ -102,8 +130,34 @@ class RestWithMetadataInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        async def logs_again(*_: Any) -> None:
+            # Before the start: Sanic gave its loggers text handlers of their own meanwhile.
+            # After it: loading the model imported numpy.distutils, which sets the root
+            # logger's level to WARNING (and so silenced every INFO line of ours).
+            json_logs()
+
+        hook.listener("before_server_start")(logs_again)
+        hook.listener("after_server_start")(logs_again)
+
+        @hook.route("/metrics", methods=["GET"])
+        async def metrics(_: Request) -> HTTPResponse:
+            body, content_type = exposition(self.metrics.registry)
+            return response.raw(body, content_type=content_type)
+
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            # The turn's id from the web app (or a new one) for the turn's log lines and its
+            # action server calls (channels/replicas.py); answered in the header.
+            current = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+            token = set_request_id(current)
+            try:
+                answer = await handle(request)
+            finally:
+                reset_request_id(token)
+            answer.headers[REQUEST_ID_HEADER] = current
+            return answer
+
+        async def handle(request: Request) -> HTTPResponse:
             try:
                 body = request.json
             except Exception:  # sanic raises InvalidUsage on malformed JSON
@@ -136,6 +190,9 @@ class RestWithMetadataInput(InputChannel):
                     status=400,
                 )
             collector = MetadataCollectingOutputChannel()
+            self.metrics.turns.inc()
+            started = perf_counter()
+            waiting = replicas.turn_started.set(started)
             try:
                 await on_new_message(
                     UserMessage(
@@ -148,11 +205,18 @@ class RestWithMetadataInput(InputChannel):
                     )
                 )
             except Exception:
+                self.metrics.failed_turns.inc()
                 logger.exception("rest_meta: handling a message failed (sender %s)", sender)
                 return response.json(
                     {"error": "the message could not be processed", "messages": collector.messages},
                     status=503,
                 )
+            finally:
+                replicas.turn_started.reset(waiting)
+                seconds = perf_counter() - started
+                self.metrics.turn_duration.observe(seconds)
+            logger.info("rest_meta: turn answered with %d messages in %.0f ms",
+                        len(collector.messages), seconds * 1000)
             return response.json(collector.messages)
 
         @hook.route("/ready", methods=["GET"])
@@ -163,7 +227,7 @@ class RestWithMetadataInput(InputChannel):
                 problems.append("no model loaded")
             else:
                 try:
-                    await agent.tracker_store.retrieve(READINESS_SENDER)
+                    await check_tracker_store(agent.tracker_store)
                 except Exception as exc:
                     problems.append(f"tracker store: {type(exc).__name__}")
                 try:
@@ -207,3 +271,9 @@ class RestWithMetadataInput(InputChannel):
             return response.json({"deleted_conversations": count})
 
         return hook
+
+
+def json_logs() -> None:
+    """With ``LOG_FORMAT=json``, log this server's records as JSON lines (else leave Rasa's)."""
+    if get_settings().log_format == "json":
+        configure_logging("rasa", log_format="json")

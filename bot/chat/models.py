@@ -8,6 +8,8 @@
                     ├── handoffs
                     └── tickets
 
+    pending_tracker_deletions   Rasa trackers of deleted conversations still to delete
+
 Every timestamp is stored as naive UTC and read back as an aware UTC ``datetime`` (``UTCDateTime``),
 so SQLite, which has no time zones, and PostgreSQL behave alike. Use the functions in
 ``bot.chat.repository`` rather than writing rows directly: they mask message texts and keep the
@@ -210,3 +212,22 @@ class Ticket(Base):
     concern: str = Column(Text, nullable=False)
     created_at: datetime = Column(UTCDateTime, nullable=False)
     done_at: datetime | None = Column(UTCDateTime)
+
+
+class PendingTrackerDeletion(Base):
+    """The Rasa tracker of a deleted conversation, still to be deleted on the Rasa replicas.
+
+    Written in the transaction that deletes the conversation (``repository.delete_conversation``)
+    and removed once every replica confirmed the deletion (``bot.retention``), so a deletion
+    survives Rasa being away and a restart of the web app. No foreign key: the conversation is
+    gone. Several rows for one conversation are harmless (deleting a tracker is idempotent).
+    """
+
+    __tablename__ = "pending_tracker_deletions"
+
+    id: int = Column(Integer, primary_key=True)
+    conversation_id: str = Column(String(CONVERSATION_ID_LENGTH), nullable=False, index=True)
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+    attempts: int = Column(Integer, nullable=False, default=0)
+    last_attempt_at: datetime | None = Column(UTCDateTime)
+    last_error: str | None = Column(String(500))

@@ -20,8 +20,14 @@ Errors::
      └── InvalidTransition   (also ValueError)    the state change is not allowed, e.g. claiming
                                                   a conversation another agent took a moment ago
 
-Texts (messages, a ticket's concern) pass through ``bot.privacy.mask`` before they are stored;
-a ticket's name and contact are kept as given because an agent must call or write back.
+Texts (messages, the strings of their metadata, a ticket's concern) pass through
+``bot.privacy.mask`` before they are stored; a ticket's name and contact are kept as given
+because an agent must call or write back.
+
+Deleting a conversation (``delete_conversation``, ``delete_conversations_before``) records its
+Rasa tracker in ``pending_tracker_deletions`` in the same transaction; ``bot.retention`` deletes
+the tracker on the Rasa replicas and then the record (``pending_tracker_deletions``,
+``tracker_deleted``, ``tracker_deletion_failed``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
-from sqlalchemy import delete, desc, null, select, update
+from sqlalchemy import delete, desc, exists, null, select, update
 from sqlalchemy.orm import Session
 
 from bot.chat.models import (
@@ -45,6 +51,7 @@ from bot.chat.models import (
     Feedback,
     Handoff,
     Message,
+    PendingTrackerDeletion,
     Ticket,
 )
 from bot.privacy import mask
@@ -185,11 +192,14 @@ def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
     return conversation
 
 
-def delete_conversation(*, session: Session, conversation_id: str) -> None:
+def delete_conversation(
+    *, session: Session, conversation_id: str, now: datetime | None = None
+) -> None:
     """Delete a conversation and every trace of it: messages, feedback, handoffs, tickets, inbox.
 
     The rows are deleted explicitly, child tables first, so nothing is left even where the
-    database does not enforce the foreign keys' ``ON DELETE CASCADE``.
+    database does not enforce the foreign keys' ``ON DELETE CASCADE``. Its Rasa tracker is
+    recorded as a pending deletion in the same transaction (``bot.retention`` carries it out).
 
     Raises:
         UnknownConversation: if there is none with this id.
@@ -203,30 +213,106 @@ def delete_conversation(*, session: Session, conversation_id: str) -> None:
     if inbox is not None:
         session.execute(delete(inbox).where(inbox.c.conversation_id == conversation_id))
     session.execute(delete(Conversation).where(Conversation.id == conversation_id))
+    session.add(
+        PendingTrackerDeletion(conversation_id=conversation_id, created_at=_now(now), attempts=0)
+    )
     session.flush()
 
 
-def delete_conversations_before(*, session: Session, before: datetime) -> int:
-    """Delete every conversation without activity since ``before`` (the retention period).
+def inactive_conversations(*, session: Session, before: datetime) -> list[str]:
+    """The ids of the conversations without activity since ``before`` (the retention period).
+
+    Activity is the conversation's ``updated_at`` (every message, state change, feedback and
+    callback request sets it) and the time a callback request of it was marked done: a request
+    an agent dealt with recently keeps its conversation. An open request does not: one nobody
+    dealt with within the whole period goes with its conversation.
 
     Args:
         session: the open session.
-        before: conversations whose ``updated_at`` is earlier are deleted with every trace.
+        before: the start of the retention period (aware).
+    """
+    tickets = Ticket.__table__.c
+    done_since = exists().where(
+        tickets.conversation_id == Conversation.id, tickets.done_at >= _now(before)
+    )
+    statement = (
+        select(Conversation.id)
+        .where(Conversation.updated_at < _now(before), ~done_since)
+        .order_by(Conversation.updated_at, Conversation.id)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def delete_conversations_before(
+    *, session: Session, before: datetime, now: datetime | None = None
+) -> int:
+    """Delete every conversation without activity since ``before`` (``inactive_conversations``).
+
+    Args:
+        session: the open session.
+        before: conversations inactive since earlier are deleted with every trace.
+        now: the time of the deletion (recorded with the pending tracker deletions).
 
     Returns:
         How many conversations were deleted.
     """
-    ids = (
-        session.execute(select(Conversation.id).where(Conversation.updated_at < before))
-        .scalars()
-        .all()
-    )
+    ids = inactive_conversations(session=session, before=before)
     for conversation_id in ids:
-        delete_conversation(session=session, conversation_id=conversation_id)
+        delete_conversation(session=session, conversation_id=conversation_id, now=now)
     return len(ids)
 
 
+def pending_tracker_deletions(
+    *, session: Session, limit: int = 500
+) -> list[PendingTrackerDeletion]:
+    """The Rasa trackers still to delete, oldest first (at most ``limit``)."""
+    statement = (
+        select(PendingTrackerDeletion)
+        .order_by(PendingTrackerDeletion.created_at, PendingTrackerDeletion.id)
+        .limit(limit)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def tracker_deleted(*, session: Session, conversation_id: str) -> None:
+    """Forget the pending deletions of a conversation's tracker: Rasa confirmed it."""
+    session.execute(
+        delete(PendingTrackerDeletion).where(
+            PendingTrackerDeletion.conversation_id == conversation_id
+        )
+    )
+    session.flush()
+
+
+def tracker_deletion_failed(
+    *, session: Session, conversation_id: str, error: str, now: datetime | None = None
+) -> None:
+    """Count a failed attempt to delete a conversation's tracker (it stays pending)."""
+    session.execute(
+        update(PendingTrackerDeletion)
+        .where(PendingTrackerDeletion.conversation_id == conversation_id)
+        .values(
+            attempts=PendingTrackerDeletion.attempts + 1,
+            last_attempt_at=_now(now),
+            last_error=error[:500],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
 # --- messages --------------------------------------------------------------------------------
+
+
+def _mask_strings(value: Any, public: Collection[str]) -> Any:
+    """``value`` (JSON-like) with every string masked; numbers and the structure as they are."""
+    if isinstance(value, str):
+        return mask(value, public=public)
+    if isinstance(value, dict):
+        return {key: _mask_strings(item, public) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_strings(item, public) for item in value]
+    return value
 
 
 def add_message(
@@ -252,7 +338,8 @@ def add_message(
         buttons: quick replies, ``[{"title": ..., "payload": ...}]``.
         faq_id: the FAQ topic the message answers.
         content_version: the version of that topic's content.
-        meta: further data (e.g. the calculation's inputs and result); stored as given.
+        meta: further data (e.g. the calculation's inputs and result, a button's payload); its
+            strings are masked like the text (a payload can be typed by an API client).
         public: the utility's own contact data that stays readable in the text
             (``bot.privacy.public_contacts``).
         now: the time of the message.
@@ -279,7 +366,7 @@ def add_message(
         buttons=[dict(b) for b in buttons] if buttons is not None else None,
         faq_id=faq_id,
         content_version=content_version,
-        meta=dict(meta) if meta is not None else None,
+        meta=_mask_strings(dict(meta), public) if meta is not None else None,
         created_at=now,
     )
     session.add(message)

@@ -71,6 +71,7 @@ from bot.privacy import (
     IBAN_PLACEHOLDER,
     METER_PLACEHOLDER,
     PHONE_PLACEHOLDER,
+    mask,
 )
 
 logger = logging.getLogger(__name__)
@@ -825,6 +826,13 @@ def add_as_variant(
                     "durch eine allgemeine Formulierung."
                 ]
             )
+    if mask(question) != question:
+        # The editor typed personal data (an IBAN, a phone number, an e-mail address) into
+        # the question: it would go into the content, the training data and the audit log.
+        raise InvalidContent(
+            ["Feld 'questions': Die Frage enthält persönliche Daten (IBAN, Telefonnummer oder "
+             "E-Mail-Adresse). Bitte formulieren Sie sie allgemein."]
+        )
     repository.published(session, topic_id)  # UnknownTopic before anything else
     key = question_key(question)
     for other_id, doc in repository.published_documents(session).items():

@@ -617,18 +617,24 @@ class TrainingWorker:
         switched: list[str] = []
         try:
             for url in self.settings.rasa_urls:
-                self._put_model(url, model)
+                self._put_model(url, model, self._token)
                 switched.append(url)
-                self._check_status(url, model, fingerprint)
+                self._check_status(url, model, fingerprint, self._token)
         except TrainingFailed:
             self._switch_back(switched, previous)
             raise
 
+    @property
+    def _token(self) -> dict[str, str]:
+        """Query parameters for Rasa's HTTP API (``RASA_TOKEN``, when Rasa requires one)."""
+        return {"token": self.settings.rasa_token} if self.settings.rasa_token else {}
+
     @staticmethod
-    def _put_model(url: str, model: Path) -> None:
+    def _put_model(url: str, model: Path, token: dict[str, str]) -> None:
         try:
             response = requests.put(
-                f"{url}/model", json={"model_file": str(model.resolve())}, timeout=SWITCH_TIMEOUT_S
+                f"{url}/model", json={"model_file": str(model.resolve())}, params=token,
+                timeout=SWITCH_TIMEOUT_S,
             )
         except requests.RequestException as exc:
             raise TrainingFailed(
@@ -643,9 +649,11 @@ class TrainingWorker:
             )
 
     @staticmethod
-    def _check_status(url: str, model: Path, fingerprint: str | None) -> None:
+    def _check_status(
+        url: str, model: Path, fingerprint: str | None, token: dict[str, str]
+    ) -> None:
         try:
-            status = requests.get(f"{url}/status", timeout=STATUS_TIMEOUT_S).json()
+            status = requests.get(f"{url}/status", params=token, timeout=STATUS_TIMEOUT_S).json()
         except (requests.RequestException, ValueError) as exc:
             raise TrainingFailed(
                 f"Der Rasa-Server {url} meldet keinen Status ({type(exc).__name__})."
@@ -663,7 +671,7 @@ class TrainingWorker:
             return
         for url in urls:
             try:
-                self._put_model(url, previous)
+                self._put_model(url, previous, self._token)
             except TrainingFailed:
                 logger.exception("switching %s back to %s failed", url, previous)
 

@@ -128,6 +128,8 @@ TRAINING_STATE_LABELS: Final = {
     "failed": "Fehlgeschlagen",
 }
 AUDIT_LABELS: Final = {
+    "conversation.export": "Gespräch exportiert (Datenschutz)",
+    "conversation.delete": "Gespräch gelöscht (Datenschutz)",
     "draft.save": "Entwurf gespeichert",
     "draft.discard": "Entwurf verworfen",
     "publish": "Veröffentlicht",

@@ -1,4 +1,4 @@
-"""The editors' page ``/editor/`` and the admins' page ``/admin/``.
+"""The editors' page ``/editor/`` and the admins' pages ``/admin/`` and ``/admin/datenschutz``.
 
 Both are static skeletons (``templates/editor.html``, ``templates/admin.html``) that
 ``static/editor.js`` and ``static/admin.js`` fill from ``/api/editor`` and ``/api/admin``.
@@ -80,5 +80,12 @@ def build_router(ctx: WebContext) -> APIRouter:
     @router.get("/admin/", response_class=HTMLResponse)
     async def admin(request: Request) -> Response:
         return staff_page(request, "admin.html", "admin", ADMIN_ROLES, texts.ADMIN_ONLY)
+
+    @router.get("/admin/datenschutz", response_class=HTMLResponse)
+    async def admin_privacy(request: Request) -> Response:
+        # Find, export and delete a conversation (bot/web/privacy_api.py).
+        return staff_page(
+            request, "admin_privacy.html", "admin-privacy", ADMIN_ROLES, texts.ADMIN_ONLY
+        )
 
     return router

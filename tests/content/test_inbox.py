@@ -397,6 +397,10 @@ def test_add_as_variant_with_four_eyes_waits_for_review(db):
         ("soforthilfe_ueberblick", "   ", InvalidContent, "leer"),
         ("soforthilfe_ueberblick", "/faq_x", InvalidContent, "Button"),
         ("soforthilfe_ueberblick", "Wann kommt Geld auf [IBAN]?", InvalidContent, r"\[IBAN\]"),
+        ("soforthilfe_ueberblick", "Geld auf DE89 3704 0044 0532 0130 00?", InvalidContent,
+         "persönliche Daten"),
+        ("soforthilfe_ueberblick", "Rufen Sie 0171 2345678 an?", InvalidContent,
+         "persönliche Daten"),
         ("gibt_es_nicht", "Wann kommt die Soforthilfe?", UnknownTopic, "gibt es nicht"),
     ],
 )
