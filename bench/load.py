@@ -110,8 +110,10 @@ def run_level(web_urls: str, conversations: int, warmup: float, measure: float,
         [str(BIN / "python"), "-m", "bench.load_client", "--web", web_urls,
          "--conversations", str(conversations), "--warmup", str(warmup),
          "--measure", str(measure)],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO_ROOT, capture_output=True, text=True,
     )
+    if completed.returncode != 0:
+        raise RuntimeError(f"load client failed:\n{completed.stderr[-3000:]}")
     after = psutil.cpu_times()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_after = {**cpu_seconds(services), "postgresql": postgres_cpu_seconds()}

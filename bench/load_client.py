@@ -88,6 +88,7 @@ async def customer(
                 return
             sent = time.monotonic()
             problem = None
+            body: dict = {}
             try:
                 response = await client.post(
                     f"{web}/api/v1/conversations/{cid}/messages", json={"text": text}

@@ -175,7 +175,9 @@ class ReplicaLockStore(LockStore):
         now = time.time()
         tickets = [json.loads(t) for t in document.get("tickets", [])]
         owners: dict[str, str] = document.get("owners", {})
-        names = sorted({owners[str(t["number"])] for t in tickets if str(t["number"]) in owners})
+        # Only other replicas' heartbeats need looking up (usually none: one turn at a time).
+        names = sorted({owners[str(t["number"])] for t in tickets if str(t["number"]) in owners}
+                       - {self.replica})
         beats = self.red.mget([HEARTBEAT_PREFIX + n for n in names]) if names else []
         alive = {n for n, beat in zip(names, beats, strict=True) if beat is not None}
         alive.add(self.replica)  # this process is alive, whatever Redis last heard

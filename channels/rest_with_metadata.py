@@ -138,6 +138,7 @@ class RestWithMetadataInput(InputChannel):
 
         hook.listener("before_server_start")(logs_again)
         hook.listener("after_server_start")(logs_again)
+        hook.listener("before_server_stop")(replicas.close_session)
 
         @hook.route("/metrics", methods=["GET"])
         async def metrics(_: Request) -> HTTPResponse:

@@ -22,6 +22,14 @@ retraining, ``bot/content/training.py``):
   a worker thread while the loop keeps answering (garbage collection of the old objects
   paused meanwhile, see ``_load_local_agent``); only the swap itself runs on the loop.
 
+One fix saves a query per turn on the SQL tracker store (production profile):
+
+* Before it inserts a turn's new events, Rasa counts the conversation's stored events with
+  the same query it loaded them with, to know which events are new: 11 % of a Rasa server's
+  busy time under load (docs/benchmarks/load.md). The count is the number of events it just
+  loaded for the turn (the conversation's lock keeps others from writing meanwhile), so it is
+  remembered at load time; a save without that load before it counts as Rasa does.
+
 One fix makes a failing tracker store fail the turn (production profile, PostgreSQL):
 
 * Rasa wraps the tracker store in a ``FailSafeTrackerStore``: when PostgreSQL is away it
@@ -36,8 +44,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import os
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from http import HTTPStatus
 from typing import Any
@@ -48,9 +58,10 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.http_interpreter import RasaNLUHttpInterpreter
-from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from sanic import Sanic
 from sanic.exceptions import SanicException
@@ -190,6 +201,46 @@ async def _load_agent(
     return agent
 
 
+_rasa_sql_retrieve = SQLTrackerStore._retrieve
+_rasa_additional_events = SQLTrackerStore._additional_events
+# Conversations loaded but not saved again are forgotten beyond this many (a read-only look
+# such as an admin's export); their next save then counts as Rasa does.
+MAX_REMEMBERED_COUNTS = 10_000
+
+
+def _stored_counts(store: SQLTrackerStore) -> dict[str, int]:
+    counts: dict[str, int] | None = getattr(store, "_stored_event_counts", None)
+    if counts is None:
+        counts = {}
+        store._stored_event_counts = counts
+    return counts
+
+
+async def _sql_retrieve(
+    self: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool
+) -> DialogueStateTracker | None:
+    """Rasa's load, remembering how many events of the current session it loaded."""
+    tracker: DialogueStateTracker | None = await _rasa_sql_retrieve(
+        self, sender_id, fetch_events_from_all_sessions
+    )
+    if not fetch_events_from_all_sessions:
+        counts = _stored_counts(self)
+        if len(counts) >= MAX_REMEMBERED_COUNTS:
+            counts.clear()
+        counts[sender_id] = len(tracker.events) if tracker is not None else 0
+    return tracker
+
+
+def _sql_additional_events(self: SQLTrackerStore, session: Any, tracker: DialogueStateTracker
+                           ) -> Iterator[Event]:
+    """The events Rasa would find unsaved, without counting the stored ones again."""
+    stored = _stored_counts(self).pop(tracker.sender_id, None)
+    if stored is None:
+        rasa_events: Iterator[Event] = _rasa_additional_events(self, session, tracker)
+        return rasa_events
+    return itertools.islice(tracker.events, stored, len(tracker.events))
+
+
 class TrackerStoreUnavailable(Exception):
     """The tracker store failed; the turn is not handled without the conversation's history."""
 
@@ -202,6 +253,8 @@ def _tracker_store_error(self: FailSafeTrackerStore, error: Exception) -> None:
 
 def install() -> None:
     """Install the fixes in this process (idempotent)."""
+    SQLTrackerStore._retrieve = _sql_retrieve
+    SQLTrackerStore._additional_events = _sql_additional_events
     FailSafeTrackerStore.on_tracker_store_error = _tracker_store_error
     FailSafeTrackerStore.on_tracker_store_retrieve_error = _tracker_store_error
     RemoteAction._validate_action_result = _validate_action_result

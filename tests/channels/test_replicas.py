@@ -111,6 +111,7 @@ async def test_calls_alternate_between_action_servers_and_skip_a_dead_one():
         with pytest.raises(Exception, match="Cannot connect|Connect call failed"):
             await dead.request(json={}, method="post")
     finally:
+        await replicas.close_session()
         await two.cleanup()
     assert hits["two"] == 6
 
@@ -119,3 +120,26 @@ def test_endpoint_urls():
     assert replicas.endpoint_urls(" http://a/webhook , http://b/webhook,") == [
         "http://a/webhook", "http://b/webhook"]
     assert replicas.endpoint_urls(None) == []
+
+
+async def test_one_action_server_restarting_costs_no_failed_call():
+    replicas.install()
+
+    async def handler(request):
+        return web.json_response({"events": []})
+
+    runner, url = await _server(handler)
+    port = int(url.split(":")[2].split("/")[0])
+    try:
+        config = EndpointConfig(url=url)
+        assert await config.request(json={}, method="post") == {"events": []}
+        await runner.cleanup()  # the kept-alive connection dies with the server …
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()  # … which is back at once
+        assert await config.request(json={}, method="post") == {"events": []}
+    finally:
+        await replicas.close_session()
+        await runner.cleanup()

@@ -77,3 +77,30 @@ async def test_other_stores_are_refused():
         await delete_tracker(Other(Domain.empty()), "x")
     with pytest.raises(UnsupportedStore):
         await delete_trackers_before(Other(Domain.empty()), NOW)
+
+
+async def test_saving_after_loading_stores_each_event_once_without_counting_them(postgres_store):
+    from sqlalchemy import event as sa_event
+
+    from channels import server_patches
+
+    server_patches.install()
+    store = postgres_store
+    statements = []
+    sa_event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, sql, *args: statements.append(sql))
+    await store.save(tracker("k", NOW))  # first save, nothing loaded before: Rasa's count
+    for turn in range(3):
+        loaded = await store.retrieve("k")
+        statements.clear()
+        loaded.update(UserUttered(f"Frage {turn}", timestamp=NOW + turn + 1))
+        await store.save(loaded)
+        assert not any("count(" in sql.lower() for sql in statements)
+    stored = await store.retrieve("k")
+    assert [e.text for e in stored.events if isinstance(e, UserUttered)] == [
+        "Hallo", "Frage 0", "Frage 1", "Frage 2"]
+    fresh = tracker("neu", NOW)  # never loaded: counted as Rasa does
+    await store.save(fresh)
+    fresh.update(UserUttered("noch was", timestamp=NOW + 5))
+    await store.save(fresh)
+    assert len((await store.retrieve("neu")).events) == 3
