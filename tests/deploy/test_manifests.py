@@ -805,3 +805,10 @@ def test_production_install_provides_every_import():
         f"imported at run time but not installed by `pip install .` (only via [dev] or not at "
         f"all): {missing}; add them to [project].dependencies in pyproject.toml"
     )
+
+
+def test_the_readme_shows_the_production_environment_table_as_designed():
+    design = (REPO_ROOT / "docs" / "design" / "production.md").read_text(encoding="utf-8")
+    start = design.index("| variable | example | used by |")
+    table = design[start:design.index("\n\n", start)]
+    assert table in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
