@@ -222,6 +222,12 @@ def write_report(results: list[dict], args: argparse.Namespace) -> None:
                 f"{(s['max_ms'] or 0):.0f} | {s['errors']} | {s['cpu_busy_percent']} % | "
                 f"{s['handoffs']} |"
             )
+        at_capacity = next((s for s in r["steps"] if s["conversations"] == r["capacity"]), None)
+        if at_capacity and at_capacity.get("cpu_ms_per_message"):
+            cpu = at_capacity["cpu_ms_per_message"]
+            lines += ["", f"CPU time per message at {r['capacity']} conversations (ms, warm-up "
+                      "included): " + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items()))
+                      + f"; total {sum(cpu.values()):.1f}."]
         last = r["steps"][-1] if r["steps"] else None
         if last:
             memory = ", ".join(f"{k} {v:.0f}" for k, v in sorted(last["rss_mib"].items()))
@@ -241,12 +247,17 @@ def write_report(results: list[dict], args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite load.md from docs/benchmarks/load.json (no measuring)")
     parser.add_argument("--replicas", default="1,2", help="Rasa replica counts to measure")
     parser.add_argument("--levels", default=",".join(map(str, DEFAULT_LEVELS)))
     parser.add_argument("--warmup", type=float, default=20.0)
     parser.add_argument("--measure", type=float, default=60.0)
     args = parser.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
+    if args.report_only:
+        write_report(json.loads((RESULTS_DIR / "load.json").read_text(encoding="utf-8")), args)
+        return 0
     env = {
         # One load generator stands for many customers behind one address.
         "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "1000000",

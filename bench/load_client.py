@@ -103,8 +103,8 @@ async def customer(
                     problem = "disturbed notice"
                 elif not messages and body.get("state") == "bot":
                     problem = "no answer"
-                if body.get("state") == "queued":
-                    stats.handoffs += 1
+                if any(m.get("handoff") in ("queued", "offline") for m in messages):
+                    stats.handoffs += 1  # to the queue, or the callback offer after hours
             except (httpx.HTTPError, ValueError) as exc:
                 took = time.monotonic() - sent
                 problem = repr(exc)
