@@ -28,6 +28,7 @@ TARIFF_PORT = 15100
 WEB_PORT = 15000
 AGENT = ("testagent", "Tessa", "e2e-geheim-1")  # username, display name, password
 EDITOR = ("testeditor", "Edda", "e2e-geheim-2")  # role editor: /editor/ and /api/editor/
+ADMIN = ("testadmin", "Ada", "e2e-geheim-3")  # role admin: /admin/, /admin/datenschutz
 ALWAYS = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
@@ -103,14 +104,14 @@ def database_url(knowledge_copy, tmp_path_factory):
             display_name=display_name,
             password=password,
         )
-        username, display_name, password = EDITOR
-        set_user(
-            session=session,
-            username=username,
-            role="editor",
-            display_name=display_name,
-            password=password,
-        )
+        for (username, display_name, password), role in ((EDITOR, "editor"), (ADMIN, "admin")):
+            set_user(
+                session=session,
+                username=username,
+                role=role,
+                display_name=display_name,
+                password=password,
+            )
         ensure_content(session, knowledge_copy)
         session.commit()
     engine.dispose()

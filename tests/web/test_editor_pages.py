@@ -86,13 +86,24 @@ def test_editor_page_has_the_hooks_of_the_browser_test(pages):
 
 
 def test_scripts_write_no_html_of_their_own():
-    assert "innerHTML" not in source("admin.js")
-    assert "eval(" not in source("admin.js") and "new Function" not in source("admin.js")
+    for name in ("admin.js", "admin_privacy.js", "staff.js"):
+        assert "innerHTML" not in source(name)
+        assert "eval(" not in source(name) and "new Function" not in source(name)
     # editor.js writes HTML only in setSafeHtml (tests/web/test_static.py).
-    for name in ("editor.js", "admin.js"):
+    # Every staff script calls its API through staff.js, which sends cookie and CSRF token.
+    staff = source("staff.js")
+    assert "credentials: 'same-origin'" in staff and "'X-CSRF-Token': csrf" in staff
+    for name in ("editor.js", "admin.js", "admin_privacy.js"):
         text = source(name)
-        assert "credentials: 'same-origin'" in text
-        assert "'X-CSRF-Token': CSRF" in text
+        assert "window.StaffPage" in text and "fetch(" not in text, name
+
+
+def test_staff_pages_load_the_shared_script_before_their_own(ctx, login_as):
+    admin = login_as("ada", "admin")
+    for path, own in (("/editor/", "editor.js"), ("/admin/", "admin.js"),
+                      ("/admin/datenschutz", "admin_privacy.js")):
+        html = admin.get(path).text
+        assert html.index("/static/staff.js") < html.index(f"/static/{own}"), path
 
 
 def test_editor_links_and_names_are_escaped(ctx, login_as):

@@ -43,7 +43,6 @@
 (() => {
   'use strict';
 
-  const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || '';
   const API = '/api/editor';
   const PREVIEW_DELAY_MS = 300;
   const SEARCH_DELAY_MS = 250;
@@ -126,47 +125,12 @@
 
   // ---- helpers ----------------------------------------------------------------------------------
 
-  /** Build an element. Strings among the children become text nodes (Element.append), never HTML. */
-  function h(tag, attrs = {}, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v == null || v === false) continue;
-      if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = v;
-      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? '' : v);
-    }
-    el.append(...children.filter((c) => c != null));
-    return el;
-  }
-
-  class HttpError extends Error {
-    constructor(status, body) {
-      super(`HTTP ${status}`);
-      this.status = status;
-      this.detail = body?.detail;
-      this.problems = Array.isArray(body?.problems) ? body.problems : [];
-    }
-  }
+  const { h, apiClient } = window.StaffPage; // static/staff.js
 
   let stopped = false;
-  async function api(method, path, body) {
-    const headers = { Accept: 'application/json', 'X-CSRF-Token': CSRF };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let res;
-    try {
-      res = await fetch(API + path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch {
-      throw new HttpError(0, { detail: 'Der Server ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.' });
-    }
-    if (res.status === 401) loggedOut();
-    if (!res.ok) {
-      let data = null;
-      try { data = await res.json(); } catch { /* not JSON */ }
-      throw new HttpError(res.status, data);
-    }
-    return res.status === 204 ? null : res.json().catch(() => null);
-  }
+  const request = apiClient(API, () => loggedOut());
+  /** The API's JSON answer (null for 204); HttpError on failure. */
+  const api = async (method, path, body) => (await request(method, path, body)).data;
 
   const dateTime = new Intl.DateTimeFormat('de-DE', { dateStyle: 'medium', timeStyle: 'short' });
   const dateOnly = new Intl.DateTimeFormat('de-DE', { dateStyle: 'medium' });
