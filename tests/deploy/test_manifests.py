@@ -123,8 +123,10 @@ def design_env() -> dict[str, str]:
 
 @cache
 def readme_env() -> set[str]:
+    """The variables of README's "Configuration" table (the production table comes earlier)."""
+    text = README.read_text(encoding="utf-8")
     names = set()
-    for row in markdown_table(README.read_text(encoding="utf-8"), "variable"):
+    for row in markdown_table(text[text.index("## Configuration"):], "variable"):
         names.update(re.findall(r"`([A-Z][A-Z0-9_]*)`", row[0]))
     return names
 

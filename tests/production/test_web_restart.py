@@ -89,3 +89,34 @@ def test_restarts_keep_widgets_and_agent_sessions(production, browser):
     finally:
         agent_context.close()
         customer_context.close()
+
+
+def test_the_widget_tells_the_customer_the_phone_number_while_postgresql_is_away(
+        production, browser):
+    import yaml
+
+    from bot.settings import REPO_ROOT
+
+    phone = yaml.safe_load((REPO_ROOT / "knowledge" / "utility.yml").read_text(
+        encoding="utf-8"))["phone"]
+    context = browser.new_context(locale="de-DE", reduced_motion="reduce")
+    page = context.new_page()
+    try:
+        open_widget(page, production.web_urls[0])
+        ask(page, "Was war die Dezember-Soforthilfe?")
+        expect(log(page)).to_contain_text("Dezember", timeout=20000)
+        production.postgres.cut()
+        try:
+            ask(page, "Gilt die Preisbremse noch?")
+            notice = page.locator(".swc-notice")
+            expect(notice).to_contain_text("gerade gestört", timeout=10000)
+            expect(notice).to_contain_text(phone)
+            expect(page.get_by_role("button", name=re.compile("Erneut|Noch einmal"))).to_be_visible()
+        finally:
+            production.postgres.restore()
+        # Back: the customer's retry goes through, nothing typed is lost.
+        page.get_by_role("button", name=re.compile("Erneut|Noch einmal")).click()
+        expect(log(page)).to_contain_text("Gilt die Preisbremse noch?")
+        expect(page.locator(".swc-notice")).to_be_hidden(timeout=30000)
+    finally:
+        context.close()

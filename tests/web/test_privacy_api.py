@@ -235,6 +235,7 @@ def test_the_privacy_page(admin_client, login_as):
     for control in re.finditer(r"<(input|select|textarea)\b([^>]*)>", html):
         assert re.search(r'\bid="([^"]+)"', control.group(2)).group(1) in labelled
     assert "innerHTML" not in source and "eval(" not in source
-    assert "credentials: 'same-origin'" in source and "'X-CSRF-Token': CSRF" in source
+    assert "window.StaffPage" in source and "fetch(" not in source  # cookie + CSRF: staff.js
+    assert html.index("/static/staff.js") < html.index("/static/admin_privacy.js")
     forbidden = login_as("erik", "editor").get("/admin/datenschutz")
     assert forbidden.status_code == 403 and "Keine Berechtigung" in forbidden.text

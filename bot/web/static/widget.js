@@ -600,7 +600,9 @@
       } else {
         p.el.classList.add('swc-msg--failed');
         p.el.append(h('p', { class: 'swc-failed', text: T.notSent }));
-        showNotice(e.status === 429 ? T.slowDown : T.network, () => deliver(p, body));
+        // 503: the service is disturbed; its German notice names the phone number.
+        const disturbed = e.status === 503 && detailText(e.detail);
+        showNotice(e.status === 429 ? T.slowDown : disturbed || T.network, () => deliver(p, body));
         scrollToEnd();
       }
     } finally {
