@@ -111,11 +111,12 @@ def test_the_widget_tells_the_customer_the_phone_number_while_postgresql_is_away
             notice = page.locator(".swc-notice")
             expect(notice).to_contain_text("gerade gestört", timeout=10000)
             expect(notice).to_contain_text(phone)
-            expect(page.get_by_role("button", name=re.compile("Erneut|Noch einmal"))).to_be_visible()
+            retry = page.get_by_role("button", name=re.compile("Erneut|Noch einmal"))
+            expect(retry).to_be_visible()
         finally:
             production.postgres.restore()
         # Back: the customer's retry goes through, nothing typed is lost.
-        page.get_by_role("button", name=re.compile("Erneut|Noch einmal")).click()
+        retry.click()
         expect(log(page)).to_contain_text("Gilt die Preisbremse noch?")
         expect(page.locator(".swc-notice")).to_be_hidden(timeout=30000)
     finally:
