@@ -133,6 +133,7 @@ async def test_action_server_calls_carry_the_request_id_and_failovers_are_counte
                 await both.request(json={}, method="post")
         await EndpointConfig(url=url).request(json={}, method="post")
     finally:
+        await replicas.close_session()
         await runner.cleanup()
     assert seen == ["turn-3", "turn-3", "turn-3", None]
     assert value(scrape(metrics), "rasa_action_endpoint_failovers_total") == 1
