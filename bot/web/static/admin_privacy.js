@@ -19,7 +19,7 @@
   const API = '/api/admin';
   const $ = (id) => document.getElementById(id);
 
-  const { h, apiClient } = window.StaffPage; // static/staff.js
+  const { h, apiClient, confirmAction } = window.StaffPage; // static/staff.js
 
   let stopped = false;
   /** The API's answer as { data, headers } (a deletion's header tells whether Rasa confirmed). */
@@ -48,26 +48,6 @@
     if (stopped) return;
     stopped = true;
     showAlert('Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.', h('a', { href: '/agent/login', text: 'Zur Anmeldung' }));
-  }
-
-  function confirmAction(text) {
-    return new Promise((resolve) => {
-      const dialog = $('confirm-dialog');
-      $('confirm-text').textContent = text;
-      const done = (value) => {
-        dialog.removeEventListener('close', onClose);
-        $('confirm-form').onsubmit = null;
-        $('confirm-cancel').onclick = null;
-        if (dialog.open) dialog.close();
-        resolve(value);
-      };
-      const onClose = () => done(false);
-      dialog.addEventListener('close', onClose);
-      $('confirm-form').onsubmit = (ev) => { ev.preventDefault(); done(true); };
-      $('confirm-cancel').onclick = () => done(false);
-      dialog.showModal();
-      $('confirm-cancel').focus();
-    });
   }
 
   // ---- finding, export, deletion -----------------------------------------------------------------

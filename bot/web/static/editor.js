@@ -125,7 +125,7 @@
 
   // ---- helpers ----------------------------------------------------------------------------------
 
-  const { h, apiClient } = window.StaffPage; // static/staff.js
+  const { h, apiClient, confirmAction } = window.StaffPage; // static/staff.js
 
   let stopped = false;
   const request = apiClient(API, () => loggedOut());
@@ -161,28 +161,6 @@
     stopped = true;
     showAlert('Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an. Ungespeicherte Änderungen bitte vorher kopieren.',
       h('a', { href: '/agent/login', text: 'Zur Anmeldung' }));
-  }
-
-  /** A confirmation in the page's own dialog (focus trapped, Escape cancels). */
-  function confirmAction(text, okLabel) {
-    return new Promise((resolve) => {
-      const dialog = $('confirm-dialog');
-      $('confirm-text').textContent = text;
-      $('confirm-ok').textContent = okLabel;
-      const done = (value) => {
-        dialog.removeEventListener('close', onClose);
-        $('confirm-form').onsubmit = null;
-        $('confirm-cancel').onclick = null;
-        if (dialog.open) dialog.close();
-        resolve(value);
-      };
-      const onClose = () => done(false);
-      dialog.addEventListener('close', onClose);
-      $('confirm-form').onsubmit = (ev) => { ev.preventDefault(); done(true); };
-      $('confirm-cancel').onclick = () => done(false);
-      dialog.showModal();
-      $('confirm-cancel').focus();
-    });
   }
 
   const debounce = (fn, ms) => {

@@ -1,7 +1,8 @@
 /*
  * Shared by the staff pages' scripts (editor.js, admin.js, admin_privacy.js; loaded before
  * them): building elements without HTML strings, and calling the page's JSON API with the
- * session cookie and the CSRF token from <meta name="csrf-token">. Exposes window.StaffPage.
+ * session cookie and the CSRF token from <meta name="csrf-token">, and confirming in the page's
+ * dialog. Exposes window.StaffPage.
  * (widget.js stays self-contained: it is embedded on the utility's own website.)
  */
 (() => {
@@ -56,5 +57,32 @@
     };
   }
 
-  window.StaffPage = Object.freeze({ h, HttpError, apiClient });
+  /**
+   * Ask in the page's own <dialog id="confirm-dialog"> (with confirm-form, confirm-text,
+   * confirm-ok, confirm-cancel; Escape cancels). Resolves true when confirmed. `okLabel`
+   * replaces the confirm button's text when given.
+   */
+  function confirmAction(text, okLabel) {
+    const $ = (id) => document.getElementById(id);
+    return new Promise((resolve) => {
+      const dialog = $('confirm-dialog');
+      $('confirm-text').textContent = text;
+      if (okLabel) $('confirm-ok').textContent = okLabel;
+      const done = (value) => {
+        dialog.removeEventListener('close', onClose);
+        $('confirm-form').onsubmit = null;
+        $('confirm-cancel').onclick = null;
+        if (dialog.open) dialog.close();
+        resolve(value);
+      };
+      const onClose = () => done(false);
+      dialog.addEventListener('close', onClose);
+      $('confirm-form').onsubmit = (ev) => { ev.preventDefault(); done(true); };
+      $('confirm-cancel').onclick = () => done(false);
+      dialog.showModal();
+      $('confirm-cancel').focus();
+    });
+  }
+
+  window.StaffPage = Object.freeze({ h, HttpError, apiClient, confirmAction });
 })();
