@@ -304,8 +304,8 @@ def main() -> None:
         stock_credentials = root / "credentials-stock.yml"
         stock_credentials.write_text("rest:\n", encoding="utf-8")
         stock = rasa(stock_credentials)
-        _start([stock])
-        try:
+        try:  # stopped also when it never becomes ready
+            _start([stock])
             without_patch = switches("/webhooks/rest/webhook", switch_models, texts)
         finally:
             stock.stop()

@@ -168,10 +168,15 @@ def rasa_server(
         command = [str(BIN / "rasa"), "run", "--enable-api", "--interface", HOST,
                    "--port", str(port), "--model", str(model), "--credentials", str(credentials),
                    "--endpoints", str(endpoints), *(["--auth-token", token] if token else [])]
+    # The readiness route (model loaded, tracker store reachable) belongs to the rest_meta
+    # channel; stock Rasa without it only has "/", which answers once the model is loaded
+    # (Rasa loads it before the server accepts connections).
+    with_meta = "rest_with_metadata" in Path(REPO_ROOT, credentials).read_text(encoding="utf-8")
+    health_path = "/webhooks/rest_meta/ready" if with_meta else "/"
     return ServiceProcess(
         name=f"rasa server :{port}",
         command=command,
-        health_url=f"http://{HOST}:{port}/webhooks/rest_meta/ready",
+        health_url=f"http://{HOST}:{port}{health_path}",
         env={
             "ACTION_ENDPOINT_URL": action_url or f"http://{HOST}:{action_port}/webhook",
             "TF_CPP_MIN_LOG_LEVEL": "2",

@@ -65,3 +65,24 @@ def test_write_predictions(tmp_path):
         "text\texpected\tpredicted\tdecision\tconfidence",
         "q\ta\ta|b\tclarify\t0.4200",
     ]
+
+
+def test_report_verdict_names_a_missed_target_and_its_margin() -> None:
+    from bot.evaluation.report import target_verdicts
+
+    ours = {"accuracy": 0.948, "oos_rejection": 0.966}
+    line = target_verdicts(ours, [{"accuracy": 0.907}, {"accuracy": 0.919}])
+
+    assert "accuracy 0.948: **missed** by 0.002" in line
+    assert "oos_rejection 0.966: met" in line
+    assert line.endswith("ahead of both baselines: met.")
+
+
+def test_report_verdict_says_met_when_every_target_is_met() -> None:
+    from bot.evaluation.report import target_verdicts
+
+    line = target_verdicts({"accuracy": 0.96, "oos_rejection": 0.95}, [{"accuracy": 0.97}])
+
+    assert "accuracy 0.960: met" in line
+    assert "oos_rejection 0.950: met" in line
+    assert "ahead of both baselines: **missed**" in line
