@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 import requests
+import yaml
 
 from bot.settings import REPO_ROOT, Settings, get_settings
 
@@ -171,7 +172,8 @@ def rasa_server(
     # The readiness route (model loaded, tracker store reachable) belongs to the rest_meta
     # channel; stock Rasa without it only has "/", which answers once the model is loaded
     # (Rasa loads it before the server accepts connections).
-    with_meta = "rest_with_metadata" in Path(REPO_ROOT, credentials).read_text(encoding="utf-8")
+    channels = yaml.safe_load(Path(REPO_ROOT, credentials).read_text(encoding="utf-8")) or {}
+    with_meta = "channels.rest_with_metadata.RestWithMetadataInput" in channels
     health_path = "/webhooks/rest_meta/ready" if with_meta else "/"
     return ServiceProcess(
         name=f"rasa server :{port}",
