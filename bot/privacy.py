@@ -35,10 +35,18 @@ The utility's own hotline and e-mail address stay readable when passed as ``publ
 ``mask`` is idempotent: masking a masked text changes nothing. ``MaskingFilter`` applies it to
 log records; attach it to *handlers*, because a logger's own filters do not see records that
 propagate from child loggers.
+
+Client IP addresses are personal data too (GDPR recital 30, CJEU C-582/14 "Breyer").
+``anonymise_address`` shortens one the way web analytics do: an IPv4 address to its /24
+network (``203.0.113.57`` → ``203.0.113.0``), an IPv6 address to its /48 (``2001:db8:1::``),
+the port dropped. ``MaskingFilter`` applies it to uvicorn's access lines, whose first argument
+is the client's ``host:port``. Nothing else in a log line is treated as an address: the
+services' own addresses (``127.0.0.1:5005``) stay readable for operators.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -50,6 +58,14 @@ PHONE_PLACEHOLDER: Final = "[Telefon]"
 CUSTOMER_PLACEHOLDER: Final = "[Kundennummer]"
 CONTRACT_PLACEHOLDER: Final = "[Vertragsnummer]"
 METER_PLACEHOLDER: Final = "[Zählernummer]"
+# What stands for a client address that is not an IP address (a Unix socket, a test client).
+ADDRESS_PLACEHOLDER: Final = "-"
+# The network bits kept of a client address: the /24 of IPv4 and the /48 of IPv6 identify a
+# provider's network segment, not a household.
+IPV4_KEPT_BITS: Final = 24
+IPV6_KEPT_BITS: Final = 48
+# The logger whose records carry the client's "host:port" as their first argument.
+ACCESS_LOGGER: Final = "uvicorn.access"
 
 # Every placeholder stands where a token of letters and digits stood, so the patterns treat "[" and
 # "]" like letters at their edges: a text reads the same to them before and after masking. That
@@ -312,11 +328,42 @@ def public_contacts(utility: Mapping[str, Any]) -> frozenset[str]:
     )
 
 
+def anonymise_address(address: str) -> str:
+    """Shorten a client address (``host`` or ``host:port``) to its network; drop the port.
+
+    Args:
+        address: ``203.0.113.57``, ``203.0.113.57:51234``, ``2001:db8:1:2::7``,
+            ``[2001:db8::7]:443`` or ``2001:db8::7:443`` (uvicorn writes IPv6 without brackets).
+
+    Returns:
+        ``203.0.113.0`` or ``2001:db8:1::``; :data:`ADDRESS_PLACEHOLDER` for anything that
+        is not an IP address.
+    """
+    text = address.strip()
+    if text.startswith("[") and "]" in text:
+        candidates = [text[1 : text.index("]")]]
+    else:
+        # "host:port" first (uvicorn always appends the port), then a bare address. A bare IPv6
+        # address may be read as host:port; the result is still a /48 with no host part.
+        candidates = [text.rsplit(":", 1)[0], text] if ":" in text else [text]
+    for candidate in candidates:
+        try:
+            ip = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        bits = IPV4_KEPT_BITS if ip.version == 4 else IPV6_KEPT_BITS
+        return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False).network_address)
+    return ADDRESS_PLACEHOLDER
+
+
 class MaskingFilter(logging.Filter):
     """A logging filter that masks personal data in the message, its arguments and tracebacks.
 
     The message is rendered (``msg % args``) and masked as a whole, because a personal datum
-    can sit in any argument, including objects whose ``str()`` contains it. Attach it to the
+    can sit in any argument, including objects whose ``str()`` contains it. In uvicorn's access
+    lines the client address is shortened first (:func:`anonymise_address`). Attach it to the
     handlers: ``handler.addFilter(MaskingFilter())``.
     """
 
@@ -329,6 +376,13 @@ class MaskingFilter(logging.Filter):
         Returns:
             Always True.
         """
+        if (
+            record.name == ACCESS_LOGGER
+            and isinstance(record.args, tuple)
+            and record.args
+            and isinstance(record.args[0], str)
+        ):
+            record.args = (anonymise_address(record.args[0]), *record.args[1:])
         try:
             message = record.getMessage()
         except (TypeError, ValueError):

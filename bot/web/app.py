@@ -87,7 +87,8 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         red = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT_S,
                                    socket_connect_timeout=REDIS_TIMEOUT_S)
         limiters: dict[str, RateLimiter] = {
-            name: RedisRateLimiter(red, name, limit) for name, limit in limits.items()
+            name: RedisRateLimiter(red, name, limit, key_secret=secret.encode("utf-8"))
+            for name, limit in limits.items()
         }
         hub: EventHub = RedisEventHub(settings.redis_url)
     else:

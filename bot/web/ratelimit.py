@@ -2,11 +2,15 @@
 
 Used for customer messages per conversation, new conversations per client address and login
 attempts per address. :class:`RateLimiter` counts per web app instance (the demo);
-:class:`RedisRateLimiter` lets several instances share the counts (production profile).
+:class:`RedisRateLimiter` lets several instances share the counts (production profile). Redis
+sees a keyed hash of each key, never a client address (an IP address is personal data; the
+hash is keyed with the app's secret because the IPv4 space is small enough to hash whole).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -85,6 +89,9 @@ class RedisRateLimiter(RateLimiter):
 
     While Redis is away the limits fall back to this process (each instance counts for
     itself): the chat keeps working, and limits stay in force, only less strictly.
+
+    ``key_secret`` keys the hash that stands for each key in Redis (:meth:`redis_key`); every
+    instance that shares the counts must use the same one (the app's ``SECRET_KEY``).
     """
 
     def __init__(
@@ -94,20 +101,28 @@ class RedisRateLimiter(RateLimiter):
         limit: int,
         window_s: float = 60.0,
         clock: Callable[[], float] = time.time,
+        *,
+        key_secret: bytes,
     ) -> None:
         super().__init__(limit, window_s, clock=time.monotonic)
+        self._key_secret = key_secret
         self._red = client
         self._script = client.register_script(_SCRIPT)
         self._prefix = f"stadtwerk:ratelimit:{name}:"
         self._wall = clock
         self._redis_after = 0.0
 
+    def redis_key(self, key: str) -> str:
+        """The Redis key that counts ``key``: a keyed SHA-256 (128 bits), not the key itself."""
+        digest = hmac.new(self._key_secret, key.encode("utf-8"), hashlib.sha256).hexdigest()
+        return self._prefix + digest[:32]
+
     def _redis(self, key: str, mode: str) -> int | None:
         if time.monotonic() < self._redis_after:
             return None
         try:
             result = self._script(
-                keys=[self._prefix + key],
+                keys=[self.redis_key(key)],
                 args=[self._wall(), self.window_s, self.limit, mode, uuid.uuid4().hex],
             )
             return int(result)

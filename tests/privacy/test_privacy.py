@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.privacy import MaskingFilter, mask, public_contacts
+from bot.privacy import MaskingFilter, anonymise_address, mask, public_contacts
 
 IBANS = [
     "DE89 3704 0044 0532 0130 00",
@@ -412,3 +412,46 @@ def test_filter_never_drops_records_and_survives_bad_format_strings() -> None:
     ok = logging.LogRecord("x", logging.INFO, __file__, 1, "plain 0171 1234567", None, None)
     assert MaskingFilter().filter(ok) is True
     assert ok.getMessage() == "plain [Telefon]"
+
+
+# --- client addresses ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("203.0.113.57:51234", "203.0.113.0"),
+        ("203.0.113.57", "203.0.113.0"),
+        ("10.1.2.3:80", "10.1.2.0"),
+        ("2001:db8:85a3:8d3:1319:8a2e:370:7348:443", "2001:db8:85a3::"),
+        ("[2001:db8:85a3::7]:443", "2001:db8:85a3::"),
+        ("2001:db8:85a3:8d3::", "2001:db8:85a3::"),
+        ("::ffff:198.51.100.23:8080", "198.51.100.0"),
+        ("::1:5678", "::"),
+        ("testclient:50000", "-"),
+        ("", "-"),
+        ("unix:/run/web.sock", "-"),
+    ],
+)
+def test_client_addresses_keep_only_their_network(address: str, expected: str) -> None:
+    assert anonymise_address(address) == expected
+
+
+def test_access_lines_carry_the_network_not_the_client(log) -> None:
+    """uvicorn's access logger passes the client's host:port as its first argument."""
+    logger, stream = log
+    access = logging.getLogger("uvicorn.access")
+    saved = (access.handlers, access.propagate, access.level)
+    access.handlers, access.propagate = list(logger.handlers), False
+    access.setLevel(logging.INFO)
+    try:
+        access.info('%s - "%s %s HTTP/%s" %d', "203.0.113.57:51234", "POST",
+                    "/api/conversations?mail=max@example.org", "1.1", 201)
+        # Other loggers' addresses are the services' own and stay readable.
+        logger.info("Rasa at %s", "127.0.0.1:5005")
+    finally:
+        access.handlers, access.propagate, access.level = saved
+    assert stream.getvalue().splitlines() == [
+        '203.0.113.0 - "POST /api/conversations?mail=[E-Mail] HTTP/1.1" 201',
+        "Rasa at 127.0.0.1:5005",
+    ]

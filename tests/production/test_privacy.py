@@ -39,6 +39,10 @@ EMAILS = ("lotte.privat-4711@beispiel-mail.de", "K.Schmidt93@Example.net")
 PHONES = ("0176 98765432", "+49 30 44556677", "(089) 5566 7788")
 # The callback request's contact: stored as given in tickets.contact, nowhere else.
 CONTACT = "0152 33445566"
+# A customer's IP address (documentation range), passed on by a proxy on loopback as uvicorn
+# trusts it; the logs may keep its /24 network, no store or log the address itself.
+CLIENT_ADDRESS = "203.0.113.57"
+CLIENT_NETWORK = "203.0.113.0"
 # Characters people put between the groups of an IBAN or a telephone number.
 _SEPARATORS = re.compile(r"[\s/()\-]+")
 
@@ -217,6 +221,22 @@ def test_no_raw_personal_data_in_any_store_or_log(production):
             f"{rasa}/webhooks/{route}/webhook", timeout=30,
             json={"sender": direct, "message": f"IBAN {IBANS[0]}, Mail {EMAILS[0]}, {PHONES[1]}"})
         assert response.status_code == 200, response.text
+    # The customer's address reaches the access log and the rate limits (new conversations,
+    # failed logins: both counted per address in Redis).
+    proxied = {"X-Forwarded-For": CLIENT_ADDRESS}
+    created = requests.post(f"{production.web_urls[0]}/api/v1/conversations", timeout=10,
+                            headers=proxied)
+    assert created.status_code == 201, created.text
+    with requests.Session() as browser:
+        browser.headers.update(proxied)
+        form = browser.get(f"{production.web_urls[1]}/agent/login", timeout=10)
+        _plain_http(browser)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        failed = browser.post(f"{production.web_urls[1]}/agent/login", timeout=10,
+                              allow_redirects=False,
+                              data={"username": "niemand", "password": "falsch",
+                                    "csrf_token": token})
+    assert failed.status_code == 401, failed.text
     time.sleep(2)  # let every process write its log lines
 
     values = IBANS + EMAILS + PHONES
@@ -244,15 +264,23 @@ def test_no_raw_personal_data_in_any_store_or_log(production):
     assert (name, contact) == ("Lotte Privat", CONTACT)
     assert concern == "Rückruf wegen Lastschrift von [IBAN], oder Mail an [E-Mail]"
 
-    assert leaks(redis_text(production), values + (CONTACT,)) == []
+    in_redis = redis_text(production)
+    assert leaks(in_redis, values + (CONTACT,)) == []
+    assert "ratelimit:logins:" in in_redis and CLIENT_ADDRESS not in in_redis
+    assert CLIENT_ADDRESS not in stored
 
     logs = log_files()
     assert {p.name for p in logs} >= {"web-17000.log", "web-17001.log", "rasa-17005.log",
                                       "rasa-17006.log", "actions-17055.log",
                                       "actions-17056.log", "calculator.log"}
     for path in logs:
-        found = leaks(path.read_text(encoding="utf-8", errors="replace"), values + (CONTACT,))
+        content = path.read_text(encoding="utf-8", errors="replace")
+        found = leaks(content, values + (CONTACT,))
         assert found == [], f"raw personal data in {path.name}: {found}"
+        assert CLIENT_ADDRESS not in content, f"a client address in {path.name}"
+    # The access lines were written, with the network in place of the address.
+    web_logs = "\n".join(p.read_text(encoding="utf-8") for p in logs if p.name.startswith("web-"))
+    assert f'{CLIENT_NETWORK} - \\"POST /api/v1/conversations HTTP/1.1\\" 201' in web_logs
     assert len(stored) > 0
 
 

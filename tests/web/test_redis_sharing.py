@@ -58,18 +58,43 @@ async def test_redis_away_delays_nothing_locally():
         await hub.stop()
 
 
+SECRET = b"test secret"
+
+
 def test_two_instances_share_one_limit(red):
     name = f"test-{id(red)}"
-    a, b = RedisRateLimiter(red, name, 3), RedisRateLimiter(red, name, 3)
+    a = RedisRateLimiter(red, name, 3, key_secret=SECRET)
+    b = RedisRateLimiter(red, name, 3, key_secret=SECRET)
     assert [a.allow("k"), b.allow("k"), a.allow("k")] == [True, True, True]
     assert b.allow("k") is False and a.exceeded("k") and b.exceeded("k")
     assert a.allow("other") is True
-    red.delete(f"stadtwerk:ratelimit:{name}:k", f"stadtwerk:ratelimit:{name}:other")
+    red.delete(a.redis_key("k"), a.redis_key("other"))
+
+
+def test_redis_never_sees_the_client_address(red):
+    name = f"addr-{id(red)}"
+    limiter = RedisRateLimiter(red, name, 2, key_secret=SECRET)
+    limiter.hit("203.0.113.57")
+    keys = [k.decode() for k in red.scan_iter(f"stadtwerk:ratelimit:{name}:*")]
+    try:
+        assert keys == [limiter.redis_key("203.0.113.57")]
+        assert "203.0.113" not in keys[0] and len(keys[0].rsplit(":", 1)[1]) == 32
+        # Keyed: another secret gives another key, so the address space cannot be hashed
+        # through without the app's secret.
+        other = RedisRateLimiter(red, name, 2, key_secret=b"another secret")
+        assert other.redis_key("203.0.113.57") != keys[0]
+        assert other.exceeded("203.0.113.57") is False
+        assert limiter.exceeded("203.0.113.57") is False
+        limiter.hit("203.0.113.57")
+        assert limiter.exceeded("203.0.113.57") is True
+    finally:
+        red.delete(*keys)
 
 
 def test_the_window_slides(red):
     now = [1000.0]
-    limiter = RedisRateLimiter(red, f"slide-{id(now)}", 2, window_s=60, clock=lambda: now[0])
+    limiter = RedisRateLimiter(red, f"slide-{id(now)}", 2, window_s=60, clock=lambda: now[0],
+                               key_secret=SECRET)
     assert limiter.allow("k") and limiter.allow("k") and not limiter.allow("k")
     now[0] += 61
     assert limiter.allow("k")
@@ -79,5 +104,5 @@ def test_the_window_slides(red):
 
 def test_redis_away_falls_back_to_counting_in_this_process():
     away = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    limiter = RedisRateLimiter(away, "away", 2)
+    limiter = RedisRateLimiter(away, "away", 2, key_secret=SECRET)
     assert [limiter.allow("k"), limiter.allow("k"), limiter.allow("k")] == [True, True, False]
