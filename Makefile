@@ -158,6 +158,7 @@ bench: $(MODEL) ## Benchmarks → docs/benchmarks/
 	$(PY) -m bench.web_app
 	$(PY) -m bench.content_publish
 	$(PY) -m bench.content_training
+	$(PY) -m bench.kpis
 
 bench-load: $(MODEL) ## Load benchmark of the production profile (1 and 2 Rasa replicas) → docs/benchmarks/load.md
 	$(PY) -m bench.load

@@ -80,6 +80,14 @@ def make_engine(
         engine = create_engine(url, future=True, echo=echo, connect_args=args, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if parsed.get_backend_name() == "postgresql":
+        # No JIT compilation: PostgreSQL compiles a query whose *estimated* cost is high, and the
+        # KPI dashboard's grouped queries over a full store spent longer compiling than running
+        # (docs/benchmarks/kpi-dashboard.md). Every query of this store is short; none gains.
+        # A caller's own ``-c jit=…`` wins (the benchmark compares).
+        options = str(args.get("options", ""))
+        if "jit=" not in options:
+            args["options"] = f"{options} -c jit=off".strip()
     # pre_ping replaces connections the server closed while idle (restarts, idle timeouts).
     return create_engine(url, future=True, echo=echo, connect_args=args, pool_pre_ping=True)
 

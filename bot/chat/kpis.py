@@ -73,6 +73,9 @@ PERIODS: Final = {
 }
 # The window of the "solved without a person" gauge.
 SOLVED_WINDOW: Final = timedelta(hours=24)
+# How much earlier than its conversation a message may be stamped: web app instances stamp
+# with their own clocks, which NTP keeps within milliseconds; minutes are a wide margin.
+CLOCK_SKEW: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -168,12 +171,20 @@ def _handoff_message(message: Any) -> Any:
     return message.meta["handoff"].as_string().in_(HANDOFF_KINDS)
 
 
-def _asked_for_person() -> Any:
-    """Correlated: the conversation has a handoff row or a handoff message."""
+def _asked_for_person(since: datetime) -> Any:
+    """Correlated: the conversation (started at ``since`` or later) has a handoff row or message.
+
+    The messages are searched from ``since`` on (less :data:`CLOCK_SKEW`): a conversation's
+    messages are never older than the conversation. Without that bound PostgreSQL answers the
+    ``EXISTS`` with one scan of every stored message (90 days of them, ~0.6 s per query in
+    docs/benchmarks/kpi-dashboard.md); with it, with the messages of the window, found
+    through ``ix_messages_created_at``.
+    """
     messages = Message.__table__
     return or_(
         exists().where(Handoff.conversation_id == Conversation.id),
         exists().where(messages.c.conversation_id == Conversation.id,
+                       messages.c.created_at >= since - CLOCK_SKEW,
                        _handoff_message(messages.c)),
     )
 
@@ -232,7 +243,7 @@ def series(
 
     bucket = index.of(Conversation.created_at)
     rows = session.execute(
-        select(bucket, func.count(), func.sum(case((~_asked_for_person(), 1), else_=0)))
+        select(bucket, func.count(), func.sum(case((~_asked_for_person(first), 1), else_=0)))
         .where(Conversation.created_at >= first, _has_customer_message())
         .group_by(bucket)
     )
@@ -273,7 +284,8 @@ def current(session: Session, *, now: datetime) -> Current:
     ).scalars().all()
     waits = [max(0.0, (now - (at or now)).total_seconds()) for at in queued]
     started, solved = session.execute(
-        select(func.count(), func.sum(case((~_asked_for_person(), 1), else_=0)))
+        select(func.count(),
+               func.sum(case((~_asked_for_person(now - SOLVED_WINDOW), 1), else_=0)))
         .where(Conversation.created_at >= now - SOLVED_WINDOW, _has_customer_message())
     ).one()
     newest = session.execute(

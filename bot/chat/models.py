@@ -115,6 +115,8 @@ class Conversation(Base):
         CheckConstraint(_in("state", STATES), name="ck_conversations_state"),
         Index("ix_conversations_state_queued_at", "state", "queued_at"),
         Index("ix_conversations_updated_at", "updated_at"),
+        # The KPI dashboard counts conversations started in its window (bot/chat/kpis.py).
+        Index("ix_conversations_created_at", "created_at"),
     )
 
     id: str = Column(String(CONVERSATION_ID_LENGTH), primary_key=True)
@@ -136,6 +138,9 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
         CheckConstraint(_in("sender", SENDERS), name="ck_messages_sender"),
+        # The KPI dashboard reads the messages of its window (24 h or 14 days) out of up to
+        # RETENTION_DAYS (90) days of them; without the index every refresh reads them all.
+        Index("ix_messages_created_at", "created_at"),
     )
 
     id: int = Column(Integer, primary_key=True)

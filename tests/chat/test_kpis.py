@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.chat import kpis
@@ -142,3 +143,37 @@ def test_an_empty_database(session):
 def test_now_must_be_aware(session):
     with pytest.raises(ValueError, match="timezone-aware"):
         kpis.current(session, now=NOW.replace(tzinfo=None))
+
+
+def test_a_handoff_stamped_by_a_clock_slightly_behind_still_counts(session):
+    """The handoff-message search starts at the window (less CLOCK_SKEW): a conversation that
+    started just inside the window, whose handoff message another instance stamped two
+    minutes earlier, still asked for a person; one that started before the window counts
+    in neither figure."""
+    first = at(11, 0, days_ago=1)  # the day's series starts at this full hour
+    inside = repo.create_conversation(session=session, now=first + timedelta(seconds=30)).id
+    say(session, inside, "customer", first + timedelta(seconds=30))
+    say(session, inside, "bot", first - timedelta(minutes=2), meta={"handoff": "queued"})
+    older = repo.create_conversation(session=session, now=first - timedelta(hours=1)).id
+    say(session, older, "customer", first - timedelta(hours=1))
+    session.commit()
+    buckets = kpis.series(session, now=NOW)
+    assert buckets[0].start == first
+    assert (buckets[0].started_conversations, buckets[0].solved_without_person) == (1, 0)
+    assert sum(b.started_conversations for b in buckets) == 1
+    now = kpis.current(session, now=NOW)  # its window starts at 10:30 the day before
+    assert (now.started_conversations, now.solved_without_person) == (1, 0)
+
+
+def test_the_store_connects_to_postgresql_without_jit(pg_engine):
+    """make_engine turns JIT off (it cost the 7-day series up to 0.9 s of compiling) and keeps
+    the options the caller passed (here the fixture's search_path)."""
+    with pg_engine.connect() as connection:
+        assert connection.execute(text("SHOW jit")).scalar_one() == "off"
+        assert connection.execute(text("SHOW search_path")).scalar_one().startswith("c_")
+    jit = make_engine(content_conftest.POSTGRES_URL, connect_args={"options": "-c jit=on"})
+    try:
+        with jit.connect() as connection:
+            assert connection.execute(text("SHOW jit")).scalar_one() == "on"
+    finally:
+        jit.dispose()
