@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from bench.common import RESULTS_DIR, machine
+from bench.common import RESULTS_DIR, machine, percentile
 from bot.chat import kpis
 from bot.chat.db import create_schema, make_engine, make_sessionmaker
 
@@ -143,9 +143,8 @@ def _set_indexes(engine: Engine, present: bool) -> None:
 
 
 def _ms(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered) + 0.5) - 1)]
-    return f"{statistics.median(values) * 1000:,.0f} ms / {p95 * 1000:,.0f} ms"
+    median, p95 = statistics.median(values), percentile(values, 95)
+    return f"{median * 1000:,.0f} ms / {p95 * 1000:,.0f} ms"
 
 
 def main() -> None:

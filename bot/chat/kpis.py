@@ -176,9 +176,9 @@ def _asked_for_person(since: datetime) -> Any:
 
     The messages are searched from ``since`` on (less :data:`CLOCK_SKEW`): a conversation's
     messages are never older than the conversation. Without that bound PostgreSQL answers the
-    ``EXISTS`` with one scan of every stored message (90 days of them, ~0.6 s per query in
-    docs/benchmarks/kpi-dashboard.md); with it, with the messages of the window, found
-    through ``ix_messages_created_at``.
+    ``EXISTS`` with one scan of every stored message (90 days of them: 0.57 s per query, see
+    docs/benchmarks/README.md); with it, with the messages of the window, found through
+    ``ix_messages_created_at``.
     """
     messages = Message.__table__
     return or_(
