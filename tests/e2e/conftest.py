@@ -21,11 +21,12 @@ from bot.chat.db import create_schema, make_engine, make_sessionmaker
 from bot.content.repository import ensure_content
 from bot.devserver import action_server, rasa_server, tariff_service, web_app
 from bot.web.users import set_user
+from tests.slots import port
 
-ACTION_PORT = 15055
-RASA_PORT = 15005
-TARIFF_PORT = 15100
-WEB_PORT = 15000
+ACTION_PORT = port(15055)
+RASA_PORT = port(15005)
+TARIFF_PORT = port(15100)
+WEB_PORT = port(15000)
 AGENT = ("testagent", "Tessa", "e2e-geheim-1")  # username, display name, password
 EDITOR = ("testeditor", "Edda", "e2e-geheim-2")  # role editor: /editor/ and /api/editor/
 ADMIN = ("testadmin", "Ada", "e2e-geheim-3")  # role admin: /admin/, /admin/datenschutz

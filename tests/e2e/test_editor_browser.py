@@ -43,6 +43,7 @@ from bot.web.users import set_user
 from tests.e2e.conftest import EDITOR, TARIFF_PORT
 from tests.e2e.test_browser import CHROMIUM, FLAGS, ask, open_widget
 from tests.e2e.test_web import say, start
+from tests.slots import port
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,7 @@ ASK_PAUSE_S = 0.3
 MARKER = "Neu seit heute: Zählerstände nehmen wir auch per Postkarte entgegen."
 
 # The retraining test's own processes (the calculator is the shared one).
-OWN_WEB_PORT, OWN_RASA_PORT, OWN_ACTION_PORT = 16200, 16205, 16255
+OWN_WEB_PORT, OWN_RASA_PORT, OWN_ACTION_PORT = port(16200), port(16205), port(16255)
 # Not in the training data; the model of `make train` falls back on it (checked first).
 NEW_QUESTION = "Kann ich die Ablesekarte auch online ausfüllen?"
 TRAINING_DEADLINE_S = 6 * 60

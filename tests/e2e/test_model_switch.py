@@ -30,10 +30,11 @@ from bot.content.training import (
 from bot.devserver import action_server, rasa_server, tariff_service
 from bot.settings import REPO_ROOT, get_settings
 from bot.web.rasa_relay import RasaError, RasaRelay
+from tests.slots import port
 
 pytestmark = pytest.mark.slow
 
-RASA_PORT, ACTION_PORT, TARIFF_PORT = 16105, 16155, 16100
+RASA_PORT, ACTION_PORT, TARIFF_PORT = port(16105), port(16155), port(16100)
 EDITOR = repo.Actor(None, "Erika")
 TOPIC = "zaehlerstand_melden"
 # Not in the training data; the model of `make train` falls back on it (checked below).

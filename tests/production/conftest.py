@@ -31,6 +31,7 @@ from bot.devserver import (
 from bot.settings import REPO_ROOT
 from bot.web.users import set_user
 from tests.production.proxy import TcpProxy
+from tests.slots import port, redis_db
 
 AGENT = ("prodagent", "Paula", "prod-geheim-1")  # username, display name, password
 ADMIN = ("prodadmin", "Piet", "prod-geheim-2")
@@ -101,12 +102,12 @@ def production(tmp_path_factory) -> Iterator[Profile]:
         database=f"prodtest_{uuid.uuid4().hex[:10]}",
         postgres_port=postgres.port,
         redis_port=red_proxy.port,
-        redis_db=11,
-        lock_db=12,
-        calculator_port=17100,
-        action_ports=(17055, 17056),
-        rasa_ports=(17005, 17006),
-        web_ports=(17000, 17001),
+        redis_db=redis_db(11),
+        lock_db=redis_db(12),
+        calculator_port=port(17100),
+        action_ports=(port(17055), port(17056)),
+        rasa_ports=(port(17005), port(17006)),
+        web_ports=(port(17000), port(17001)),
         model_dir=models,
         secret_file=root / "secret",
         log_dir=log_dir,

@@ -9,8 +9,9 @@ import redis
 
 from bot.web.events import RedisEventHub
 from bot.web.ratelimit import RedisRateLimiter
+from tests.slots import redis_db
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = f"redis://127.0.0.1:6379/{redis_db(13)}"
 
 
 @pytest.fixture
