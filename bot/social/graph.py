@@ -27,7 +27,7 @@ Errors (Meta's ``error.code`` and ``error_subcode``; codes from Meta's "WhatsApp
      ├── InvalidRecipient        the customer cannot be reached: 131026 (undeliverable), 131021,
      │                           131030 (not in the test allow-list), 133010, Messenger 551
      │                           (person unavailable), 100/2018001 (no matching user)
-     ├── MediaError              a media file cannot be fetched: expired URL, 131052, not found
+     ├── MediaError              a media file cannot be fetched: expired URL, 131052, unknown id
      │    └── MediaTooLarge      larger than the caller's limit (nothing beyond it is read)
      └── GraphRequestError       any other 4xx: our request is wrong (100 invalid parameter,
                                  131009, 131051 unsupported type, ...) or the answer unreadable
@@ -70,6 +70,7 @@ _RECIPIENT_CODES: Final = frozenset({131021, 131026, 131030, 133010, 551})
 _MEDIA_CODES: Final = frozenset({131052, 131053})
 MESSENGER_OUTSIDE_WINDOW_SUBCODE: Final = 2018278
 _NO_MATCHING_USER_SUBCODE: Final = 2018001
+_NO_SUCH_OBJECT: Final = 33
 
 
 class GraphError(Exception):
@@ -164,7 +165,10 @@ def error_from_response(response: httpx.Response, *, media: bool = False) -> Gra
         cls = RateLimited
     elif code in _RECIPIENT_CODES or subcode == _NO_MATCHING_USER_SUBCODE:
         cls = InvalidRecipient
-    elif code in _MEDIA_CODES or (media and response.status_code in (403, 404, 410)):
+    elif code in _MEDIA_CODES or (
+        # a media id or URL that is unknown ("object does not exist": subcode 33) or expired
+        media and (response.status_code in (403, 404, 410) or subcode == _NO_SUCH_OBJECT)
+    ):
         cls = MediaError
     elif (
         code in _AUTH_CODES
