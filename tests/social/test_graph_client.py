@@ -2,7 +2,6 @@
 
 import asyncio
 import socket
-from datetime import timedelta
 
 import httpx
 import pytest
