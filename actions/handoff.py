@@ -59,7 +59,8 @@ class ActionRequestHandoff(Action):
             dispatcher.utter_message(
                 response="utter_handoff_offline",
                 handoff="offline",
-                hours=hours.describe(),
+                # Names today's holiday or special day: "heute geschlossen, Erster Weihnachtstag; …"
+                hours=hours.describe_day(current),
                 next_opening=hours.describe_next_opening(current) or "so bald wie möglich",
                 phone=str(kb.utility.get("phone", "")),
             )

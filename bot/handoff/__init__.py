@@ -3,6 +3,6 @@
 The handoff itself (queue, claim, hand-back) lives in the web app's store, ``bot.chat``.
 """
 
-from bot.handoff.hours import OpeningHours, OpeningHoursError, Period
+from bot.handoff.hours import OpeningHours, OpeningHoursError, Period, SpecialDay
 
-__all__ = ["OpeningHours", "OpeningHoursError", "Period"]
+__all__ = ["OpeningHours", "OpeningHoursError", "Period", "SpecialDay"]

@@ -9,6 +9,17 @@
         sat: ["09:00", "13:00"]
         wed: [["08:00", "12:00"], ["13:00", "18:00"]]   # a break: several periods
         # a day that is missing (or null or []) is closed
+      public_holidays:                       # closed on the state's public holidays
+        country: DE                          # ISO 3166-1 code
+        subdivision: SN                      # ISO 3166-2 state code: Saxony (Buß- und Bettag)
+      special_days:                          # other hours on single days; [] or null: closed
+        - {date: "12-24", name: Heiligabend, hours: []}             # every year
+        - {date: "2026-12-31", name: Silvester, hours: ["09:00", "12:00"]}   # once
+
+Which day has which hours: a special day with a full date, then one given as "MM-DD", then a
+public holiday (closed), then the weekday. Public holidays come from the maintained
+``holidays`` library (PyPI), which knows each German state's holidays (Saxony: Reformationstag,
+Buß- und Bettag) and movable feasts, with German names.
 
 Times are wall-clock times in ``timezone``, so 8 o'clock stays 8 o'clock across the change to and
 from summer time. ``"24:00"`` may end a day. Every check takes an aware ``datetime`` (the web
@@ -21,9 +32,11 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
+
+import holidays
 
 from bot.knowledge.errors import KnowledgeError
 
@@ -41,6 +54,9 @@ WEEKDAY_NAMES: Final = (
 )
 MINUTES_PER_DAY: Final = 24 * 60
 _TIME = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")
+_SPECIAL_DATE = re.compile(r"(?:([0-9]{4})-)?([0-9]{2})-([0-9]{2})")
+# How far next_opening looks ahead: a year and a week covers any run of closed special days.
+_LOOKAHEAD_DAYS: Final = 373
 
 
 class OpeningHoursError(KnowledgeError):
@@ -57,6 +73,19 @@ class Period:
     def contains(self, minute: int) -> bool:
         """Return whether the local minute of the day lies in the period."""
         return self.start <= minute < self.end
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    """A day with other hours than its weekday: ``periods`` empty means closed.
+
+    Attributes:
+        name: what the day is called in German texts ("Heiligabend").
+        periods: the day's opening periods.
+    """
+
+    name: str
+    periods: tuple[Period, ...]
 
 
 def _load_zone(name: Any, field: str, problems: list[str]) -> zoneinfo.ZoneInfo | None:
@@ -125,6 +154,91 @@ def _periods(value: Any, field: str, problems: list[str]) -> tuple[Period, ...]:
     return tuple(periods)
 
 
+def _public_holidays(spec: Any, problems: list[str]) -> holidays.HolidayBase | None:
+    where = "opening_hours.public_holidays"
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping):
+        problems.append(f"field '{where}': expected a mapping with 'country' and 'subdivision'")
+        return None
+    for key in spec:
+        if key not in ("country", "subdivision"):
+            problems.append(f"field '{where}.{key}': unknown, use 'country' and 'subdivision'")
+    country, subdivision = spec.get("country"), spec.get("subdivision")
+    supported = holidays.list_supported_countries()
+    if not isinstance(country, str) or country not in supported:
+        problems.append(
+            f"field '{where}.country': expected an ISO 3166-1 code such as 'DE', got {country!r}"
+        )
+        return None
+    if subdivision is not None and subdivision not in supported[country]:
+        problems.append(
+            f"field '{where}.subdivision': {subdivision!r} is not a subdivision of {country}; "
+            f"use one of {', '.join(supported[country])}"
+        )
+        return None
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision, language="de")
+    except NotImplementedError:  # a country without German names
+        return holidays.country_holidays(country, subdiv=subdivision)
+
+
+def _special_days(
+    spec: Any, problems: list[str]
+) -> tuple[dict[date, SpecialDay], dict[tuple[int, int], SpecialDay]]:
+    dated: dict[date, SpecialDay] = {}
+    yearly: dict[tuple[int, int], SpecialDay] = {}
+    if spec is None:
+        return dated, yearly
+    if not isinstance(spec, list):
+        problems.append(
+            "field 'opening_hours.special_days': expected a list of "
+            '{date: "MM-DD" or "YYYY-MM-DD", name: ..., hours: [...]}'
+        )
+        return dated, yearly
+    for i, item in enumerate(spec):
+        where = f"opening_hours.special_days[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"field '{where}': expected a mapping with date, name and hours")
+            continue
+        for key in item:
+            if key not in ("date", "name", "hours"):
+                problems.append(f"field '{where}.{key}': unknown, use date, name and hours")
+        raw_date, name = item.get("date"), item.get("name")
+        match = _SPECIAL_DATE.fullmatch(raw_date) if isinstance(raw_date, str) else None
+        day: date | None = None
+        if match:
+            try:
+                # 2000 is a leap year: "02-29" is a valid yearly day.
+                day = date(int(match[1] or 2000), int(match[2]), int(match[3]))
+            except ValueError:
+                day = None
+        if day is None or match is None:
+            # YAML reads an unquoted 2026-12-31 as a date: say how to write it.
+            hint = " (write it in quotes)" if isinstance(raw_date, date) else ""
+            problems.append(
+                f"field '{where}.date': expected \"MM-DD\" (every year) or \"YYYY-MM-DD\" "
+                f"(once), got {raw_date!r}{hint}"
+            )
+            continue
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"field '{where}.name': the day's name, e.g. Heiligabend")
+            continue
+        if "hours" not in item:
+            problems.append(f"field '{where}.hours': missing; [] or null means closed")
+            continue
+        special = SpecialDay(name.strip(), _periods(item.get("hours"), f"{where}.hours", problems))
+        if match[1]:
+            if day in dated:
+                problems.append(f"field '{where}.date': {raw_date} is listed twice")
+            dated[day] = special
+        else:
+            if (day.month, day.day) in yearly:
+                problems.append(f"field '{where}.date': {raw_date} is listed twice")
+            yearly[(day.month, day.day)] = special
+    return dated, yearly
+
+
 def _clock(minute: int) -> str:
     """Format a minute of the day for German texts: 480 -> "8", 510 -> "8:30", 1440 -> "24"."""
     hours, minutes = divmod(minute, 60)
@@ -159,10 +273,16 @@ class OpeningHours:
     Attributes:
         zone: the time zone the hours are given in.
         weekly: seven tuples of periods, Monday first; an empty tuple is a closed day.
+        public_holidays: the holidays of the utility's state (closed), None for none.
+        special_dates: days with other hours, by full date.
+        special_yearly: days with other hours every year, by (month, day).
     """
 
     zone: zoneinfo.ZoneInfo
     weekly: tuple[tuple[Period, ...], ...]
+    public_holidays: holidays.HolidayBase | None = field(default=None, compare=False)
+    special_dates: Mapping[date, SpecialDay] = field(default_factory=dict)
+    special_yearly: Mapping[tuple[int, int], SpecialDay] = field(default_factory=dict)
 
     @classmethod
     def from_utility(
@@ -184,6 +304,9 @@ class OpeningHours:
         spec = utility.get("opening_hours")
         zone: zoneinfo.ZoneInfo | None = None
         days: list[tuple[Period, ...]] = []
+        calendar: holidays.HolidayBase | None = None
+        dated: dict[date, SpecialDay] = {}
+        yearly: dict[tuple[int, int], SpecialDay] = {}
         if not isinstance(spec, Mapping):
             problems.append(
                 "field 'opening_hours': missing or not a mapping with 'timezone' and 'weekly'"
@@ -204,9 +327,42 @@ class OpeningHours:
                     _periods(weekly.get(day), f"opening_hours.weekly.{day}", problems)
                     for day in WEEKDAYS
                 ]
+            for key in spec:
+                if key not in ("timezone", "weekly", "public_holidays", "special_days"):
+                    problems.append(
+                        f"field 'opening_hours.{key}': unknown, use timezone, weekly, "
+                        "public_holidays and special_days"
+                    )
+            calendar = _public_holidays(spec.get("public_holidays"), problems)
+            dated, yearly = _special_days(spec.get("special_days"), problems)
         if problems or zone is None:
             raise OpeningHoursError([f"{source}: {problem}" for problem in problems])
-        return cls(zone=zone, weekly=tuple(days))
+        return cls(
+            zone=zone,
+            weekly=tuple(days),
+            public_holidays=calendar,
+            special_dates=dated,
+            special_yearly=yearly,
+        )
+
+    def special_day(self, day: date) -> SpecialDay | None:
+        """The special day or public holiday on ``day`` (a local date), None for a usual day.
+
+        A public holiday is returned as a closed special day with the holiday's German name.
+        """
+        found = self.special_dates.get(day) or self.special_yearly.get((day.month, day.day))
+        if found is not None:
+            return found
+        if self.public_holidays is not None:
+            name = self.public_holidays.get(day)
+            if name:
+                return SpecialDay(str(name), ())
+        return None
+
+    def periods_on(self, day: date) -> tuple[Period, ...]:
+        """The opening periods of a local date (special days and holidays included)."""
+        special = self.special_day(day)
+        return special.periods if special is not None else self.weekly[day.weekday()]
 
     def _local(self, now: datetime) -> datetime:
         if now.tzinfo is None or now.utcoffset() is None:
@@ -224,7 +380,7 @@ class OpeningHours:
         """
         local = self._local(now)
         minute = local.hour * 60 + local.minute
-        return any(p.contains(minute) for p in self.weekly[local.weekday()])
+        return any(p.contains(minute) for p in self.periods_on(local.date()))
 
     def next_opening(self, now: datetime) -> datetime | None:
         """Return the first moment at or after ``now`` when the chat is staffed.
@@ -234,7 +390,8 @@ class OpeningHours:
 
         Returns:
             ``now`` itself (in the configured zone) while open, else the start of the next
-            period; None if no day of the week has opening hours. An opening time that does not
+            period (holidays and special days skipped); None if no day of the next year has
+            opening hours. An opening time that does not
             exist on the day clocks go forward (02:30) is taken one hour later, as the clock
             shows it.
 
@@ -245,10 +402,13 @@ class OpeningHours:
         if self.is_open(local):
             return local
         minute = local.hour * 60 + local.minute
-        # Eight days: today's later periods, six other days, and today's earlier ones next week.
-        for offset in range(8):
+        if not any(self.weekly) and not self.special_dates and not self.special_yearly:
+            return None
+        # Today's later periods, then the following days; a year ahead covers any run of
+        # holidays and closed special days.
+        for offset in range(_LOOKAHEAD_DAYS):
             day = local.date() + timedelta(days=offset)
-            for period in self.weekly[day.weekday()]:
+            for period in self.periods_on(day):
                 if offset == 0 and period.start <= minute:
                     continue
                 start = datetime(day.year, day.month, day.day, tzinfo=self.zone) + timedelta(
@@ -277,6 +437,24 @@ class OpeningHours:
         if not groups:
             return "geschlossen"
         return ", ".join(f"{_days_text(days)} {_periods_text(p)}" for p, days in groups)
+
+    def describe_day(self, now: datetime) -> str:
+        """Return the hours as German text, naming today's holiday or special day.
+
+        ``"Mo–Fr 8–18 Uhr, Sa 9–13 Uhr"`` on a usual day; on a closed holiday or special day
+        ``"heute geschlossen, Erster Weihnachtstag; sonst Mo–Fr 8–18 Uhr, Sa 9–13 Uhr"``; on
+        a special day with its own hours ``"heute, Silvester, 9–12 Uhr; sonst …"``.
+
+        Raises:
+            ValueError: if ``now`` is naive.
+        """
+        usual = self.describe()
+        special = self.special_day(self._local(now).date())
+        if special is None:
+            return usual
+        if not special.periods:
+            return f"heute geschlossen, {special.name}; sonst {usual}"
+        return f"heute, {special.name}, {_periods_text(special.periods)}; sonst {usual}"
 
     def describe_next_opening(self, now: datetime) -> str | None:
         """Return when the chat is staffed next, as German text.

@@ -56,6 +56,9 @@ class ChatHours:
     def set(self, weekly):
         data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
         data["opening_hours"]["weekly"] = weekly
+        # Always means always: a run on a holiday (Christmas, Buß- und Bettag) too.
+        data["opening_hours"].pop("public_holidays", None)
+        data["opening_hours"].pop("special_days", None)
         self.path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
     def open(self):
