@@ -27,12 +27,14 @@ RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Nachrichten</title><link>https://news.example/</link>
 <item><guid>n1</guid><title>Stadtwerke Musterstadt erhöhen den Grundpreis</title>
   <link>https://news.example/a/1</link><pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>
-  <description>&lt;p&gt;Die &lt;b&gt;Stadtwerke&lt;/b&gt; Musterstadt teilten mit …&lt;/p&gt;</description></item>
+  <description>&lt;p&gt;Die &lt;b&gt;Stadtwerke&lt;/b&gt; Musterstadt
+  teilten mit …&lt;/p&gt;</description></item>
 <item><guid>n2</guid><title>Wie lange gilt die Gaspreisbremse noch?</title>
   <link>https://news.example/a/2</link><description>Verbraucher fragen nach.</description></item>
 <item><guid>n3</guid><title>Stadtfest am Wochenende</title><link>https://news.example/a/3</link>
   <description>Musik und Essen auf dem Marktplatz.</description></item>
-<item><guid>n4</guid><title>SW Musterstadt: Störung behoben</title><link>javascript:alert(1)</link></item>
+<item><guid>n4</guid><title>SW Musterstadt: Störung behoben</title>
+  <link>javascript:alert(1)</link></item>
 </channel></rss>"""
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
@@ -40,7 +42,8 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <updated>2026-11-23T09:00:00Z</updated>
 <entry><id>tag:social.example,2026:1</id><title>Post von @erika</title>
   <link href="https://social.example/@erika/1"/><updated>2026-11-23T09:00:00Z</updated>
-  <summary type="html">Meine Abschlagszahlung bei den #Stadtwerke Musterstadt ist zu hoch &lt;script&gt;x()&lt;/script&gt;</summary></entry>
+  <summary type="html">Meine Abschlagszahlung bei den #Stadtwerke Musterstadt ist zu hoch
+  &lt;script&gt;x()&lt;/script&gt;</summary></entry>
 <entry><id>tag:social.example,2026:2</id><title>Post von @max</title>
   <link href="https://social.example/@max/2"/><updated>2026-11-23T09:05:00Z</updated>
   <summary>Schönes Wetter heute</summary></entry>
@@ -185,7 +188,10 @@ async def test_an_unreachable_feed(guesser):
 
 def test_parse_feed_without_links_or_ids_skips_them():
     feed = Feed("f", "https://f.example/rss")
-    rss = b"<rss version='2.0'><channel><item><description>ohne alles</description></item></channel></rss>"
+    rss = (
+        b"<rss version='2.0'><channel><item><description>ohne alles</description></item>"
+        b"</channel></rss>"
+    )
     assert parse_feed(feed, rss) == []
 
 
