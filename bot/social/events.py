@@ -242,10 +242,10 @@ class StatusUpdate:
 class Echo:
     """A message the Messenger page sent, reported back (``is_echo``).
 
-    Our own sends come back with our ``app_id``: they are already stored, skip them. An echo
-    with another app id, or none, was written by a person in Meta's own inbox (Business
-    Suite): show it in the conversation as the page's words. An echo is never a customer
-    message, whether text or attachment.
+    Our own sends come back with the ``message_id`` the Send API returned (stored with the
+    message) and our ``app_id``: skip them. Any other echo was written by a person in Meta's own
+    inbox (Business Suite): show it in the conversation as the page's words. An echo is never a
+    customer message, whether text or attachment.
 
     Attributes:
         channel: MESSENGER.
@@ -297,6 +297,15 @@ class PayloadError(ValueError):
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def mask_contact(contact_id: str) -> str:
+    """A contact id for logs: wa_id (a phone number) and PSID are personal data.
+
+    Keeps the last three characters so a log line can still be matched by someone who has the
+    conversation: ``"4915112345678"`` -> ``"…678"``.
+    """
+    return "…" + contact_id[-3:] if len(contact_id) > 3 else "…"
 
 
 def clean_text(value: Any, limit: int = MAX_TEXT) -> str:

@@ -12,6 +12,7 @@ from bot.social.events import (
     PayloadError,
     StatusUpdate,
     clean_text,
+    mask_contact,
     parse_webhook,
 )
 from tests.social.payloads import (
@@ -537,3 +538,8 @@ def test_text_is_cleaned_for_storage():
 def test_delivery_state_only_moves_forward(current, new, expected):
     current = DeliveryState(current) if current else None
     assert DeliveryState.advance(current, DeliveryState(new)) is DeliveryState(expected)
+
+
+def test_contact_ids_are_masked_for_logs():
+    assert mask_contact("4915112345678") == "…678"
+    assert mask_contact("12") == "…"
