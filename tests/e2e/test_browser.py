@@ -46,12 +46,22 @@ def context(browser):
     context.close()
 
 
+def watch_csp(page: Page) -> list[str]:
+    """What the Content-Security-Policy blocked on ``page`` (Chromium reports it on the console)."""
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return blocked
+
+
 @pytest.fixture
 def page(context):
     page = context.new_page()
     page.dialogs = []  # any alert() would be an XSS
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    return page
+    blocked = watch_csp(page)
+    yield page
+    assert blocked == []  # every script and style of the pages is allowed by the policy
 
 
 @pytest.fixture(scope="session")
