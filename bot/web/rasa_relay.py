@@ -160,7 +160,10 @@ class RasaRelay:
                     # The turn's X-Request-ID (bot/observability) and the token.
                     headers={**outgoing_headers(), **self._auth},
                 )
-            except _RETRYABLE as exc:
+            except (*_RETRYABLE, AttributeError) as exc:
+                # AttributeError: anyio (under httpcore) asks a socket the dying replica closed
+                # during the connect for its peer ('NoneType' object has no attribute
+                # 'getpeername'); that is a failed connect, not a bug of ours, and was a 500.
                 self._mark_down(replica, exc)
                 last_error = exc
                 continue
