@@ -122,8 +122,9 @@ run-prod: $(MODEL) ## Start the production profile here: PostgreSQL, Redis, 2 Ra
 	$(PY) -m bot run-prod
 
 shell: $(MODEL) ## Chat in the terminal (needs `make run` in another terminal for the actions)
-	ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook $(RASA) shell --model $(MODEL) \
-		--endpoints endpoints.yml --port 5006
+	@test -f build/action-token || { echo "start \`make run\` first (it makes build/action-token)"; exit 1; }
+	ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook ACTION_SERVER_TOKEN=$$(cat build/action-token) \
+		$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port 5006
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check bot actions channels tests bench

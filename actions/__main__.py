@@ -11,6 +11,10 @@ rasa-sdk's own server plus (docs/design/production.md):
   log line of the request, goes on to the calculator (``bot.tariff.client``) and comes back in
   the answer's header. Each action run is logged with its name, status and duration.
 
+Only Rasa may run actions: ``POST /webhook`` and ``GET /actions`` need
+``Authorization: Bearer <ACTION_SERVER_TOKEN>`` (Rasa sends it, ``endpoints.yml``), else ``401``;
+the server does not start without the token. The probes and ``/metrics`` stay open.
+
 Binds ``BIND_HOST`` (default loopback) and ``ACTION_SERVER_PORT``; logs as ``LOG_FORMAT`` says.
 """
 
@@ -20,6 +24,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import sys
 import zlib
 from time import perf_counter
@@ -44,6 +49,8 @@ from bot.settings import get_settings
 logger = logging.getLogger("actions.server")
 
 WEBHOOK_PATH: Final = "/webhook"
+# Routes that run or list actions: Rasa's only (the probes and /metrics are open).
+PROTECTED_PATHS: Final = frozenset({WEBHOOK_PATH, "/actions"})
 UNKNOWN_ACTION: Final = "unknown"
 # Action names as the domain writes them; anything else is counted as "unknown", so a caller
 # cannot create label values at will.
@@ -63,6 +70,22 @@ def action_name(request: Request, status: int) -> str:
     except (ValueError, zlib.error, AttributeError):
         return UNKNOWN_ACTION
     return name if isinstance(name, str) and _ACTION_NAME.fullmatch(name) else UNKNOWN_ACTION
+
+
+def require_token(app: Sanic, token: str) -> None:
+    """Answer ``401`` to calls of :data:`PROTECTED_PATHS` without ``Bearer <token>``."""
+    expected = f"Bearer {token}".encode()
+
+    async def check(request: Request) -> HTTPResponse | None:
+        if request.path not in PROTECTED_PATHS:
+            return None
+        given = (request.headers.get("Authorization") or "").encode("utf-8", "replace")
+        if secrets.compare_digest(given, expected):
+            return None
+        return response.json({"error": "the action server only takes calls from Rasa"},
+                             status=401)
+
+    app.register_middleware(check, "request")
 
 
 def observe(app: Sanic, metrics: ActionMetrics) -> None:
@@ -101,11 +124,16 @@ def main() -> int:
     """Serve the actions of this package until interrupted."""
     settings = get_settings()
     configure_logging("actions", log_format=settings.log_format)
+    if not settings.action_token:
+        logger.error("ACTION_SERVER_TOKEN is not set: without it anyone who reaches the port "
+                     "could run actions (make run and the deployment set it)")
+        return 2
     # Imported once logging is set up: importing it warns (sanic_cors), and that warning should
     # be a log line like every other.
     from rasa_sdk.endpoint import create_app
 
     app = create_app("actions", cors_origins=None)
+    require_token(app, settings.action_token)
     observe(app, ActionMetrics())
 
     @app.get("/ready")

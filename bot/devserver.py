@@ -6,6 +6,12 @@ action server (rasa-sdk, port 5055), the Rasa server (port 5005) and the web app
 production profile on this machine (docs/design/production.md): PostgreSQL, Redis, two Rasa
 servers, two action servers and two web app instances. The tests start the same commands
 through :class:`ServiceProcess`.
+
+Nothing listens without a token: ``make run`` generates Rasa's token (``build/rasa-token``, like
+the web app's secret key) and the action server's (``build/action-token``) once, and hands them
+to the processes that need them (``RASA_TOKEN``: Rasa's ``--auth-token`` and our channel, the web
+app sends it; ``ACTION_SERVER_TOKEN``: Rasa sends it, the action server requires it). Values in
+the environment win; the production profile keeps its own (``ProductionLayout``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from bot.settings import REPO_ROOT, Settings, get_settings
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
+RASA_TOKEN_FILE = REPO_ROOT / "build" / "rasa-token"
+ACTION_TOKEN_FILE = REPO_ROOT / "build" / "action-token"
 # A Rasa server needs ~20-40 s to load TensorFlow and the model on this 2-core machine.
 START_TIMEOUT_S = 180.0
 
@@ -85,6 +93,13 @@ class ServiceProcess:
             self.process.wait(timeout)
 
 
+def local_token(variable: str, path: Path) -> str:
+    """``variable`` from the environment, else a token generated once into ``path`` (0600)."""
+    from bot.web.security import load_or_create_secret
+
+    return os.environ.get(variable) or load_or_create_secret(path)
+
+
 def tariff_service(
     port: int = 8100, log_path: Path | None = None, extra_env: dict[str, str] | None = None
 ) -> ServiceProcess:
@@ -131,6 +146,8 @@ def action_server(
             "ACTION_SERVER_PORT": str(port),
             "BIND_HOST": HOST,
             "TARIFF_URL": tariff_url or get_settings().tariff_url,
+            # The same token as the Rasa servers started here send (rasa_server).
+            "ACTION_SERVER_TOKEN": local_token("ACTION_SERVER_TOKEN", ACTION_TOKEN_FILE),
             **(extra_env or {}),
         },
         log_path=log_path,
@@ -181,6 +198,7 @@ def rasa_server(
         health_url=f"http://{HOST}:{port}{health_path}",
         env={
             "ACTION_ENDPOINT_URL": action_url or f"http://{HOST}:{action_port}/webhook",
+            "ACTION_SERVER_TOKEN": local_token("ACTION_SERVER_TOKEN", ACTION_TOKEN_FILE),
             "TF_CPP_MIN_LOG_LEVEL": "2",
             **(extra_env or {}),
         },
@@ -246,6 +264,19 @@ def supervise(services: Sequence[ServiceProcess], banner: str) -> int:
     return 1 if failed else 0
 
 
+def demo_services(model: Path, *, with_web: bool = True) -> list[ServiceProcess]:
+    """The processes of ``make run`` on their default ports; Rasa and the web app share a token.
+
+    Rasa's HTTP API and our channel require ``RASA_TOKEN`` (``--auth-token``); the web app sends
+    it. The action server token is passed by ``action_server`` and ``rasa_server`` themselves.
+    """
+    rasa_token = {"RASA_TOKEN": local_token("RASA_TOKEN", RASA_TOKEN_FILE)}
+    services = [tariff_service(), action_server(), rasa_server(model, extra_env=rasa_token)]
+    if with_web:
+        services.append(web_app(extra_env=rasa_token))
+    return services
+
+
 def run_all(with_web: bool = True) -> int:
     """Start every service of the demo, print how to talk to the assistant, stop on Ctrl-C.
 
@@ -256,18 +287,16 @@ def run_all(with_web: bool = True) -> int:
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2
-    services = [tariff_service(), action_server(), rasa_server(model)]
-    if with_web:
-        services.append(web_app())
+    services = demo_services(model, with_web=with_web)
     return supervise(
         services,
         "\nThe assistant is running on loopback:\n"
         "  website + chat widget  http://127.0.0.1:8000/  (agent console: /agent/)\n"
-        "  Rasa REST channel   POST http://127.0.0.1:5005/webhooks/rest/webhook\n"
-        "  with metadata       POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
-        "  action server       http://127.0.0.1:5055/health\n"
+        "  Rasa (token: build/rasa-token)  POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
+        "  action server       http://127.0.0.1:5055/health (calls only from Rasa)\n"
         "  tariff calculator   http://127.0.0.1:8100/docs (OpenAPI: /openapi.json)\n"
         "Try:  curl -s -XPOST localhost:5005/webhooks/rest_meta/webhook "
+        '-H "Authorization: Bearer $(cat build/rasa-token)" '
         '-d \'{"sender":"demo","message":"Wie funktionierte die Gaspreisbremse?"}\'\n'
         "Stop with Ctrl-C.",
     )
@@ -349,15 +378,37 @@ def create_database(layout: ProductionLayout) -> bool:
         admin.dispose()
 
 
+def profile_tokens(secret: str) -> dict[str, str]:
+    """``RASA_TOKEN`` and ``ACTION_SERVER_TOKEN`` of the production profile on this machine.
+
+    HMAC-SHA256 of the profile's secret key: stable across restarts, different from each other
+    and from the key, and no further file to keep.
+    """
+    import base64
+    import hashlib
+    import hmac
+
+    def derive(purpose: str) -> str:
+        digest = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    return {"RASA_TOKEN": derive("rasa-token"), "ACTION_SERVER_TOKEN": derive("action-token")}
+
+
 def production_services(
     layout: ProductionLayout, model: Path, secret: str, extra_env: dict[str, str] | None = None
 ) -> list[ServiceProcess]:
-    """The processes of the production profile, in start order."""
+    """The processes of the production profile, in start order.
+
+    Rasa's and the action servers' tokens are derived from the secret key (:func:`profile_tokens`);
+    a cluster keeps them as separate secrets (deploy/k8s/secret.example.yaml).
+    """
     shared = {
         "APP_MODE": "production",
         "DATABASE_URL": layout.database_url,
         "MODEL_DIR": str(layout.model_dir),
         "LOG_FORMAT": "json",
+        **profile_tokens(secret),
         **(extra_env or {}),
     }
     tariff_url = f"http://{HOST}:{layout.calculator_port}"

@@ -42,6 +42,10 @@ network (``203.0.113.57`` → ``203.0.113.0``), an IPv6 address to its /48 (``20
 the port dropped. ``MaskingFilter`` applies it to uvicorn's access lines, whose first argument
 is the client's ``host:port``. Nothing else in a log line is treated as an address: the
 services' own addresses (``127.0.0.1:5005``) stay readable for operators.
+
+A conversation id grants access to its transcript, so in access lines the id in a path
+(``/conversations/<id>``) is shortened to its first eight characters (``shorten_ids``), as the
+chat store's own messages name conversations.
 """
 
 from __future__ import annotations
@@ -64,8 +68,13 @@ ADDRESS_PLACEHOLDER: Final = "-"
 # provider's network segment, not a household.
 IPV4_KEPT_BITS: Final = 24
 IPV6_KEPT_BITS: Final = 48
-# The logger whose records carry the client's "host:port" as their first argument.
+# The logger whose records carry the client's "host:port" as their first argument and the path
+# (with the query) as their third.
 ACCESS_LOGGER: Final = "uvicorn.access"
+# What stays of a conversation id in a logged path: 8 of 32 characters (48 of 192 bits) tell
+# an operator which conversation it was, and give no access to it.
+KEPT_ID_CHARS: Final = 8
+_ID_IN_PATH = re.compile(rf"(/conversations/)([A-Za-z0-9_-]{{{KEPT_ID_CHARS}}})[^/?#\s\"]+")
 
 # Every placeholder stands where a token of letters and digits stood, so the patterns treat "[" and
 # "]" like letters at their edges: a text reads the same to them before and after masking. That
@@ -358,12 +367,18 @@ def anonymise_address(address: str) -> str:
     return ADDRESS_PLACEHOLDER
 
 
+def shorten_ids(path: str) -> str:
+    """``path`` with every conversation id cut to its first characters and ``…``."""
+    return _ID_IN_PATH.sub(r"\1\2…", path)
+
+
 class MaskingFilter(logging.Filter):
     """A logging filter that masks personal data in the message, its arguments and tracebacks.
 
     The message is rendered (``msg % args``) and masked as a whole, because a personal datum
     can sit in any argument, including objects whose ``str()`` contains it. In uvicorn's access
-    lines the client address is shortened first (:func:`anonymise_address`). Attach it to the
+    lines the client address and conversation ids are shortened first
+    (:func:`anonymise_address`, :func:`shorten_ids`). Attach it to the
     handlers: ``handler.addFilter(MaskingFilter())``.
     """
 
@@ -382,7 +397,11 @@ class MaskingFilter(logging.Filter):
             and record.args
             and isinstance(record.args[0], str)
         ):
-            record.args = (anonymise_address(record.args[0]), *record.args[1:])
+            args = list(record.args)
+            args[0] = anonymise_address(str(args[0]))
+            if len(args) > 2 and isinstance(args[2], str):
+                args[2] = shorten_ids(args[2])
+            record.args = tuple(args)
         try:
             message = record.getMessage()
         except (TypeError, ValueError):

@@ -45,9 +45,11 @@ from urllib.parse import quote
 
 import httpx
 from sqlalchemy import delete, exists, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat import repository as repo
+from bot.chat.db import wipe_deleted
 from bot.chat.models import (
     Conversation,
     Feedback,
@@ -321,7 +323,16 @@ def _delete_one(sessions: sessionmaker, conversation_id: str, now: datetime) -> 
     with sessions.begin() as session:
         counts = count_traces(session, [conversation_id])
         repo.delete_conversation(session=session, conversation_id=conversation_id, now=now)
+    _wipe(sessions)
     return counts
+
+
+def _wipe(sessions: sessionmaker) -> None:
+    """No deleted text left in a SQLite database's files (``bot.chat.db.wipe_deleted``)."""
+    engine = sessions.kw.get("bind")
+    if isinstance(engine, Engine) and not wipe_deleted(engine):
+        logger.warning("SQLite's write-ahead log could not be truncated after a deletion "
+                       "(a reader was busy); the next deletion tries again")
 
 
 async def delete_conversation(
@@ -456,6 +467,8 @@ def _delete_inactive(
                         continue
     with sessions.begin() as session:
         orphans = _orphaned_inbox(session, delete_them=not dry_run)
+    if not dry_run and (ids or orphans):
+        _wipe(sessions)
     return len(ids), counts, orphans
 
 

@@ -46,6 +46,11 @@ class Settings:
     log_format: str = "text"
     retention_days: int = 90
     rasa_token: str | None = None
+    # Security (README, "Security"); defaults as in get_settings().
+    trusted_proxies: tuple[str, ...] = ()
+    callbacks_per_hour: int = 5
+    feedback_per_minute: int = 30
+    action_token: str | None = None
 
     @property
     def rasa_urls(self) -> list[str]:
@@ -78,6 +83,9 @@ def get_settings() -> Settings:
         rate_limit_per_minute=int(os.environ.get("CHAT_RATE_LIMIT_PER_MINUTE", "20")),
         # New conversations per client address and minute (a widget needs one per chat).
         new_conversations_per_minute=int(os.environ.get("CHAT_NEW_CONVERSATIONS_PER_MINUTE", "30")),
+        # Callback requests per client address and hour, ratings per address and minute.
+        callbacks_per_hour=int(os.environ.get("CHAT_CALLBACKS_PER_HOUR", "5")),
+        feedback_per_minute=int(os.environ.get("CHAT_FEEDBACK_PER_MINUTE", "30")),
         # Age in days after which an answer's "stand" (last checked against the sources) is
         # reported to editors as due for review (python -m bot check, a warning).
         content_max_stand_age_days=int(os.environ.get("CONTENT_MAX_STAND_AGE_DAYS", "365")),
@@ -109,4 +117,12 @@ def get_settings() -> Settings:
         # Token of the Rasa servers' HTTP API (`rasa run --auth-token`) and of our deletion and
         # retention routes; unset: Rasa is reachable only inside the cluster network.
         rasa_token=os.environ.get("RASA_TOKEN") or None,
+        # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For the web
+        # app believes (bot/web/proxy.py). Default: none, the connection's address is the client.
+        trusted_proxies=tuple(
+            p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
+        # Shared by Rasa (endpoints: the header it sends) and the action server (which refuses
+        # calls without it). `make run` generates one into build/ (bot/devserver.py).
+        action_token=os.environ.get("ACTION_SERVER_TOKEN") or None,
     )

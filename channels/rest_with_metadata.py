@@ -20,8 +20,10 @@ Operations routes of the same blueprint (production profile, docs/design/product
     DELETE /webhooks/rest_meta/conversations/{id}     delete the conversation's tracker
     POST   /webhooks/rest_meta/retention {"before": unix time}   delete older trackers
 
-The two deleting routes require ``?token=`` equal to ``RASA_TOKEN`` when that is set (the same
-token Rasa's own HTTP API then requires).
+When ``RASA_TOKEN`` is set (always with ``make run`` and in production) the webhook and the two
+deleting routes require it, as ``Authorization: Bearer <token>`` or ``?token=`` (the same token
+Rasa's own HTTP API then requires): only the web app may put words into a conversation. The
+readiness and metrics routes stay open for the probes.
 
 Observability (docs/design/production.md): a turn runs with the web app's ``X-Request-ID`` (in
 every log line of the turn, in the calls to the action server, back in the answer's header).
@@ -119,8 +121,10 @@ class RestWithMetadataInput(InputChannel):
     def _authorised(self, request: Request) -> bool:
         if self.token is None:
             return True
-        given = request.args.get("token") or ""
-        return secrets.compare_digest(given.encode(), self.token.encode())
+        header = request.headers.get("Authorization") or ""
+        given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+        given = given or request.args.get("token") or ""
+        return secrets.compare_digest(given.encode("utf-8", "replace"), self.token.encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The channel's routes."""
@@ -159,6 +163,8 @@ class RestWithMetadataInput(InputChannel):
             return answer
 
         async def handle(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
+                return response.json({"error": "token missing or wrong"}, status=401)
             try:
                 body = request.json
             except Exception:  # sanic raises InvalidUsage on malformed JSON

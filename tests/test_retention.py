@@ -122,7 +122,7 @@ def conversation(sessions, at: datetime, *, ticket_done: datetime | None = None,
         repo.add_message(session=session, conversation_id=cid, sender="customer",
                          text="Meine IBAN ist DE89 3704 0044 0532 0130 00", now=at)
         repo.add_message(session=session, conversation_id=cid, sender="bot", text="Antwort",
-                         faq_id="gaspreisbremse", now=at)
+                         faq_id="gaspreisbremse", content_version=1, now=at)
         repo.enqueue(session=session, conversation_id=cid, reason="asked", now=at)
         repo.release_to_bot(session=session, conversation_id=cid, now=at)
         repo.add_feedback(session=session, conversation_id=cid, faq_id="gaspreisbremse",

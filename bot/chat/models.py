@@ -2,7 +2,8 @@
 
 ::
 
-    agents ─────────┐ (SET NULL)
+    agents ─────────┬── agent_sessions   (CASCADE: deleting a user ends every login of theirs)
+                    │ (SET NULL)
     conversations ──┼── messages   (CASCADE: deleting a conversation deletes every row below it)
                     ├── feedback
                     ├── handoffs
@@ -38,6 +39,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base
+from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator
 
 STATES: Final = ("bot", "queued", "agent", "closed")
@@ -90,10 +92,18 @@ else:
 
 
 class Agent(Base):
-    """A person who answers chats (``agent``), edits content (``editor``) or manages users."""
+    """A person who answers chats (``agent``), edits content (``editor``) or manages users.
+
+    Ids are never reused: SQLite's ``AUTOINCREMENT`` (without it SQLite hands a deleted user's id
+    to the next user) and PostgreSQL's sequence. A deactivated user (``active`` false) keeps
+    their account and history but cannot log in.
+    """
 
     __tablename__ = "agents"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_agents_role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="ck_agents_role"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int = Column(Integer, primary_key=True)
     username: str = Column(String(64), nullable=False, unique=True)
@@ -101,6 +111,24 @@ class Agent(Base):
     display_name: str = Column(String(100), nullable=False)
     role: str = Column(String(16), nullable=False, default="agent")
     created_at: datetime = Column(UTCDateTime, nullable=False)
+    active: bool = Column(Boolean, nullable=False, default=True, server_default=true())
+
+
+class AgentSession(Base):
+    """One login of a console user (``bot.web.sessions``); deleting the row ends it.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a copy of the database
+    does not log anyone in. Rows are shared by every web app instance (one database).
+    """
+
+    __tablename__ = "agent_sessions"
+
+    id: str = Column(String(64), primary_key=True)  # hex SHA-256 of the cookie's token
+    agent_id: int = Column(
+        Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+    expires_at: datetime = Column(UTCDateTime, nullable=False, index=True)
 
 
 class Conversation(Base):
@@ -160,9 +188,15 @@ class Message(Base):
 
 
 class Feedback(Base):
-    """A thumbs up or down for one FAQ answer (topic and content version)."""
+    """A thumbs up or down for one FAQ answer (topic and content version).
+
+    ``message_seq`` is the bot message rated: one rating per message (older rows: ``NULL``).
+    """
 
     __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "message_seq", name="uq_feedback_conversation_message"),
+    )
 
     id: int = Column(Integer, primary_key=True)
     conversation_id: str = Column(
@@ -175,6 +209,7 @@ class Feedback(Base):
     content_version: int | None = Column(Integer)
     helpful: bool = Column(Boolean, nullable=False)
     created_at: datetime = Column(UTCDateTime, nullable=False)
+    message_seq: int | None = Column(Integer)
 
 
 class Handoff(Base):

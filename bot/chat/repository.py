@@ -17,6 +17,8 @@ Errors::
      ├── UnknownConversation (also LookupError)   no conversation with that id (the API's 404)
      ├── UnknownAgent        (also LookupError)   no agent with that id
      ├── UnknownTicket       (also LookupError)   no ticket with that id
+     ├── UnknownAnswer       (also LookupError)   feedback for an answer the conversation never got
+     ├── AlreadyRated        (also ValueError)    feedback for a message rated before
      └── InvalidTransition   (also ValueError)    the state change is not allowed, e.g. claiming
                                                   a conversation another agent took a moment ago
 
@@ -42,6 +44,7 @@ from sqlalchemy import delete, desc, exists, null, select, update
 from sqlalchemy.orm import Session
 
 from bot.chat.models import (
+    CONVERSATION_ID_LENGTH,
     ROLES,
     SENDERS,
     STATES,
@@ -87,6 +90,14 @@ class UnknownTicket(ChatStoreError, LookupError):
     """No ticket has this id."""
 
 
+class UnknownAnswer(ChatStoreError, LookupError):
+    """The conversation has no bot answer of this topic and version (to rate)."""
+
+
+class AlreadyRated(ChatStoreError, ValueError):
+    """Every answer of this topic and version in the conversation has been rated already."""
+
+
 class InvalidTransition(ChatStoreError, ValueError):
     """The conversation cannot change to the requested state from its current one."""
 
@@ -127,6 +138,16 @@ def _now(now: datetime | None) -> datetime:
     return now
 
 
+def _possible_id(conversation_id: str) -> bool:
+    """False for what no conversation id can be: too long, with NUL or a lone surrogate.
+
+    PostgreSQL refuses to compare with such a text, so it must not reach a query.
+    """
+    return len(conversation_id) <= CONVERSATION_ID_LENGTH and not any(
+        c == "\x00" or "\ud800" <= c <= "\udfff" for c in conversation_id
+    )
+
+
 def new_conversation_id() -> str:
     """Return a fresh, unguessable conversation id (32 URL-safe characters)."""
     return secrets.token_urlsafe(CONVERSATION_TOKEN_BYTES)
@@ -138,6 +159,8 @@ def _touch(session: Session, conversation_id: str, now: datetime, **values: Any)
     Raises:
         UnknownConversation: if there is none with this id.
     """
+    if not _possible_id(conversation_id):
+        raise UnknownConversation(conversation_id)
     result = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
@@ -184,6 +207,8 @@ def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
     Raises:
         UnknownConversation: if there is none with this id.
     """
+    if not _possible_id(conversation_id):
+        raise UnknownConversation(conversation_id)
     conversation: Conversation | None = session.get(
         Conversation, conversation_id, populate_existing=True
     )
@@ -586,20 +611,47 @@ def add_feedback(
     faq_id: str,
     content_version: int | None,
     helpful: bool,
+    seq: int | None = None,
     now: datetime | None = None,
 ) -> Feedback:
-    """Record a thumbs up (``helpful=True``) or down for a FAQ answer.
+    """Record a thumbs up (``helpful=True``) or down for a FAQ answer of this conversation.
+
+    Only a bot message of the conversation with this ``faq_id`` and ``content_version`` can be
+    rated, each once: message ``seq`` if given, else the newest one not rated yet.
 
     Raises:
         UnknownConversation: if there is none with this id.
+        UnknownAnswer: the conversation has no such answer (with ``seq``: not that message).
+        AlreadyRated: every such answer has a rating already.
+        sqlalchemy.exc.IntegrityError: the message was rated in the same moment (at commit).
     """
     now = _now(now)
     _touch(session, conversation_id, now)
+    answers = select(Message.seq).where(
+        Message.conversation_id == conversation_id,
+        Message.sender == "bot",
+        Message.faq_id == faq_id,
+        Message.content_version == (null() if content_version is None else content_version),
+    )
+    if seq is not None:
+        answers = answers.where(Message.seq == seq)
+    rated = select(Feedback.message_seq).where(
+        Feedback.conversation_id == conversation_id, Feedback.message_seq != null()
+    )
+    seqs = Message.__table__.c.seq
+    unrated = session.execute(
+        answers.where(seqs.not_in(rated)).order_by(desc(seqs)).limit(1)
+    ).scalar()
+    if unrated is None:
+        if session.execute(answers.limit(1)).first() is None:
+            raise UnknownAnswer(f"no answer {faq_id!r} to rate in {conversation_id[:8]}…")
+        raise AlreadyRated(f"answer {faq_id!r} in {conversation_id[:8]}… rated before")
     feedback = Feedback(
         conversation_id=conversation_id,
         faq_id=faq_id,
         content_version=content_version,
         helpful=helpful,
+        message_seq=int(unrated),
         created_at=now,
     )
     session.add(feedback)
@@ -640,6 +692,17 @@ def add_ticket(
     )
     session.add(ticket)
     session.flush()
+    return ticket
+
+
+def open_ticket(*, session: Session, conversation_id: str) -> Ticket | None:
+    """The conversation's callback request not marked done yet, if any."""
+    statement = (
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id, Ticket.done_at == null())
+        .limit(1)
+    )
+    ticket: Ticket | None = session.execute(statement).scalars().first()
     return ticket
 
 

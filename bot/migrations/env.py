@@ -9,6 +9,7 @@ from sqlalchemy import engine_from_config, pool
 
 import bot.content.models  # noqa: F401  - registers the editors' tables on the shared metadata
 from bot.chat.models import Base
+from bot.migrations import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +22,7 @@ def _run(connection: object) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -28,6 +28,7 @@ from bot.observability.logs import (
     set_request_id,
 )
 from bot.observability.metrics import HttpMetrics, exposition
+from bot.web.proxy import proxied
 
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"  # no route: 404s of arbitrary paths share one label value
@@ -93,12 +94,13 @@ def add_metrics_route(app: FastAPI, registry: CollectorRegistry) -> None:
     """``GET /metrics``: ``registry`` in Prometheus's text format (not in the OpenAPI schema).
 
     Operations only. Prometheus scrapes each pod directly; a request that came through a
-    proxy (the ingress adds ``X-Forwarded-For``, and a client cannot remove what it appends)
-    is answered 404, so the public never sees queue lengths and the like.
+    proxy is answered 404 (``bot.web.proxy.proxied``: on a trusted proxy's connection, or with
+    forwarding headers, which a client cannot remove from what the ingress appends), so the
+    public never sees queue lengths and the like.
     """
 
     def metrics(request: Request) -> Response:
-        if "x-forwarded-for" in request.headers:
+        if proxied(request):
             return Response(status_code=404)
         body, content_type = exposition(registry)
         return Response(body, media_type=content_type)

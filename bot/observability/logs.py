@@ -200,11 +200,15 @@ def configure_logging(
 
 
 def uvicorn_log_options(log_format: str | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run``: in JSON mode uvicorn leaves logging to us.
+    """Keyword arguments for ``uvicorn.run``: uvicorn leaves logging to :func:`configure_logging`.
 
-    Its error and access loggers then propagate to the root handler of
-    :func:`configure_logging` (access lines carry the request id: uvicorn writes them while the
-    response starts, inside the request's context). In text mode uvicorn keeps its own format.
+    Its error and access loggers propagate to the root handler, which masks personal data: in
+    access lines the client address is shortened to its network and a conversation id in the
+    path to its first characters (``bot.privacy.MaskingFilter``), in the text format as in JSON
+    (uvicorn's own text handler would write both in full). Access lines carry the request id:
+    uvicorn writes them while the response starts, inside the request's context.
     """
     chosen = (log_format or get_settings().log_format).lower()
-    return {"log_config": None} if chosen == "json" else {}
+    if chosen not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT must be text or json, not {chosen!r}")
+    return {"log_config": None}

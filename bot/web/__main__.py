@@ -27,12 +27,16 @@ def main() -> int:
         lines = [f"  {u.role:<7} {u.username:<8} password: {u.password}" for u in users]
         print("Demo users (passwords are new at every start):\n" + "\n".join(lines), flush=True)
     # Open WebSockets would hold a graceful shutdown forever; widgets reconnect by themselves.
+    # uvicorn's proxy headers are off: it would believe X-Forwarded-For from 127.0.0.1 (any
+    # local process) and, with FORWARDED_ALLOW_IPS="*", take the client's own left-most entry.
+    # The app reads them from TRUSTED_PROXIES only (bot/web/proxy.py).
     uvicorn.run(
         create_app(context=context),
         host=settings.bind_host,
         port=settings.web_port,
         log_level="info",
         timeout_graceful_shutdown=5,
+        proxy_headers=False,
         **uvicorn_log_options(settings.log_format),
     )
     return 0

@@ -5,7 +5,10 @@ Access, CSRF, size limit and German errors as in ``bot.web.guard`` (editors and 
 in the answer that creates or resets them and stored only as an Argon2 hash. Every change is
 written to the audit log (``repository.audit``) in the same transaction, never with a password.
 
-An admin cannot delete or demote themself, and the last admin cannot be removed, so the
+A password reset, a role change, deactivation and deletion end every session of the user at once
+(``bot.web.sessions``): an open console of theirs gets ``401`` with its next request.
+
+An admin cannot delete, deactivate or demote themself, and the last admin cannot be removed, so the
 application never ends up without anyone who can manage it. A user who still holds a
 conversation with a customer is not deleted (the customer would be left with no one).
 
@@ -13,7 +16,7 @@ Routes::
 
     GET    /api/admin/users                   every user, role labels, the caller's id (me)
     POST   /api/admin/users                   create (201): {user, password}
-    PATCH  /api/admin/users/{user_id}         change role and/or display name
+    PATCH  /api/admin/users/{user_id}         change role, display name, active (deactivate)
     POST   /api/admin/users/{user_id}/password    new generated password: {user, password}
     DELETE /api/admin/users/{user_id}         delete (204)
     GET    /api/admin/settings                {four_eyes}
@@ -30,7 +33,7 @@ from typing import Any, Final, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool, StrictStr, validator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +41,7 @@ from bot.chat import kpis
 from bot.chat import repository as repo
 from bot.chat.models import ROLES, Agent, Conversation
 from bot.content import repository as content
-from bot.web import texts
+from bot.web import sessions, texts
 from bot.web.context import WebContext
 from bot.web.editor_api import MAX_ID, TRAINING_STATE_LABELS, audit_out, iso
 from bot.web.guard import NotFound, actor_of, guarded_route, problem, user_of
@@ -86,10 +89,11 @@ class UserIn(BaseModel):
 
 
 class UserChange(BaseModel):
-    """What an admin may change of a user (either or both)."""
+    """What an admin may change of a user (any of them)."""
 
     role: StrictStr | None = Field(None, max_length=16)
     display_name: StrictStr | None = Field(None, min_length=1, max_length=MAX_DISPLAY_NAME)
+    active: StrictBool | None = None
 
     @validator("role")
     def _role(cls, value: str | None) -> str | None:  # noqa: N805
@@ -114,6 +118,7 @@ def user_out(user: Agent) -> dict[str, Any]:
         "display_name": user.display_name,
         "role": user.role,
         "role_label": ROLE_LABELS.get(user.role, user.role),
+        "active": user.active,
         "created_at": iso(user.created_at),
     }
 
@@ -180,7 +185,10 @@ def _user(session: Session, user_id: int) -> Agent:
 
 
 def _admins(session: Session) -> int:
-    statement = select(func.count()).select_from(Agent).where(Agent.role == "admin")
+    """How many active admins there are."""
+    statement = select(func.count()).select_from(Agent).where(
+        Agent.role == "admin", Agent.active == true()
+    )
     return int(session.execute(statement).scalar_one())
 
 
@@ -240,13 +248,23 @@ def build_router(ctx: WebContext) -> APIRouter:
             if body.role is not None and body.role != user.role:
                 if user.id == me.id:
                     raise content.NotAllowed(texts.CANNOT_DEMOTE_SELF)
-                if user.role == "admin" and _admins(session) <= 1:
+                if user.role == "admin" and user.active and _admins(session) <= 1:
                     raise content.NotAllowed(texts.LAST_ADMIN)
                 changes["role"] = {"from": user.role, "to": body.role}
                 user.role = body.role
             if body.display_name is not None and body.display_name != user.display_name:
                 changes["display_name"] = {"from": user.display_name, "to": body.display_name}
                 user.display_name = body.display_name
+            if body.active is not None and body.active != user.active:
+                if user.id == me.id:
+                    raise content.NotAllowed(texts.CANNOT_DEACTIVATE_SELF)
+                if not body.active and user.role == "admin" and _admins(session) <= 1:
+                    raise content.NotAllowed(texts.LAST_ADMIN)
+                changes["active"] = {"from": user.active, "to": body.active}
+                user.active = body.active
+            if "role" in changes or not user.active:
+                # Whatever the old role or account allowed ends now, in every open console.
+                sessions.end_all(session=session, agent_id=user.id)
             if changes:
                 content.audit(
                     session,
@@ -264,6 +282,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         with ctx.session() as session:
             user = _user(session, user_id)
             user.password_hash = hash_password(password)
+            sessions.end_all(session=session, agent_id=user.id)
             content.audit(
                 session,
                 actor=actor_of(request),
@@ -280,7 +299,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             user = _user(session, user_id)
             if user.id == me.id:
                 raise content.NotAllowed(texts.CANNOT_DELETE_SELF)
-            if user.role == "admin" and _admins(session) <= 1:
+            if user.role == "admin" and user.active and _admins(session) <= 1:
                 raise content.NotAllowed(texts.LAST_ADMIN)
             busy = session.execute(
                 select(func.count())
@@ -297,6 +316,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 detail={"role": user.role, "display_name": user.display_name},
                 now=ctx.clock(),
             )
+            sessions.end_all(session=session, agent_id=user.id)
             session.delete(user)
         return Response(status_code=204)
 

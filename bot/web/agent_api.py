@@ -3,10 +3,16 @@
 Every route needs a valid session cookie (401, or a redirect to the login page for HTML
 pages); every state-changing request needs the CSRF token in ``X-CSRF-Token``. Agents appear
 to customers under their ``display_name`` (a first name or alias), never their full name.
+
+Need to know: the live connection (``/ws``) carries the queue, callback requests and the
+messages of the conversations this agent holds, nothing of other agents' or the assistant's
+chats. An agent hands back or closes only a conversation waiting in the queue or held by
+themself (``409`` otherwise); a conversation with the assistant is the customer's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,10 +27,11 @@ from bot.chat.models import Agent
 from bot.chat.repository import InvalidTransition, UnknownConversation
 from bot.web import texts
 from bot.web.context import WebContext, message_out
-from bot.web.events import AGENTS, stream
+from bot.web.events import AGENTS, agent_channel, stream
+from bot.web.guard import validated_route
+from bot.web.sessions import SESSION_COOKIE, current_user
 
 logger = logging.getLogger(__name__)
-SESSION_COOKIE = "agent_session"
 AGENT_ROLES = ("agent", "admin")  # who may use the console
 
 
@@ -38,18 +45,6 @@ class AgentMessage(BaseModel):
         if not value.strip():
             raise ValueError("Die Nachricht ist leer.")
         return value.strip()
-
-
-def current_agent(ctx: WebContext, token: str | None) -> Agent | None:
-    """The logged-in agent of a session cookie, if any."""
-    agent_id = ctx.signer.agent_id(token)
-    if agent_id is None:
-        return None
-    with ctx.session() as session:
-        agent: Agent | None = session.get(Agent, agent_id)
-        if agent is not None:
-            session.expunge(agent)
-        return agent
 
 
 def canned_replies(path: Path) -> list[dict[str, str]]:
@@ -105,12 +100,12 @@ def queue_json(ctx: WebContext) -> list[dict[str, Any]]:
 
 def build_router(ctx: WebContext) -> APIRouter:
     """The agent API bound to ``ctx``."""
-    router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+    router = APIRouter(prefix="/api/v1/agent", tags=["agent"], route_class=validated_route())
     canned_path = ctx.settings.knowledge_dir / "canned_replies.yml"
 
     def auth(request: Request, *, write: bool = False) -> Agent | JSONResponse:
         token = request.cookies.get(SESSION_COOKIE)
-        agent = current_agent(ctx, token)
+        agent = current_user(ctx, token)
         if agent is None:
             return JSONResponse({"detail": "Bitte melden Sie sich an."}, status_code=401)
         if agent.role not in AGENT_ROLES:
@@ -119,8 +114,9 @@ def build_router(ctx: WebContext) -> APIRouter:
             return JSONResponse({"detail": texts.CSRF_FAILED}, status_code=403)
         return agent
 
-    def announce(conversation_id: str, text: str, agent: Agent | None = None) -> dict[str, Any]:
-        meta = {"agent_id": agent.id, "agent_name": agent.display_name} if agent else None
+    def announce(conversation_id: str, text: str, agent: Agent) -> dict[str, Any]:
+        """A system message about ``agent``'s step, to the customer and to that agent."""
+        meta = {"agent_id": agent.id, "agent_name": agent.display_name}
         with ctx.session() as session:
             stored = repo.add_message(
                 session=session,
@@ -132,11 +128,15 @@ def build_router(ctx: WebContext) -> APIRouter:
                 now=ctx.clock(),
             )
             out = message_out(stored)
-        ctx.hub.publish(conversation_id, {"type": "message", "message": out})
-        ctx.hub.publish(
-            AGENTS, {"type": "message", "conversation_id": conversation_id, "message": out}
-        )
+        publish(conversation_id, out, agent)
         return out
+
+    def publish(conversation_id: str, message: dict[str, Any], agent: Agent) -> None:
+        ctx.hub.publish(conversation_id, {"type": "message", "message": message})
+        ctx.hub.publish(
+            agent_channel(agent.id),
+            {"type": "message", "conversation_id": conversation_id, "message": message},
+        )
 
     def publish_state(conversation_id: str, state: str) -> None:
         ctx.hub.publish(conversation_id, {"type": "state", "state": state, "queue_position": None})
@@ -218,10 +218,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 out = message_out(stored)
         except UnknownConversation:
             return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
-        ctx.hub.publish(conversation_id, {"type": "message", "message": out})
-        ctx.hub.publish(
-            AGENTS, {"type": "message", "conversation_id": conversation_id, "message": out}
-        )
+        publish(conversation_id, out, agent)
         return {"message": out}
 
     async def _transition(conversation_id: str, request: Request, state: str, text: str) -> Any:
@@ -235,6 +232,9 @@ def build_router(ctx: WebContext) -> APIRouter:
                 )
                 if conversation.state == "agent" and conversation.agent_id != agent.id:
                     return JSONResponse({"detail": texts.ALREADY_CLAIMED}, status_code=409)
+                if conversation.state not in ("queued", "agent"):
+                    # With the assistant (or closed): not an agent's to end or hand back.
+                    return JSONResponse({"detail": texts.NOT_IN_YOUR_HANDS}, status_code=409)
                 if state == "bot":
                     repo.release_to_bot(
                         session=session, conversation_id=conversation_id, now=ctx.clock()
@@ -284,18 +284,30 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.websocket("/ws")
     async def live(websocket: WebSocket) -> None:
-        agent = current_agent(ctx, websocket.cookies.get(SESSION_COOKIE))
+        token = websocket.cookies.get(SESSION_COOKIE)
+        agent = current_user(ctx, token)
         if agent is None or agent.role not in AGENT_ROLES:
             await websocket.close(code=4401)
             return
+
+        async def still_logged_in() -> bool:
+            # A logout, password reset, role change or deactivation ends the session: the live
+            # connection goes with it (the console then asks to log in again).
+            user = await asyncio.to_thread(current_user, ctx, token)
+            return user is not None and user.role in AGENT_ROLES
+
         await websocket.accept()
+        own = agent_channel(agent.id)
         queue = ctx.hub.subscribe(AGENTS)
+        ctx.hub.subscribe(own, queue)
         try:
             await websocket.send_json({"type": "queue", "queue": queue_json(ctx)})
-            await stream(websocket, queue)
+            if not await stream(websocket, queue, alive=still_logged_in):
+                await websocket.close(code=4401)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             ctx.hub.unsubscribe(AGENTS, queue)
+            ctx.hub.unsubscribe(own, queue)
 
     return router

@@ -38,8 +38,11 @@ from bot.web import (
 )
 from bot.web.context import WebContext
 from bot.web.events import EventHub, RedisEventHub
+from bot.web.headers import SecurityHeaders
+from bot.web.proxy import TrustedProxies, parse_networks
 from bot.web.rasa_relay import RasaRelay
 from bot.web.ratelimit import RateLimiter, RedisRateLimiter
+from bot.web.request_limits import RequestLimits
 from bot.web.security import Signer, load_or_create_secret
 
 logger = logging.getLogger(__name__)
@@ -77,27 +80,34 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         # First start: the database becomes the running content store, seeded from knowledge/.
         content.ensure_content(session, settings.knowledge_dir)
     utility = load_utility(settings)
+    # (events, window in seconds) per key; README, "Security".
     limits = {
-        "messages": settings.rate_limit_per_minute,
-        "conversations": settings.new_conversations_per_minute,
-        "logins": 5,  # failed logins per client address and minute
+        "messages": (settings.rate_limit_per_minute, 60.0),  # per conversation
+        "conversations": (settings.new_conversations_per_minute, 60.0),  # per client address
+        "logins": (5, 60.0),  # failed logins per client address
+        # Failed logins per user name (known or not): with addresses to spare an attacker gets
+        # at most 10 guesses per 15 minutes and name, and the name's owner waits at most 15
+        # minutes after the attack stops; no other name is affected (no global lock).
+        "login_names": (10, 900.0),
+        "callbacks": (settings.callbacks_per_hour, 3600.0),  # per client address
+        "feedback": (settings.feedback_per_minute, 60.0),  # per client address
     }
     red = None
     if settings.redis_url:
         red = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT_S,
                                    socket_connect_timeout=REDIS_TIMEOUT_S)
         limiters: dict[str, RateLimiter] = {
-            name: RedisRateLimiter(red, name, limit, key_secret=secret.encode("utf-8"))
-            for name, limit in limits.items()
+            name: RedisRateLimiter(red, name, limit, window, key_secret=secret.encode("utf-8"))
+            for name, (limit, window) in limits.items()
         }
         hub: EventHub = RedisEventHub(settings.redis_url)
     else:
-        limiters = {name: RateLimiter(limit) for name, limit in limits.items()}
+        limiters = {name: RateLimiter(limit, window) for name, (limit, window) in limits.items()}
         hub = EventHub()
     return WebContext(
         settings=settings,
         sessions=sessions,
-        relay=relay or RasaRelay(settings.rasa_url),
+        relay=relay or RasaRelay(settings.rasa_url, token=settings.rasa_token),
         hub=hub,
         signer=Signer(secret),
         hours=OpeningHours.from_utility(utility),
@@ -105,6 +115,9 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         message_limiter=limiters["messages"],
         conversation_limiter=limiters["conversations"],
         login_limiter=limiters["logins"],
+        login_name_limiter=limiters["login_names"],
+        callback_limiter=limiters["callbacks"],
+        feedback_limiter=limiters["feedback"],
         knowledge=DatabaseKnowledgeStore(engine, settings.knowledge_dir),
         redis=red,
     )
@@ -137,10 +150,15 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
                 await ctx.hub.stop()
             await ctx.relay.close()
 
+    # The API documentation is for developers: served in demo mode only, never to the public.
+    docs = ctx.settings.demo
     app = FastAPI(
         title="Stadtwerke chat web app",
         description="Chat API of the website widget (shared/contracts.md §3) and agent console.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.context = ctx
 
@@ -167,6 +185,11 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.include_router(privacy_api.build_router(ctx))
     app.include_router(editor_pages.build_router(ctx))
     app.mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static")
-    # Request ids in and out, metrics, GET /metrics (bot/observability/web.py).
+    # Innermost first: bodies capped before any route reads them, security headers on every
+    # answer, request ids and metrics (bot/observability/web.py, with GET /metrics), and
+    # outermost the client address behind trusted proxies, which everything else uses.
+    app.add_middleware(RequestLimits)
+    app.add_middleware(SecurityHeaders, https=not ctx.settings.demo, docs=docs)
     instrument_web_app(app, ctx, metrics)
+    app.add_middleware(TrustedProxies, trusted=parse_networks(ctx.settings.trusted_proxies))
     return app

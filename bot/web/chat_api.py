@@ -16,15 +16,17 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, root_validator, validator
+from pydantic import BaseModel, Field, StrictBool, StrictStr, conint, root_validator, validator
+from sqlalchemy.exc import IntegrityError
 
 from bot import retention
 from bot.chat import repository as repo
-from bot.chat.repository import UnknownConversation
+from bot.chat.models import Conversation
+from bot.chat.repository import AlreadyRated, UnknownAnswer, UnknownConversation
 from bot.content import inbox
 from bot.observability.metrics import WebMetrics
 from bot.privacy import mask
@@ -32,12 +34,20 @@ from bot.retention import RasaTrackers
 from bot.web import texts
 from bot.web.agent_api import queue_json
 from bot.web.context import WebContext, message_out
-from bot.web.events import AGENTS, stream
+from bot.web.events import AGENTS, agent_channel, stream
+from bot.web.guard import validated_route
+from bot.web.proxy import client_address
 from bot.web.rasa_relay import RasaError
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # characters of one customer message (contract §3)
+# The largest value of an INTEGER column (PostgreSQL: 32 bits); larger ones are refused (422).
+MAX_DB_INT = 2**31 - 1
+if TYPE_CHECKING:
+    DbInt = int
+else:  # a whole number an INTEGER column holds, at least 1
+    DbInt = conint(strict=True, ge=1, le=MAX_DB_INT)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/\-]{5,}$")
 # The bot's "talk to a person" button; the web app hands over by itself when Rasa is away.
@@ -83,18 +93,16 @@ class CustomerMessage(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    """Thumbs up/down for one FAQ answer."""
+    """Thumbs up/down for one FAQ answer the assistant gave in this conversation.
+
+    ``seq`` (optional, an extension of the contract) names the rated message; without it the
+    newest unrated answer of the topic and version counts.
+    """
 
     faq_id: StrictStr = Field(..., min_length=1, max_length=100)
-    content_version: StrictInt | None = None
-
-    @validator("content_version")
-    def _version(cls, value: int | None) -> int | None:  # noqa: N805
-        if value is not None and value < 1:
-            raise ValueError("Die Version muss mindestens 1 sein.")
-        return value
-
+    content_version: DbInt | None = None
     helpful: StrictBool
+    seq: DbInt | None = None
 
 
 class CallbackIn(BaseModel):
@@ -134,32 +142,35 @@ def _not_found() -> JSONResponse:
 
 def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRouter:
     """The routes of the chat API bound to ``ctx``; turns are counted in ``metrics``."""
-    router = APIRouter(prefix="/api/v1", tags=["chat"])
+    router = APIRouter(prefix="/api/v1", tags=["chat"], route_class=validated_route())
 
     def state_of(conversation_id: str) -> dict[str, Any]:
         with ctx.session() as session:
-            conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
-            position = (
-                repo.queue_position(session=session, conversation_id=conversation_id)
-                if conversation.state == "queued"
-                else None
-            )
-            return {"state": conversation.state, "queue_position": position}
+            return _state(session, conversation_id)
 
-    def publish_messages(conversation_id: str, messages: list[dict[str, Any]]) -> None:
+    def publish_messages(
+        conversation_id: str, messages: list[dict[str, Any]], state: str = "bot",
+        holder: int | None = None,
+    ) -> None:
+        """To the customer's widget; to an agent only while they hold the conversation.
+
+        ``state`` and ``holder``: the conversation's state and agent when the messages came.
+        """
         for message in messages:
             ctx.hub.publish(conversation_id, {"type": "message", "message": message})
-            ctx.hub.publish(
-                AGENTS, {"type": "message", "conversation_id": conversation_id, "message": message}
-            )
+        if state == "agent" and holder is not None:
+            for message in messages:
+                ctx.hub.publish(agent_channel(holder), {
+                    "type": "message", "conversation_id": conversation_id, "message": message})
+        elif state == "queued":
+            publish_queue()  # the waiting conversation's summary changed
 
     def publish_queue() -> None:
         ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue_json(ctx)})
 
     @router.post("/conversations", status_code=201)
     async def create_conversation(request: Request, body: NewConversation | None = None) -> Any:
-        client = request.client.host if request.client else "unknown"
-        if not ctx.conversation_limiter.allow(client):
+        if not ctx.conversation_limiter.allow(client_address(request)):
             return JSONResponse({"detail": texts.TOO_MANY_MESSAGES}, status_code=429)
         with ctx.session() as session:
             conversation = repo.create_conversation(
@@ -178,6 +189,11 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
             else None
         )
         return {"state": conversation.state, "queue_position": position}
+
+    def _holder(session: Any, conversation_id: str) -> int | None:
+        """The agent holding the conversation read by :func:`_state` (no second query)."""
+        conversation = session.get(Conversation, conversation_id)
+        return conversation.agent_id if conversation is not None else None
 
     async def post_message(conversation_id: str, body: CustomerMessage) -> Any:
         started = time.perf_counter()
@@ -203,6 +219,7 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
         try:
             with ctx.session() as session:
                 current = _state(session, conversation_id)
+                holder = _holder(session, conversation_id)
                 if current["state"] == "closed":
                     return JSONResponse({"detail": texts.CONVERSATION_CLOSED}, status_code=409)
                 if not ctx.message_limiter.allow(conversation_id):
@@ -220,7 +237,7 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
                 customer_seq = customer.seq
         except UnknownConversation:
             return _not_found()
-        publish_messages(conversation_id, [customer_out])
+        publish_messages(conversation_id, [customer_out], current["state"], holder)
         if current["state"] != "bot":  # an agent owns it, or it waits for one
             return Turn({"messages": [], **current}, current["state"])
 
@@ -345,11 +362,13 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
     )
 
     @router.get("/conversations/{conversation_id}/messages")
-    async def get_messages(conversation_id: str, after: int = 0) -> Any:
+    async def get_messages(
+        conversation_id: str, after: int = Query(0, ge=0, le=MAX_DB_INT)
+    ) -> Any:
         try:
             with ctx.session() as session:
                 messages = repo.transcript(
-                    session=session, conversation_id=conversation_id, after=max(after, 0)
+                    session=session, conversation_id=conversation_id, after=after
                 )
                 out = [message_out(m) for m in messages]
             return {"messages": out, **state_of(conversation_id)}
@@ -374,7 +393,9 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
             ctx.hub.unsubscribe(conversation_id, queue)
 
     @router.post("/conversations/{conversation_id}/feedback", status_code=204)
-    async def feedback(conversation_id: str, body: FeedbackIn) -> Response:
+    async def feedback(conversation_id: str, body: FeedbackIn, request: Request) -> Response:
+        if not ctx.feedback_limiter.allow(client_address(request)):
+            return JSONResponse({"detail": texts.TOO_MANY_RATINGS}, status_code=429)
         try:
             with ctx.session() as session:
                 repo.add_feedback(
@@ -383,6 +404,7 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
                     faq_id=body.faq_id,
                     content_version=body.content_version,
                     helpful=body.helpful,
+                    seq=body.seq,
                     now=ctx.clock(),
                 )
                 if not body.helpful:
@@ -395,13 +417,23 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
                     )
         except UnknownConversation:
             return _not_found()
+        except UnknownAnswer:
+            return JSONResponse({"detail": texts.FEEDBACK_UNKNOWN_ANSWER}, status_code=422)
+        except (AlreadyRated, IntegrityError):  # the same message rated at the same moment
+            return JSONResponse({"detail": texts.FEEDBACK_TWICE}, status_code=409)
         return Response(status_code=204)
 
     @router.post("/conversations/{conversation_id}/callback", status_code=201)
-    async def callback(conversation_id: str, body: CallbackIn) -> Any:
+    async def callback(conversation_id: str, body: CallbackIn, request: Request) -> Any:
         now = ctx.clock()
         try:
             with ctx.session() as session:
+                state = _state(session, conversation_id)["state"]
+                holder = _holder(session, conversation_id)
+                if repo.open_ticket(session=session, conversation_id=conversation_id):
+                    return JSONResponse({"detail": texts.TICKET_ALREADY_OPEN}, status_code=409)
+                if not ctx.callback_limiter.allow(client_address(request)):
+                    return JSONResponse({"detail": texts.TOO_MANY_CALLBACKS}, status_code=429)
                 ticket = repo.add_ticket(
                     session=session,
                     conversation_id=conversation_id,
@@ -417,18 +449,19 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
                     if opening
                     else texts.TICKET_WHEN_SOON
                 )
+                # Our words only: the customer's name or concern never speak as the system.
                 confirmation = repo.add_message(
                     session=session,
                     conversation_id=conversation_id,
                     sender="system",
-                    text=texts.TICKET_CONFIRMED.format(name=body.name, when=when),
+                    text=texts.TICKET_CONFIRMED.format(when=when),
                     public=ctx.public_numbers,
                     now=now,
                 )
                 out = message_out(confirmation)
         except UnknownConversation:
             return _not_found()
-        publish_messages(conversation_id, [out])
+        publish_messages(conversation_id, [out], state, holder)
         ctx.hub.publish(AGENTS, {"type": "ticket", "ticket_id": ticket_id})
         return {"ticket_id": ticket_id, "message": out}
 

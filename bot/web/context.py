@@ -40,7 +40,10 @@ class WebContext:
     utility: dict[str, Any]
     message_limiter: RateLimiter
     conversation_limiter: RateLimiter
-    login_limiter: RateLimiter
+    login_limiter: RateLimiter  # failed logins per client address
+    login_name_limiter: RateLimiter  # failed logins per user name
+    callback_limiter: RateLimiter  # callback requests per client address
+    feedback_limiter: RateLimiter  # ratings per client address
     # The content the assistant answers from (the editors' database): FAQ page, editor UI.
     knowledge: KnowledgeStore
     clock: Callable[[], datetime] = utcnow

@@ -19,9 +19,10 @@ from fastapi.templating import Jinja2Templates
 
 from bot.web import texts
 from bot.web.admin_api import ADMIN_ROLES
-from bot.web.agent_api import AGENT_ROLES, SESSION_COOKIE, current_agent
+from bot.web.agent_api import AGENT_ROLES
 from bot.web.context import WebContext
 from bot.web.editor_api import EDITOR_ROLES
+from bot.web.sessions import SESSION_COOKIE, current_user
 
 TEMPLATES = Path(__file__).with_name("templates")
 LOGIN_PATH = "/agent/login"
@@ -47,7 +48,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         request: Request, template: str, page: str, roles: Collection[str], forbidden: str
     ) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
-        user = current_agent(ctx, token)
+        user = current_user(ctx, token)
         if user is None or token is None:
             return RedirectResponse(LOGIN_PATH, status_code=303)
         shown = {

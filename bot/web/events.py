@@ -1,5 +1,10 @@
 """Live events of the web app: per-conversation and for the agents' console.
 
+Channels: one per conversation (its customer's widget), :data:`AGENTS` (the queue and callback
+requests, for every agent) and one per agent (:func:`agent_channel`: messages of the
+conversations that agent holds). Agents learn only what they need: the waiting queue, and the
+conversations they took, never another agent's chats or the assistant's.
+
 In-process publish/subscribe with one ``asyncio.Queue`` per WebSocket. A slow or dead
 subscriber never blocks a publisher: its queue is bounded and it is dropped when full (the
 client reconnects and catches up through ``GET …/messages?after=N``).
@@ -20,6 +25,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import redis.asyncio as aioredis
@@ -29,7 +35,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256  # events buffered per subscriber before it is considered dead
-AGENTS = "__agents__"  # the channel of the agents' console
+# How often an agent's WebSocket checks that their session still exists (s): a logout, a
+# password reset or a deactivation ends the live connection within this time.
+SESSION_CHECK_S = 10.0
+AGENTS = "__agents__"  # the queue and callback requests, for every agent's console
+
+
+def agent_channel(agent_id: int) -> str:
+    """The channel of one agent: messages of the conversations they hold."""
+    return f"__agent__:{agent_id}"
 
 
 class EventHub:
@@ -38,9 +52,12 @@ class EventHub:
     def __init__(self) -> None:
         self._subscribers: defaultdict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
 
-    def subscribe(self, channel: str) -> asyncio.Queue[dict[str, Any]]:
-        """A new queue receiving the channel's events."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_SIZE)
+    def subscribe(
+        self, channel: str, queue: asyncio.Queue[dict[str, Any]] | None = None
+    ) -> asyncio.Queue[dict[str, Any]]:
+        """A queue receiving the channel's events: a new one, or ``queue`` (several channels)."""
+        if queue is None:
+            queue = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._subscribers[channel].add(queue)
         return queue
 
@@ -157,11 +174,22 @@ class RedisEventHub(EventHub):
             logger.warning("live events: ignored a malformed message from Redis")
 
 
-async def stream(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
+async def stream(
+    websocket: WebSocket,
+    queue: asyncio.Queue[dict[str, Any]],
+    *,
+    alive: Callable[[], Awaitable[bool]] | None = None,
+    check_every_s: float | None = None,
+) -> bool:
     """Send the queue's events to an accepted WebSocket until the client goes away.
 
     Reads the socket at the same time, so a closed browser tab ends the handler at once
     instead of when the next event finds the socket dead (client messages are ignored).
+    With ``alive`` (a logged-in user's session is still valid) the stream also ends, within
+    ``check_every_s`` (default :data:`SESSION_CHECK_S`), once it answers False.
+
+    Returns:
+        False when it ended because ``alive`` said so (the caller closes with its code).
     """
 
     async def send() -> None:
@@ -172,12 +200,22 @@ async def stream(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> 
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass
 
+    every = SESSION_CHECK_S if check_every_s is None else check_every_s
+
+    async def watch() -> None:
+        while alive is not None and await alive():
+            await asyncio.sleep(every)
+
     tasks = {asyncio.create_task(send()), asyncio.create_task(receive())}
+    watcher = asyncio.create_task(watch()) if alive is not None else None
+    if watcher is not None:
+        tasks.add(watcher)
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, ConnectionError):
                 task.result()
+        return watcher is None or watcher not in done
     finally:
         for task in tasks:
             task.cancel()

@@ -1,16 +1,20 @@
-"""Role checks, CSRF, size limit and German error answers of the editor and admin APIs.
+"""Role checks, CSRF and German error answers of the web app's APIs.
 
 Every route of ``/api/editor`` and ``/api/admin`` is built with :func:`guarded_route`, a route
-class that checks, *before* the request body or any parameter is read:
+class that checks, *before* the request body or any parameter is parsed:
 
 1. a valid session cookie, else ``401`` (JSON, German ``detail``);
 2. the user's role, else ``403`` (an agent never reaches an editor route);
 3. for ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` the CSRF token in ``X-CSRF-Token``, else ``403``;
-4. a body of at most :data:`MAX_BODY_BYTES`, else ``413``; JSON texts with NUL or lone
-   surrogates get ``422`` (PostgreSQL and UTF-8 cannot store them).
+4. JSON texts with NUL or lone surrogates, or nested too deeply, get ``422`` (PostgreSQL and
+   UTF-8 cannot store such texts; ``bot.web.validation``).
 
-So an anonymous request never learns more than "log in", whatever it sends. Afterwards the
-route's own errors are turned into German JSON answers, never a ``500``:
+So an anonymous request never learns more than "log in", whatever it sends (only a body larger
+than :data:`MAX_BODY_BYTES` is refused with ``413`` before, by ``bot.web.request_limits``, which
+caps every request's body before anything reads it). The chat API and the agents' API use
+:func:`validated_route`: step 4 and the German answers below, without 1-3 (the agents' routes
+check the session themselves). Afterwards the route's own errors are turned into German JSON
+answers, never a ``500``:
 
 * invalid parameters or body → ``422`` ``{"detail": str, "problems": [{"field", "path",
   "message"}]}`` (pydantic's English messages translated, :func:`german_problems`);
@@ -24,7 +28,6 @@ The logged-in user is in ``request.state.user`` (:func:`user_of`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from typing import Any, cast
@@ -47,14 +50,13 @@ from bot.content.repository import (
     published_documents,
 )
 from bot.web import texts
-from bot.web.agent_api import SESSION_COOKIE, current_agent
 from bot.web.context import WebContext
+from bot.web.request_limits import MAX_BODY_BYTES as MAX_BODY_BYTES  # the staff APIs' cap
+from bot.web.sessions import SESSION_COOKIE, current_user
+from bot.web.validation import body_problem
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# The largest legitimate body is a topic: a 6,000-character answer, 300 questions of up to 300
-# characters and 20 sources come to at most about 200 KB of JSON (umlauts take two bytes).
-MAX_BODY_BYTES = 256 * 1024
 
 # German names of the fields editors and admins fill in (for messages naming the field).
 FIELD_LABELS = {
@@ -88,7 +90,20 @@ FIELD_LABELS = {
     "user_id": "Benutzer",
     "item_id": "Eintrag",
     "data": "Inhalt",
+    # the chat API
+    "payload": "Button",
+    "faq_id": "Thema",
+    "content_version": "Version",
+    "helpful": "Bewertung",
+    "seq": "Nachricht",
+    "name": "Name",
+    "contact": "Kontakt",
+    "concern": "Anliegen",
+    "page": "Seite",
+    "after": "ab Nachricht",
 }
+# Problems of the whole body (a validator of several fields): the message alone says it.
+UNNAMED_FIELDS = frozenset({"body", "__root__"})
 _SUBFIELD_LABELS = {"title": "Titel", "url": "Adresse"}
 
 
@@ -115,7 +130,10 @@ def problem(field: str, message: str, path: str | None = None) -> dict[str, str]
 def invalid(problems: Sequence[dict[str, str]], detail: str = texts.INVALID_INPUT) -> JSONResponse:
     """A ``422`` answer listing ``problems``."""
     summary = " ".join(
-        f"{FIELD_LABELS.get(p['field'], p['field'])}: {p['message']}" for p in problems
+        p["message"]
+        if p["field"] in UNNAMED_FIELDS
+        else f"{FIELD_LABELS.get(p['field'], p['field'])}: {p['message']}"
+        for p in problems
     )
     return JSONResponse(
         {"detail": f"{detail} {summary}".strip(), "problems": list(problems)}, status_code=422
@@ -309,59 +327,14 @@ def content_problems(
     return result
 
 
-_LENGTH = re.compile(r"^[0-9]{1,12}$")
-# NUL and lone UTF-16 surrogates ("\ud800" in JSON): no editor types them, PostgreSQL refuses
-# NUL in texts and a surrogate cannot be written back as UTF-8.
-_BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-
-
-def _bad_text(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
-    """The path of the first string (or key) in a JSON value with a character we refuse."""
-    if isinstance(value, str):
-        return path if _BAD_CHARACTERS.search(value) else None
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _bad_text(item, (*path, str(index)))
-            if found is not None:
-                return found
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _bad_text(key, path) or _bad_text(item, (*path, str(key)))
-            if found is not None:
-                return found
-    return None
-
-
-def _body_problem(body: bytes) -> JSONResponse | None:
-    """A ``422`` for a JSON body with NUL or lone surrogates; other bodies are FastAPI's job."""
-    if not body:
-        return None
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):
-        return None  # FastAPI answers with its (translated) JSON error
-    path = _bad_text(value)
-    if path is None:
-        return None
+def _body_refused(body: bytes) -> JSONResponse | None:
+    """A ``422`` for a JSON body with NUL, lone surrogates or deep nesting (``validation``)."""
+    found = body_problem(body)
+    if found is None:
+        return None  # fine, or not JSON at all: FastAPI answers with its (translated) error
+    path, message = found
     field = path[0] if path else "body"
-    message = "Der Text enthält unzulässige Zeichen."
     return invalid([problem(field, message, ".".join(path) or field)])
-
-
-async def _read_limited(request: Request) -> bool:
-    """Read the body into the request (FastAPI reads it from there); False when too large."""
-    length = request.headers.get("content-length")
-    if length is not None and (not _LENGTH.match(length) or int(length) > MAX_BODY_BYTES):
-        return False
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return False
-        chunks.append(chunk)
-    request._body = b"".join(chunks)  # Request.body() returns this from now on
-    return True
 
 
 def _titles(ctx: WebContext) -> dict[str, str]:
@@ -386,7 +359,7 @@ def guarded_route(ctx: WebContext, roles: Collection[str], forbidden: str) -> ty
 
             async def guarded(request: Request) -> Response:
                 token = request.cookies.get(SESSION_COOKIE)
-                user = current_agent(ctx, token)
+                user = current_user(ctx, token)
                 if user is None:
                     return JSONResponse({"detail": texts.LOGIN_REQUIRED}, status_code=401)
                 if user.role not in roles:
@@ -394,12 +367,8 @@ def guarded_route(ctx: WebContext, roles: Collection[str], forbidden: str) -> ty
                 if request.method not in SAFE_METHODS:
                     if not ctx.signer.check_csrf(token, request.headers.get(CSRF_HEADER)):
                         return JSONResponse({"detail": texts.CSRF_FAILED}, status_code=403)
-                    if not await _read_limited(request):
-                        kb = MAX_BODY_BYTES // 1024
-                        return JSONResponse(
-                            {"detail": texts.REQUEST_TOO_LARGE.format(kb=kb)}, status_code=413
-                        )
-                    refused = _body_problem(await request.body())
+                    # The body is in memory already, capped in size (bot/web/request_limits.py).
+                    refused = _body_refused(await request.body())
                     if refused is not None:
                         return refused
                 request.state.user = user
@@ -415,3 +384,30 @@ def guarded_route(ctx: WebContext, roles: Collection[str], forbidden: str) -> ty
             return guarded
 
     return GuardedRoute
+
+
+def validated_route() -> type[APIRoute]:
+    """A route class for the public and agent APIs: German ``422`` answers, hostile bodies refused.
+
+    A JSON body with NUL, lone surrogates or deep nesting gets ``422`` before the route reads it
+    (its size was capped before: ``bot.web.request_limits``); invalid parameters or bodies get
+    the German ``422`` of :func:`invalid` instead of pydantic's English list.
+    """
+
+    class ValidatedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def validated(request: Request) -> Response:
+                if request.method not in SAFE_METHODS:
+                    refused = _body_refused(await request.body())
+                    if refused is not None:
+                        return refused
+                try:
+                    return await handler(request)
+                except RequestValidationError as exc:
+                    return invalid(german_problems(exc.errors()))
+
+            return validated
+
+    return ValidatedRoute

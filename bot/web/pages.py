@@ -6,6 +6,7 @@ After login agents go to ``/agent/``, editors to ``/editor/`` and admins to ``/a
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bot.chat import repository as repo
-from bot.web import texts
-from bot.web.agent_api import AGENT_ROLES, SESSION_COOKIE, current_agent
+from bot.web import sessions, texts
+from bot.web.agent_api import AGENT_ROLES
 from bot.web.context import WebContext
-from bot.web.security import SESSION_TTL_S, verify_password
+from bot.web.proxy import client_address
+from bot.web.security import dummy_hash, verify_password
+from bot.web.sessions import SESSION_COOKIE, current_user
 from bot.web.site import SITE_PAGES
+from bot.web.validation import bad_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 LOGIN_NONCE_COOKIE = "login_nonce"
 HOME_BY_ROLE = {"agent": "/agent/", "editor": "/editor/", "admin": "/admin/"}
+DEFAULT_BRAND = "#00558c"
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{3,8}$")
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -31,6 +37,7 @@ def build_router(ctx: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     templates = Jinja2Templates(directory=str(TEMPLATES))
     secure = not ctx.settings.demo  # the demo runs on plain http://127.0.0.1
+    dummy_hash()  # made now, so that the first unknown name does not take twice as long
 
     def variables(request: Request, page: str, **extra: Any) -> dict[str, Any]:
         colors = ctx.utility.get("colors") or {}
@@ -48,6 +55,16 @@ def build_router(ctx: WebContext) -> APIRouter:
             return templates.TemplateResponse(template, variables(request, page))
 
         return render
+
+    colour = str((ctx.utility.get("colors") or {}).get("primary", DEFAULT_BRAND))
+    brand_css = f":root {{ --brand: {colour if _COLOUR.match(colour) else DEFAULT_BRAND}; }}\n"
+
+    @router.get("/brand.css")
+    async def brand() -> Response:
+        # The utility's colour (knowledge/utility.yml) for every page; a file, because the
+        # Content-Security-Policy allows no inline style (bot/web/headers.py).
+        return Response(brand_css, media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=300"})
 
     for path, (template, page) in SITE_PAGES.items():
         router.add_api_route(
@@ -77,35 +94,49 @@ def build_router(ctx: WebContext) -> APIRouter:
         password: str = Form("", max_length=256),
         csrf_token: str = Form("", max_length=200),
     ) -> Response:
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request)
         if not ctx.signer.check_csrf(request.cookies.get(LOGIN_NONCE_COOKIE), csrf_token):
             return login_page(request, texts.CSRF_FAILED, 403)
-        # Failed attempts per address are limited; a correct password after the limit is
-        # refused too, so guessing stays slow.
-        if ctx.login_limiter.exceeded(client):
+        name = username.strip()
+        # Failed attempts are limited per client address and per user name (any name, known or
+        # not, so the limit tells nothing); a correct password after the limit is refused too,
+        # so guessing stays slow even from many addresses (README, "Security").
+        if ctx.login_limiter.exceeded(client) or ctx.login_name_limiter.exceeded(name.lower()):
             return login_page(request, texts.LOGIN_TOO_MANY, 429)
         with ctx.session() as session:
-            agent = repo.agent_by_username(session=session, username=username.strip())
-            agent_id = agent.id if agent else None
-            role = agent.role if agent else ""
-            ok = agent is not None and verify_password(agent.password_hash, password)
-        if not ok or agent_id is None:
-            ctx.login_limiter.hit(client)
-            return login_page(request, texts.LOGIN_FAILED, 401)
+            agent = (
+                repo.agent_by_username(session=session, username=name)
+                if name and not bad_text(name)
+                else None
+            )
+            # An unknown name is checked against a dummy hash: as slow as a wrong password.
+            ok = verify_password(agent.password_hash if agent else dummy_hash(), password)
+            if agent is None or not ok:
+                ctx.login_limiter.hit(client)
+                ctx.login_name_limiter.hit(name.lower())
+                return login_page(request, texts.LOGIN_FAILED, 401)
+            if not agent.active:
+                return login_page(request, texts.LOGIN_DISABLED, 403)
+            token = sessions.start(session=session, agent_id=agent.id, now=ctx.clock())
+            role = agent.role
         response = RedirectResponse(HOME_BY_ROLE.get(role, "/agent/"), status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
-            ctx.signer.session_token(agent_id),
+            token,
             httponly=True,
             samesite="strict",
             secure=secure,
-            max_age=SESSION_TTL_S,
+            max_age=sessions.SESSION_TTL_S,
         )
         response.delete_cookie(LOGIN_NONCE_COOKIE)
         return response
 
     @router.post("/agent/logout")
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        # Ends the session on the server, not only the cookie in this browser. No CSRF token:
+        # the cookie is SameSite=strict, and a forged logout could only log someone out.
+        with ctx.session() as session:
+            sessions.end(session=session, token=request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/agent/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -113,7 +144,7 @@ def build_router(ctx: WebContext) -> APIRouter:
     @router.get("/agent/", response_class=HTMLResponse)
     async def console(request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
-        agent = current_agent(ctx, token)
+        agent = current_user(ctx, token)
         if agent is None or agent.role not in AGENT_ROLES:
             return RedirectResponse("/agent/login", status_code=303)
         return templates.TemplateResponse(

@@ -89,6 +89,7 @@ class RasaRelay:
         client: httpx.AsyncClient | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        token: str | None = None,
     ) -> None:
         urls = base_urls.split(",") if isinstance(base_urls, str) else list(base_urls)
         self.replicas = [Replica(u.strip().rstrip("/")) for u in urls if u.strip()]
@@ -96,6 +97,8 @@ class RasaRelay:
             raise ValueError("RASA_URL names no Rasa server")
         self._client = client or httpx.AsyncClient(timeout=TIMEOUT)
         self._clock = clock
+        # RASA_TOKEN: our channel accepts turns only with it (channels/rest_with_metadata.py).
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
 
@@ -154,9 +157,13 @@ class RasaRelay:
             try:
                 response = await self._client.post(
                     f"{replica.url}/webhooks/rest_meta/webhook", json=body, timeout=TIMEOUT,
-                    headers=outgoing_headers(),  # the turn's X-Request-ID (bot/observability)
+                    # The turn's X-Request-ID (bot/observability) and the token.
+                    headers={**outgoing_headers(), **self._auth},
                 )
-            except _RETRYABLE as exc:
+            except (*_RETRYABLE, AttributeError) as exc:
+                # AttributeError: anyio (under httpcore) asks a socket the dying replica closed
+                # during the connect for its peer ('NoneType' object has no attribute
+                # 'getpeername'); that is a failed connect, not a bug of ours, and was a 500.
                 self._mark_down(replica, exc)
                 last_error = exc
                 continue

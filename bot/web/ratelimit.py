@@ -1,7 +1,8 @@
 """A small sliding-window rate limiter (per key, in process memory).
 
-Used for customer messages per conversation, new conversations per client address and login
-attempts per address. :class:`RateLimiter` counts per web app instance (the demo);
+Used for customer messages per conversation; new conversations, callback requests, ratings and
+failed logins per client address (``bot.web.proxy``); failed logins per user name.
+:class:`RateLimiter` counts per web app instance (the demo);
 :class:`RedisRateLimiter` lets several instances share the counts (production profile). Redis
 sees a keyed hash of each key, never a client address (an IP address is personal data; the
 hash is keyed with the app's secret because the IPv4 space is small enough to hash whole).
@@ -23,6 +24,9 @@ import redis
 
 logger = logging.getLogger(__name__)
 
+# Keys held in process memory before the ones without events in the window are dropped.
+MAX_KEYS: Final = 100_000
+
 
 class RateLimiter:
     """At most ``limit`` events per ``window_s`` seconds and key."""
@@ -36,35 +40,43 @@ class RateLimiter:
         self._events: defaultdict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def _prune(self, key: str, now: float) -> None:
-        events = self._events[key]
+    def _prune(self, key: str, now: float) -> int:
+        """Drop ``key``'s events older than the window; how many are left."""
+        events = self._events.get(key)
+        if events is None:
+            return 0
         while events and events[0] <= now - self.window_s:
             events.popleft()
+        if not events:
+            del self._events[key]
+            return 0
+        return len(events)
+
+    def _record(self, key: str, now: float) -> None:
+        self._events[key].append(now)
+        if len(self._events) > MAX_KEYS:  # bound memory under an address- or name-spraying attack
+            for other in list(self._events):
+                self._prune(other, now)  # drops the keys without events in the window
 
     def exceeded(self, key: str) -> bool:
         """True when ``key`` already used up its events in the window (records nothing)."""
         with self._lock:
-            self._prune(key, self._clock())
-            return len(self._events[key]) >= self.limit
+            return self._prune(key, self._clock()) >= self.limit
 
     def hit(self, key: str) -> None:
         """Record an event for ``key`` (e.g. a failed login) without checking the limit."""
         with self._lock:
-            self._events[key].append(self._clock())
+            now = self._clock()
+            self._prune(key, now)
+            self._record(key, now)
 
     def allow(self, key: str) -> bool:
         """Record an event for ``key``; False when it is over the limit (nothing recorded)."""
-        now = self._clock()
         with self._lock:
-            events = self._events[key]
-            while events and events[0] <= now - self.window_s:
-                events.popleft()
-            if len(events) >= self.limit:
+            now = self._clock()
+            if self._prune(key, now) >= self.limit:
                 return False
-            events.append(now)
-            if len(self._events) > 100_000:  # bound memory under an address-spraying attack
-                for stale in [k for k, v in self._events.items() if not v]:
-                    del self._events[stale]
+            self._record(key, now)
             return True
 
 

@@ -1,10 +1,11 @@
-"""Passwords, signed session tokens and CSRF tokens of the web app.
+"""Passwords and CSRF tokens of the web app (the sessions themselves: ``bot.web.sessions``).
 
-Passwords are hashed with Argon2id (``argon2-cffi`` defaults: memory-hard, salted). Session
-cookies carry ``agent id, expiry`` signed with HMAC-SHA256 over the server's secret key, so a
-restarted web app keeps agents logged in and no session table is needed. CSRF tokens are an
-HMAC of the session token: a page gets it in a ``<meta>`` tag, every state-changing request
-sends it back in ``X-CSRF-Token`` (or the login form's hidden field).
+Passwords are hashed with Argon2id (``argon2-cffi`` defaults: memory-hard, salted). A login
+with an unknown user name is checked against :func:`dummy_hash`, a hash with the same
+parameters, so it takes as long as one with a wrong password and the answer time does not tell
+whether the name exists. CSRF tokens are an HMAC-SHA256 of the session token over the server's
+secret key: a page gets it in a ``<meta>`` tag, every state-changing request sends it back in
+``X-CSRF-Token`` (or the login form's hidden field).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
-import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-SESSION_TTL_S = 12 * 3600  # one working day plus overtime; agents log in again the next day
 _hasher = PasswordHasher()
 
 
@@ -33,8 +34,14 @@ def verify_password(password_hash: str, password: str) -> bool:
     """True when ``password`` matches ``password_hash`` (never raises)."""
     try:
         return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError, UnicodeError):
         return False
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password nobody knows, made once per process (unknown user names)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def generate_password() -> str:
@@ -43,43 +50,34 @@ def generate_password() -> str:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """The demo mode's secret key, generated once into ``path`` (git-ignored build/)."""
+    """A secret generated once into ``path`` (git-ignored build/), readable by the owner only.
+
+    The demo mode's secret key, and the tokens ``make run`` gives Rasa and the action server.
+    """
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret, encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        # Created with mode 0600 (never readable by others, not even for a moment).
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of `make run` made it just now
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secret)
     return secret
 
 
 @dataclass(frozen=True)
 class Signer:
-    """Signs and checks session tokens and CSRF tokens with one secret key."""
+    """Makes and checks CSRF tokens with one secret key."""
 
     secret: str
 
     def _mac(self, message: str) -> str:
-        digest = hmac.new(self.secret.encode(), message.encode(), hashlib.sha256).digest()
+        data = message.encode("utf-8", "surrogatepass")
+        digest = hmac.new(self.secret.encode(), data, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-    def session_token(self, agent_id: int, now: float | None = None) -> str:
-        """A token for ``agent_id`` valid for :data:`SESSION_TTL_S`."""
-        expires = int((now or time.time()) + SESSION_TTL_S)
-        payload = f"{agent_id}.{expires}.{secrets.token_urlsafe(8)}"
-        return f"{payload}.{self._mac(payload)}"
-
-    def agent_id(self, token: str | None, now: float | None = None) -> int | None:
-        """The agent id of a valid, unexpired token, else ``None``."""
-        if not token or token.count(".") != 3:
-            return None
-        payload, _, mac = token.rpartition(".")
-        if not hmac.compare_digest(mac, self._mac(payload)):
-            return None
-        agent, expires, _nonce = payload.split(".")
-        if not agent.isdigit() or not expires.isdigit() or int(expires) < (now or time.time()):
-            return None
-        return int(agent)
 
     def csrf_token(self, bound_to: str) -> str:
         """The CSRF token belonging to a session token (or a login nonce)."""
@@ -89,4 +87,6 @@ class Signer:
         """True when ``token`` belongs to ``bound_to``."""
         if not bound_to or not token:
             return False
-        return hmac.compare_digest(token, self.csrf_token(bound_to))
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+        given = token.encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(given, self.csrf_token(bound_to).encode("ascii"))

@@ -30,21 +30,40 @@ SERVICE_DISTURBED = (
 AGENT_JOINED = "Sie chatten jetzt mit {name} vom Kundenservice."
 BACK_TO_BOT = "Sie chatten wieder mit dem digitalen Assistenten. Wie kann ich Ihnen helfen?"
 CLOSED_BY_AGENT = "{name} hat den Chat beendet. Vielen Dank für Ihre Nachricht!"
-TICKET_CONFIRMED = (
-    "Danke, {name}! Ihr Anliegen ist bei uns angekommen. Wir melden uns {when} bei Ihnen."
+# Never with the customer's name or any other text of theirs: a system message speaks for us.
+TICKET_CONFIRMED = "Danke! Ihr Anliegen ist bei uns angekommen. Wir melden uns {when} bei Ihnen."
+TICKET_ALREADY_OPEN = (
+    "Ihr Rückrufwunsch liegt uns schon vor. Wir melden uns bei Ihnen; ergänzen Sie gern hier im "
+    "Chat, was noch wichtig ist."
 )
+TOO_MANY_CALLBACKS = (
+    "Von hier kamen gerade sehr viele Rückrufwünsche. Bitte versuchen Sie es später noch einmal "
+    "oder rufen Sie uns an."
+)
+FEEDBACK_UNKNOWN_ANSWER = "Zu dieser Antwort gibt es in diesem Chat nichts zu bewerten."
+FEEDBACK_TWICE = "Diese Antwort haben Sie schon bewertet. Vielen Dank!"
+TOO_MANY_RATINGS = "Zu viele Bewertungen – bitte warten Sie einen Moment."
 TICKET_WHEN_NEXT = "{when}"
 TICKET_WHEN_SOON = "so bald wie möglich"
 LOGIN_FAILED = "Benutzername oder Passwort ist falsch."
-LOGIN_TOO_MANY = "Zu viele Anmeldeversuche. Bitte warten Sie eine Minute."
+LOGIN_TOO_MANY = (
+    "Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie einige Minuten und versuchen Sie "
+    "es dann noch einmal."
+)
+LOGIN_DISABLED = "Ihr Zugang ist gesperrt. Bitte wenden Sie sich an die Administration."
 NOT_ALLOWED = "Dafür fehlt Ihnen die Berechtigung."
 CSRF_FAILED = "Die Sitzung ist abgelaufen. Bitte laden Sie die Seite neu."
 ALREADY_CLAIMED = "Diese Unterhaltung hat bereits jemand anderes übernommen."
+NOT_IN_YOUR_HANDS = (
+    "Diese Unterhaltung wartet nicht in der Warteschlange und liegt nicht bei Ihnen; sie kann "
+    "hier nicht beendet oder zurückgegeben werden."
+)
 
 # ---- editors' and admins' consoles (/editor/, /admin/, /api/editor, /api/admin) ----------------
 LOGIN_REQUIRED = "Bitte melden Sie sich an."
 EDITOR_ONLY = "Dieser Bereich ist für die Redaktion. Dafür fehlt Ihnen die Berechtigung."
 ADMIN_ONLY = "Dieser Bereich ist für Administratorinnen und Administratoren."
+BAD_ADDRESS = "Die Adresse enthält unzulässige Zeichen."
 REQUEST_TOO_LARGE = "Die Anfrage ist zu groß (höchstens {kb} KB). Bitte kürzen Sie die Texte."
 INVALID_INPUT = "Bitte prüfen Sie Ihre Eingaben."
 INVALID_CONTENT = "Das Thema kann so noch nicht veröffentlicht werden. Bitte prüfen Sie die Felder."
@@ -62,6 +81,7 @@ UNKNOWN_VERSION = "Version {version} von „{topic_id}“ gibt es nicht."
 UNKNOWN_USER = "Diesen Benutzer gibt es nicht (mehr)."
 USERNAME_TAKEN = "Den Benutzernamen „{username}“ gibt es schon."
 CANNOT_DELETE_SELF = "Sie können sich nicht selbst löschen."
+CANNOT_DEACTIVATE_SELF = "Sie können Ihren eigenen Zugang nicht sperren."
 CANNOT_DEMOTE_SELF = (
     "Sie können Ihre eigene Rolle nicht ändern, sonst fehlt Ihnen gleich der Zugang. "
     "Bitten Sie eine andere Administratorin oder einen anderen Administrator."

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.chat import repository as repo
 from bot.chat.models import Agent
+from bot.web import sessions
 from bot.web.security import generate_password, hash_password
 
 # One demo user per role (shared/contracts.md §4). Display names are first names/aliases:
@@ -27,7 +28,7 @@ class Credentials:
 def set_user(
     *, session: Session, username: str, role: str, display_name: str, password: str
 ) -> Agent:
-    """Create the user or reset its password, role and display name."""
+    """Create the user or reset its password, role and display name (ending their sessions)."""
     existing = repo.agent_by_username(session=session, username=username)
     if existing is None:
         return repo.create_agent(
@@ -40,6 +41,8 @@ def set_user(
     existing.password_hash = hash_password(password)
     existing.role = role
     existing.display_name = display_name
+    existing.active = True
+    sessions.end_all(session=session, agent_id=existing.id)
     return existing
 
 

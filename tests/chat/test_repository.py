@@ -522,6 +522,8 @@ def test_queue_is_empty_without_handoffs(session: Session) -> None:
 
 def test_feedback(engine: Engine, session: Session) -> None:
     cid = repo.create_conversation(session=session, now=T0).id
+    repo.add_message(session=session, conversation_id=cid, sender="bot", text="Antwort",
+                     faq_id="gaspreisbremse_was", content_version=2, now=T0)
     feedback = repo.add_feedback(
         session=session,
         conversation_id=cid,
@@ -532,8 +534,8 @@ def test_feedback(engine: Engine, session: Session) -> None:
     )
     session.commit()
     assert feedback.id is not None
-    assert raw(engine, "SELECT faq_id, content_version, helpful FROM feedback") == [
-        ("gaspreisbremse_was", 2, False)
+    assert raw(engine, "SELECT faq_id, content_version, helpful, message_seq FROM feedback") == [
+        ("gaspreisbremse_was", 2, False, 1)
     ]
     conversation = repo.get_conversation(session=session, conversation_id=cid)
     assert conversation.updated_at == T0 + timedelta(minutes=1)
@@ -585,7 +587,8 @@ def test_open_tickets_and_marking_them_done(session: Session) -> None:
 def _full_conversation(session: Session, agent_id: int) -> str:
     cid = repo.create_conversation(session=session, now=T0).id
     repo.add_message(session=session, conversation_id=cid, sender="customer", text="Hallo")
-    repo.add_message(session=session, conversation_id=cid, sender="bot", text="Guten Tag")
+    repo.add_message(session=session, conversation_id=cid, sender="bot", text="Guten Tag",
+                     faq_id="a", content_version=1)
     repo.add_feedback(
         session=session, conversation_id=cid, faq_id="a", content_version=1, helpful=True
     )

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import inspect, text
 
 import bot.content.models  # noqa: F401  - registers the content tables
 from bot.chat.db import create_schema, make_engine
 from bot.chat.models import Base
-from bot.migrations import BASELINE_REVISION, migrate
+from bot.migrations import BASELINE_REVISION, alembic_config, include_name, migrate
 
 CHAT_TABLES = ("agents", "conversations", "messages", "feedback", "handoffs", "tickets")
 # Indexes that later migrations added to those tables.
@@ -21,7 +22,9 @@ LATER_INDEXES = {"ix_conversations_created_at", "ix_messages_created_at"}
 
 def _differences(engine):
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         return compare_metadata(context, Base.metadata)
 
 
@@ -43,11 +46,13 @@ def test_migrate_is_idempotent(engine):
 
 def test_database_from_before_migrations_is_upgraded_in_place(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    old = MetaData()
-    for name in CHAT_TABLES:  # what issue 4's create_all made
-        table = Base.metadata.tables[name].to_metadata(old)
-        table.indexes = {i for i in table.indexes if i.name not in LATER_INDEXES}
-    old.create_all(engine)
+    # What issue 4's create_all made is the baseline revision's schema, without Alembic's table.
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, BASELINE_REVISION)
+        connection.execute(text("DROP TABLE alembic_version"))
+    assert set(inspect(engine).get_table_names()) == set(CHAT_TABLES)
     assert not LATER_INDEXES & {i["name"] for t in CHAT_TABLES
                                 for i in inspect(engine).get_indexes(t)}
     now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc).replace(tzinfo=None)

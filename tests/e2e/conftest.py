@@ -7,6 +7,8 @@ server share one temporary SQLite database (`database_url`), the running content
 from that copy, so an answer an editor publishes through the web app is what the bot sends.
 Rasa runs a copy of the trained model in a temporary `MODEL_DIR` (`model_dir`), which is also the
 web app's, so a retraining the web app might start never writes into the repository's models/.
+As with `make run`, Rasa requires a token (`RASA_TOKEN`, sent by the web app; tests calling Rasa
+directly send `RASA_AUTH`) and the action server takes calls only with Rasa's token.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ AGENT = ("testagent", "Tessa", "e2e-geheim-1")  # username, display name, passwo
 EDITOR = ("testeditor", "Edda", "e2e-geheim-2")  # role editor: /editor/ and /api/editor/
 ADMIN = ("testadmin", "Ada", "e2e-geheim-3")  # role admin: /admin/, /admin/datenschutz
 ALWAYS = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+RASA_TOKEN = f"e2e-{uuid.uuid4().hex}"
+RASA_AUTH = {"Authorization": f"Bearer {RASA_TOKEN}"}
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +141,7 @@ def rasa_url(model_dir, model_path, log_dir, calculator, knowledge_copy, chat_ho
         port=RASA_PORT,
         action_port=ACTION_PORT,
         log_path=log_dir / "rasa-server.log",
+        extra_env={"RASA_TOKEN": RASA_TOKEN},
     ).start()
     try:
         actions.wait_ready()
@@ -158,6 +163,10 @@ def web_url(rasa_url, log_dir, knowledge_copy, database_url, model_dir):
             "KNOWLEDGE_DIR": str(knowledge_copy),
             "MODEL_DIR": str(model_dir),
             "TRAINING_WORK_DIR": str(model_dir.parent / "training"),
+            "RASA_TOKEN": RASA_TOKEN,
+            # Every test is one client (127.0.0.1); the limits have tests of their own.
+            "CHAT_CALLBACKS_PER_HOUR": "1000",
+            "CHAT_FEEDBACK_PER_MINUTE": "1000",
         },
     ).start()
     try:

@@ -12,7 +12,10 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ADMIN
-from tests.e2e.test_browser import browser  # noqa: F401 - the module's Chromium fixture
+from tests.e2e.test_browser import (
+    browser,  # noqa: F401 - the module's Chromium fixture
+    watch_csp,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +29,7 @@ def admin(browser, web_url):  # noqa: F811
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    blocked = watch_csp(page)
     page.goto(f"{web_url}/agent/login")
     username, _, password = ADMIN
     page.get_by_label("Benutzername").fill(username)
@@ -34,6 +38,7 @@ def admin(browser, web_url):  # noqa: F811
     expect(page).to_have_url(re.compile(r"/admin/$"))
     yield page
     assert errors == [] and page.dialogs == []  # no script error, no alert()
+    assert blocked == []  # nothing the Content-Security-Policy had to block
     context.close()
 
 

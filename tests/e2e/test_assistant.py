@@ -7,6 +7,8 @@ import uuid
 import pytest
 import requests
 
+from tests.e2e.conftest import RASA_AUTH
+
 pytestmark = pytest.mark.slow
 
 
@@ -15,6 +17,7 @@ def send(rasa_url: str, text: str, sender: str | None = None) -> list[dict]:
         f"{rasa_url}/webhooks/rest_meta/webhook",
         json={"sender": sender or uuid.uuid4().hex, "message": text},
         timeout=30,
+        headers=RASA_AUTH,
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -93,7 +96,8 @@ def test_wants_a_person_outside_opening_hours_gets_the_callback_offer(rasa_url, 
     ],
 )
 def test_bad_requests_get_400_with_a_reason(rasa_url, body, reason):
-    response = requests.post(f"{rasa_url}/webhooks/rest_meta/webhook", json=body, timeout=10)
+    response = requests.post(f"{rasa_url}/webhooks/rest_meta/webhook", json=body, timeout=10,
+                             headers=RASA_AUTH)
     assert response.status_code == 400
     assert reason in response.json()["error"]
 
@@ -103,6 +107,6 @@ def test_malformed_json_gets_400(rasa_url):
         f"{rasa_url}/webhooks/rest_meta/webhook",
         data="{nope",
         timeout=10,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **RASA_AUTH},
     )
     assert response.status_code == 400

@@ -82,3 +82,17 @@ async def test_other_routes_get_an_id_but_are_not_action_runs(server):
     assert len(answer.headers["X-Request-ID"]) == 32
     scraped = (await server.scrape(None)).body.decode()
     assert "actions_runs_total{" not in scraped
+
+
+def test_the_action_server_does_not_start_without_its_token(repo_root):
+    """Without ACTION_SERVER_TOKEN anyone reaching the port could run actions (issue 15)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ACTION_SERVER_TOKEN"}
+    env["ACTION_SERVER_PORT"] = "1"  # never reached: it must stop before binding
+    result = subprocess.run([sys.executable, "-m", "actions"], cwd=repo_root, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "ACTION_SERVER_TOKEN is not set" in result.stderr

@@ -19,6 +19,7 @@ import pytest
 import redis
 import requests
 import yaml
+from requests.adapters import HTTPAdapter
 from sqlalchemy import create_engine, text
 
 from bot.chat.db import make_engine, make_sessionmaker
@@ -27,6 +28,7 @@ from bot.devserver import (
     ServiceProcess,
     prepare_production,
     production_services,
+    profile_tokens,
 )
 from bot.settings import REPO_ROOT
 from bot.web.users import set_user
@@ -34,6 +36,7 @@ from tests.production.proxy import TcpProxy
 from tests.slots import port, redis_db
 
 AGENT = ("prodagent", "Paula", "prod-geheim-1")  # username, display name, password
+INGRESS_ADDRESS = "127.0.0.2"  # where the tests' "ingress" connects from (TRUSTED_PROXIES)
 ADMIN = ("prodadmin", "Piet", "prod-geheim-2")
 
 
@@ -45,6 +48,19 @@ class Profile:
     services: dict[str, ServiceProcess]
     postgres: TcpProxy
     redis: TcpProxy
+    tokens: dict[str, str]  # RASA_TOKEN and ACTION_SERVER_TOKEN of this profile
+
+    def ingress(self) -> requests.Session:
+        """A client connecting from the ingress's address: its X-Forwarded-For is believed."""
+        session = requests.Session()
+        adapter = SourceAddressAdapter(INGRESS_ADDRESS)
+        session.mount("http://", adapter)
+        return session
+
+    @property
+    def rasa_auth(self) -> dict[str, str]:
+        """The header that lets a test talk to Rasa directly (as the web apps do)."""
+        return {"Authorization": f"Bearer {self.tokens['RASA_TOKEN']}"}
 
     @property
     def web_urls(self) -> list[str]:
@@ -67,6 +83,18 @@ class Profile:
     def database(self):
         engine = make_engine(self.layout.database_url)
         return engine, make_sessionmaker(engine)
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Connections from a given local address (another loopback address than 127.0.0.1)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
 
 
 def _key(service: ServiceProcess) -> str:
@@ -127,11 +155,17 @@ def production(tmp_path_factory) -> Iterator[Profile]:
         # Load tests send far more than one customer would.
         "CHAT_RATE_LIMIT_PER_MINUTE": "100000",
         "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "100000",
+        "CHAT_CALLBACKS_PER_HOUR": "100000",
+        "CHAT_FEEDBACK_PER_MINUTE": "100000",
         "TRAINING_ENABLED": "false",
         "KNOWLEDGE_DIR": str(knowledge),
+        # The tests play the ingress from 127.0.0.2 (Profile.ingress): X-Forwarded-For from
+        # there is believed; 127.0.0.1 is inside the cluster (Prometheus, the pods).
+        "TRUSTED_PROXIES": INGRESS_ADDRESS,
     }
     services = production_services(layout, model, secret, extra_env=env)
-    profile = Profile(layout, {_key(s): s for s in services}, postgres, red_proxy)
+    profile = Profile(layout, {_key(s): s for s in services}, postgres, red_proxy,
+                      profile_tokens(secret))
     try:
         for service in services:
             service.start()

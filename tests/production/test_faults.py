@@ -96,8 +96,9 @@ def transcript(web_url: str, cid: str) -> list[dict]:
     return response.json()["messages"]
 
 
-def tracker_events(rasa_url: str, cid: str) -> list[dict]:
-    response = requests.get(f"{rasa_url}/conversations/{cid}/tracker", timeout=10)
+def tracker_events(rasa_url: str, cid: str, token: str) -> list[dict]:
+    response = requests.get(f"{rasa_url}/conversations/{cid}/tracker", timeout=10,
+                            params={"token": token})
     assert response.status_code == 200, response.text
     return response.json()["events"]
 
@@ -121,7 +122,7 @@ def test_killing_a_rasa_replica_under_load_loses_and_repeats_nothing(production)
         messages = transcript(production.web_urls[0], cid)
         customer = [m for m in messages if m["sender"] == "customer"]
         assert len(customer) == load.sent[cid]  # every message stored, none lost
-        events = tracker_events(survivor, cid)
+        events = tracker_events(survivor, cid, production.tokens["RASA_TOKEN"])
         users = [e for e in events if e["event"] == "user"]
         # Rasa handled every customer message exactly once, in order, under its own id.
         assert [e["message_id"] for e in users] == [f"{cid}:{m['seq']}" for m in customer]

@@ -2,7 +2,7 @@
 
 * A conversation full of IBANs, e-mail addresses and telephone numbers (FAQ questions, the
   instalment dialogue, a handoff and the agent chat, a callback request, feedback; and the same
-  typed straight into Rasa's two REST channels) leaves none of them in PostgreSQL (every table
+  typed straight into Rasa's channel) leaves none of them in PostgreSQL (every table
   of the chat store, the content store and Rasa's tracker store), in Redis (the web apps' db and
   Rasa's lock store db) or in any log file of the profile. The one intended exception: the
   callback request's contact, which agents need to call back, is in ``tickets.contact`` and
@@ -39,8 +39,8 @@ EMAILS = ("lotte.privat-4711@beispiel-mail.de", "K.Schmidt93@Example.net")
 PHONES = ("0176 98765432", "+49 30 44556677", "(089) 5566 7788")
 # The callback request's contact: stored as given in tickets.contact, nowhere else.
 CONTACT = "0152 33445566"
-# A customer's IP address (documentation range), passed on by a proxy on loopback as uvicorn
-# trusts it; the logs may keep its /24 network, no store or log the address itself.
+# A customer's IP address (documentation range), passed on by the "ingress" (a trusted proxy on
+# 127.0.0.2); the logs may keep its /24 network, no store or log the address itself.
 CLIENT_ADDRESS = "203.0.113.57"
 CLIENT_NETWORK = "203.0.113.0"
 # Characters people put between the groups of an IBAN or a telephone number.
@@ -214,20 +214,20 @@ def redis_text(production) -> str:
 def test_no_raw_personal_data_in_any_store_or_log(production):
     rasa = production.rasa_urls[0]
     cid = conversation_with_everything(production)
-    # Rasa's REST channels used directly, without the web app's masking.
+    # Rasa's channel used directly (with the token), without the web app's masking.
     direct = f"direct-{uuid.uuid4().hex}"
-    for route in ("rest", "rest_meta"):
-        response = requests.post(
-            f"{rasa}/webhooks/{route}/webhook", timeout=30,
-            json={"sender": direct, "message": f"IBAN {IBANS[0]}, Mail {EMAILS[0]}, {PHONES[1]}"})
-        assert response.status_code == 200, response.text
+    response = requests.post(
+        f"{rasa}/webhooks/rest_meta/webhook", timeout=30, headers=production.rasa_auth,
+        json={"sender": direct, "message": f"IBAN {IBANS[0]}, Mail {EMAILS[0]}, {PHONES[1]}"})
+    assert response.status_code == 200, response.text
     # The customer's address reaches the access log and the rate limits (new conversations,
-    # failed logins: both counted per address in Redis).
+    # failed logins: both counted per address in Redis), through the ingress.
     proxied = {"X-Forwarded-For": CLIENT_ADDRESS}
-    created = requests.post(f"{production.web_urls[0]}/api/v1/conversations", timeout=10,
-                            headers=proxied)
+    with production.ingress() as ingress:
+        created = ingress.post(f"{production.web_urls[0]}/api/v1/conversations", timeout=10,
+                               headers=proxied)
     assert created.status_code == 201, created.text
-    with requests.Session() as browser:
+    with production.ingress() as browser:
         browser.headers.update(proxied)
         form = browser.get(f"{production.web_urls[1]}/agent/login", timeout=10)
         _plain_http(browser)
@@ -349,6 +349,7 @@ def test_retention_with_a_back_dated_conversation_removes_everything(production)
     chat(first, young, "Wie funktionierte die Gaspreisbremse?")
     rasa_only = f"direct-{uuid.uuid4().hex}"  # a tracker without a conversation in the web app
     requests.post(f"{production.rasa_urls[1]}/webhooks/rest_meta/webhook", timeout=30,
+                  headers=production.rasa_auth,
                   json={"sender": rasa_only, "message": "Hallo"}).raise_for_status()
     assert events(production, old) and events(production, young) and events(production, rasa_only)
 
@@ -366,8 +367,8 @@ def test_retention_with_a_back_dated_conversation_removes_everything(production)
     engine.dispose()
 
     env = {**os.environ, "DATABASE_URL": production.layout.database_url,
-           "RASA_URL": production.layout.rasa_url, "RETENTION_DAYS": "90"}
-    env.pop("RASA_TOKEN", None)
+           "RASA_URL": production.layout.rasa_url, "RETENTION_DAYS": "90",
+           "RASA_TOKEN": production.tokens["RASA_TOKEN"]}
     result = subprocess.run([sys.executable, "-m", "bot", "retention"], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

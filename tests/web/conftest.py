@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bot.settings import get_settings
 from bot.web.app import build_context, create_app
 from bot.web.rasa_relay import BotMessage, RasaUnavailable
 from bot.web.users import set_user
+from tests.chat.test_repository import POSTGRES_URL
 
 OPEN = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # Monday, 11:00 in Berlin
 
@@ -84,6 +91,54 @@ def ctx(tmp_path, relay, monkeypatch):
 @pytest.fixture
 def client(ctx):
     with TestClient(create_app(context=ctx)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def pg_database_url():
+    """A fresh database on the local PostgreSQL server (dropped afterwards)."""
+    with postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """The URL of a new database on the local PostgreSQL server, dropped at the end."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", future=True)
+    name = f"webtest_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.fail(f"PostgreSQL must run at {POSTGRES_URL} ({exc.orig})")
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_ctx(pg_database_url, relay):
+    """The web app's context on PostgreSQL (the production profile's database)."""
+    settings = dataclasses.replace(
+        get_settings(),
+        database_url=pg_database_url,
+        secret_key="s" * 40,
+        rate_limit_per_minute=20,
+        training_worker=False,
+    )
+    context = build_context(settings, relay=relay)
+    context.clock = lambda: OPEN
+    yield context
+    context.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def pg_client(pg_ctx):
+    with TestClient(create_app(context=pg_ctx)) as test_client:
         yield test_client
 
 

@@ -86,6 +86,9 @@ def test_role_change_takes_effect_at_once(admin_client, editor_client):
     response = admin_client.patch(f"/api/admin/users/{erik['id']}", json={"role": "agent"})
     assert response.status_code == 200, response.text
     assert response.json()["changed"] == ["role"]
+    # The role change ended Erik's sessions; logged in again, he has the new role only.
+    assert editor_client.get("/api/editor/me").status_code == 401
+    log_in(editor_client, "erik")
     assert editor_client.get("/api/editor/me").status_code == 403
     entry = audit(admin_client)[0]
     assert entry["action"] == "user.update"

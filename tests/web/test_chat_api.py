@@ -90,7 +90,10 @@ def test_offline_handoff_and_callback_request_becomes_a_ticket(client, ctx):
         json={"name": "Eva", "contact": "0171 2345678", "concern": "Abschlag zu hoch"},
     )
     assert ok.status_code == 201
-    assert "Eva" in ok.json()["message"]["text"]
+    confirmation = ok.json()["message"]
+    # The system speaks with its own words only: the customer's name is not among them.
+    assert confirmation["sender"] == "system" and "Eva" not in confirmation["text"]
+    assert confirmation["text"].startswith("Danke! Ihr Anliegen ist bei uns angekommen.")
     with ctx.session() as session:
         [ticket] = repo.tickets(session=session)
         assert ticket.contact == "0171 2345678"  # agents must be able to call back
@@ -198,8 +201,8 @@ def test_bad_message_bodies_get_422_with_a_reason(client):
         ({"text": "x" * 1001}, "1000"),
         ({}, "text"),
         ({"text": "a", "payload": "/b"}, "Genau eines"),
-        ({"text": 5}, "str"),
-        ({"text": ["a"]}, "str"),
+        ({"text": 5}, "Text: Bitte einen Text angeben."),
+        ({"text": ["a"]}, "Text: Bitte einen Text angeben."),
     ]
     for body, reason in cases:
         response = client.post(url, json=body)
@@ -292,14 +295,21 @@ def test_none_of_these_files_the_question_not_the_button(client, ctx):
 
 
 def test_thumbs_down_files_the_question_behind_the_answer(client, ctx):
+    liked = start(client)
+    client.post(f"/api/v1/conversations/{liked}/messages", json={"text": "Gaspreisbremse?"})
+    up = client.post(
+        f"/api/v1/conversations/{liked}/feedback",
+        json={"faq_id": "gaspreisbremse", "content_version": 3, "helpful": True},
+    )
+    assert up.status_code == 204 and inbox_rows(ctx) == []  # thumbs up files nothing
     cid = start(client)
     client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse bis wann?"})
-    for helpful in (True, False, False):  # thumbs up files nothing, a second down no duplicate
+    for expected in (204, 409):  # one rating per answer: the second one is refused
         response = client.post(
             f"/api/v1/conversations/{cid}/feedback",
-            json={"faq_id": "gaspreisbremse", "content_version": 3, "helpful": helpful},
+            json={"faq_id": "gaspreisbremse", "content_version": 3, "helpful": False},
         )
-        assert response.status_code == 204
+        assert response.status_code == expected, response.text
     [item] = inbox_rows(ctx)
     assert (item.kind, item.faq_id, item.message_seq) == ("feedback", "gaspreisbremse", 1)
     assert item.text == "Gaspreisbremse bis wann?"
@@ -354,13 +364,14 @@ def test_a_failing_inbox_never_fails_the_customer(client, ctx, monkeypatch):
         f"/api/v1/conversations/{cid}/messages", json={"text": "Wie wird das Wetter?"}
     )
     assert response.status_code == 200 and response.json()["messages"]
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})
     feedback = client.post(
         f"/api/v1/conversations/{cid}/feedback",
-        json={"faq_id": "gaspreisbremse", "helpful": False},
+        json={"faq_id": "gaspreisbremse", "content_version": 3, "helpful": False},
     )
     assert feedback.status_code == 204
     with ctx.session() as session:
-        assert len(repo.transcript(session=session, conversation_id=cid)) == 2
+        assert len(repo.transcript(session=session, conversation_id=cid)) == 4
         assert session.execute(text("select count(*) from feedback")).scalar() == 1
     assert inbox_rows(ctx) == []
 

@@ -58,6 +58,8 @@ async def test_conversations_spread_over_the_replicas_and_each_stays_on_one():
     httpx.ConnectError("refused"),
     httpx.RemoteProtocolError("Server disconnected without sending a response."),
     httpx.ReadError("connection reset"),
+    # What anyio raised under httpcore when a replica died during the connect (a 500 before).
+    AttributeError("'NoneType' object has no attribute 'getpeername'"),
     503,
 ])
 async def test_a_failed_replica_hands_the_turn_to_the_next_with_the_same_message_id(failure):
@@ -166,3 +168,16 @@ async def test_turns_of_one_conversation_go_out_one_after_another():
 def test_no_replica_is_an_error():
     with pytest.raises(ValueError):
         RasaRelay(" , ")
+
+
+async def test_the_relay_sends_rasas_token():
+    seen = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        return httpx.Response(200, json=[])
+
+    relay = RasaRelay([A], client=httpx.AsyncClient(transport=httpx.MockTransport(rasa)),
+                      token="geheim")
+    await relay.send("kunde", "Hallo", message_id="kunde:1")
+    assert seen == ["Bearer geheim"]

@@ -7,7 +7,8 @@
  * Stable hooks for browser tests (ids unless noted):
  *   admin-status (role=status), admin-alert (role=alert)
  *   users-body: rows data-testid="user-row" data-username, with a role select
- *     data-testid="user-role" and buttons data-testid="user-role-save", "user-reset", "user-delete"
+ *     data-testid="user-role" and buttons data-testid="user-role-save", "user-reset",
+ *     "user-active" (lock/unlock), "user-delete"
  *   user-new → user-dialog: user-username, user-display-name, user-role, user-create, user-cancel,
  *     error-username, error-display_name, error-role, user-error
  *   password-dialog: password-user, password-value (data-testid="password-value"), password-copy,
@@ -80,11 +81,15 @@
         'aria-label': `Passwort von ${u.username} zurücksetzen`, text: 'Passwort zurücksetzen', onclick: () => resetPassword(u) }),
     ];
     if (!self) {
+      actions.push(h('button', { type: 'button', class: 'btn btn--ghost btn--small', 'data-testid': 'user-active',
+        'aria-label': `${u.username} ${u.active === false ? 'entsperren' : 'sperren'}`,
+        text: u.active === false ? 'Entsperren' : 'Sperren', onclick: () => setActive(u, u.active === false) }));
       actions.push(h('button', { type: 'button', class: 'btn btn--danger btn--small', 'data-testid': 'user-delete',
         'aria-label': `${u.username} löschen`, text: 'Löschen', onclick: () => deleteUser(u) }));
     }
     return h('tr', { 'data-testid': 'user-row', 'data-username': u.username },
-      h('td', { text: self ? `${u.username} (Sie)` : u.username }), h('td', { text: u.display_name }),
+      h('td', { text: `${u.username}${self ? ' (Sie)' : ''}${u.active === false ? ' – gesperrt' : ''}` }),
+      h('td', { text: u.display_name }),
       h('td', {}, h('label', { class: 'sr-only', for: selectId, text: `Rolle von ${u.username}` }), select),
       h('td', { text: when(u.created_at) }), h('td', {}, h('div', { class: 'row-actions' }, ...actions)));
   }
@@ -100,6 +105,17 @@
     loadAudit(true);
   }
 
+  async function setActive(u, active) {
+    if (!active && !await confirmAction(`${u.username} sperren? Alle Anmeldungen von ${u.username} enden sofort; bis zum Entsperren ist keine Anmeldung möglich.`, 'Sperren')) return;
+    clearAlert();
+    try {
+      const res = await api('PATCH', `/users/${u.id}`, { active });
+      status(`${res.user.username} ist ${res.user.active ? 'wieder freigeschaltet' : 'gesperrt'}.`);
+    } catch (e) { if (e.status !== 401) showAlert(errorText(e, 'Der Zugang konnte nicht geändert werden.')); }
+    loadUsers();
+    loadAudit(true);
+  }
+
   function showPassword(username, password) {
     $('password-user').textContent = username;
     $('password-value').value = password;
@@ -110,7 +126,7 @@
   }
 
   async function resetPassword(u) {
-    if (!await confirmAction(`Ein neues Passwort für ${u.username} erzeugen? Das bisherige gilt dann nicht mehr.`, 'Neues Passwort')) return;
+    if (!await confirmAction(`Ein neues Passwort für ${u.username} erzeugen? Das bisherige gilt dann nicht mehr, und alle Anmeldungen von ${u.username} enden sofort.`, 'Neues Passwort')) return;
     clearAlert();
     try {
       const res = await api('POST', `/users/${u.id}/password`);
@@ -201,6 +217,7 @@
     else if (typeof d.role === 'string') parts.push(`Rolle ${S.roles[d.role] || d.role}`);
     if (d.display_name?.from) parts.push(`Name ${d.display_name.from} → ${d.display_name.to}`);
     else if (typeof d.display_name === 'string') parts.push(`Anzeigename ${d.display_name}`);
+    if (typeof d.active?.to === 'boolean') parts.push(d.active.to ? 'entsperrt' : 'gesperrt');
     return parts.join(' · ');
   }
 

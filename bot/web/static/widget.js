@@ -708,10 +708,15 @@
     const rate = async (helpful) => {
       buttons.forEach((b) => { b.disabled = true; });
       try {
-        await api('POST', conv('/feedback'), { faq_id: m.faq_id, content_version: m.content_version ?? null, helpful });
+        await api('POST', conv('/feedback'), { faq_id: m.faq_id, content_version: m.content_version ?? null, helpful, seq: m.seq });
         store.set(KEY_FEEDBACK, JSON.stringify([...readList(KEY_FEEDBACK), m.seq]));
         thanks().focus(); // the pressed button is gone: keep the focus nearby
-      } catch {
+      } catch (e) {
+        if (e.status === 409) { // rated before (in another tab): nothing more to do
+          store.set(KEY_FEEDBACK, JSON.stringify([...readList(KEY_FEEDBACK), m.seq]));
+          thanks().focus();
+          return;
+        }
         buttons.forEach((b) => { b.disabled = false; });
         error.hidden = false;
       }
