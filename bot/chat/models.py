@@ -39,12 +39,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base
-from sqlalchemy.sql.expression import true
+from sqlalchemy.sql.expression import false, text, true
 from sqlalchemy.types import TypeDecorator
+
+from bot.social.dedupe import define_table
 
 STATES: Final = ("bot", "queued", "agent", "closed")
 SENDERS: Final = ("customer", "bot", "agent", "system")
 ROLES: Final = ("agent", "editor", "admin")
+CHANNELS: Final = ("web", "whatsapp", "messenger")
 # Length of ``secrets.token_urlsafe(24)``: 24 random bytes (192 bits) in base64url are 32
 # characters; the column leaves room for longer tokens.
 CONVERSATION_ID_LENGTH: Final = 64
@@ -112,6 +115,11 @@ class Agent(Base):
     role: str = Column(String(16), nullable=False, default="agent")
     created_at: datetime = Column(UTCDateTime, nullable=False)
     active: bool = Column(Boolean, nullable=False, default=True, server_default=true())
+    # What customers see of the agent (issue 18): a public alias and an avatar of the shipped
+    # set, never the login name; the Messenger persona made from them (created on first use).
+    alias: str | None = Column(String(60))
+    avatar: str | None = Column(String(60))
+    messenger_persona_id: str | None = Column(String(32))
 
 
 class AgentSession(Base):
@@ -145,6 +153,18 @@ class Conversation(Base):
         Index("ix_conversations_updated_at", "updated_at"),
         # The KPI dashboard counts conversations started in its window (bot/chat/kpis.py).
         Index("ix_conversations_created_at", "created_at"),
+        CheckConstraint(_in("channel", CHANNELS), name="ck_conversations_channel"),
+        Index("ix_conversations_channel_created_at", "channel", "created_at"),
+        # At most one open conversation per WhatsApp number or Messenger PSID: two webhook
+        # workers handling the same customer at once cannot start two conversations.
+        Index(
+            "uq_conversations_open_contact",
+            "channel",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("state != 'closed' AND contact_id IS NOT NULL"),
+            postgresql_where=text("state != 'closed' AND contact_id IS NOT NULL"),
+        ),
     )
 
     id: str = Column(String(CONVERSATION_ID_LENGTH), primary_key=True)
@@ -157,6 +177,14 @@ class Conversation(Base):
     claimed_at: datetime | None = Column(UTCDateTime)
     # The seq of the last message; incremented in SQL so concurrent writers get distinct numbers.
     last_seq: int = Column(Integer, nullable=False, default=0)
+    # Where the customer writes (issue 18). For WhatsApp and Messenger ``contact_id`` is the
+    # wa_id (a phone number) or the PSID and ``contact_name`` WhatsApp's profile name: personal
+    # data, deleted with the conversation (retention, deletion) and part of the export.
+    channel: str = Column(String(16), nullable=False, default="web", server_default="web")
+    contact_id: str | None = Column(String(64))
+    contact_name: str | None = Column(String(200))
+    # Opens the messaging window of WhatsApp and Messenger (bot.social.windows).
+    last_customer_message_at: datetime | None = Column(UTCDateTime)
 
 
 class Message(Base):
@@ -165,6 +193,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+        UniqueConstraint("external_id", name="uq_messages_external_id"),
         CheckConstraint(_in("sender", SENDERS), name="ck_messages_sender"),
         # The KPI dashboard reads the messages of its window (24 h or 14 days) out of up to
         # RETENTION_DAYS (90) days of them; without the index every refresh reads them all.
@@ -185,6 +214,13 @@ class Message(Base):
     content_version: int | None = Column(Integer)
     meta: dict[str, Any] | None = Column(JSON)
     created_at: datetime = Column(UTCDateTime, nullable=False)
+    # Social channels: Meta's id of the message (``wamid…``/``m_…``; a redelivered customer
+    # message and our own echoes are recognised by it) and, for ours, Meta's delivery report.
+    external_id: str | None = Column(String(512))
+    delivery_state: str | None = Column(String(16))
+    delivery_error: int | None = Column(Integer)
+    # The word list found insults or threats (bot.moderation.abuse): blurred in the console.
+    abusive: bool = Column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class Feedback(Base):
@@ -254,6 +290,22 @@ class Ticket(Base):
     done_at: datetime | None = Column(UTCDateTime)
 
 
+class BlockedContact(Base):
+    """A WhatsApp number or Messenger PSID an agent blocked after abuse, until ``blocked_until``.
+
+    Their messages are still stored (and deleted by the retention like any other), but they
+    get no answer and no place in the agents' queue. Expired rows are removed by the retention.
+    """
+
+    __tablename__ = "blocked_contacts"
+
+    channel: str = Column(String(16), primary_key=True)
+    contact_id: str = Column(String(64), primary_key=True)
+    blocked_until: datetime = Column(UTCDateTime, nullable=False, index=True)
+    blocked_by: int | None = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: datetime = Column(UTCDateTime, nullable=False)
+
+
 class PendingTrackerDeletion(Base):
     """The Rasa tracker of a deleted conversation, still to be deleted on the Rasa replicas.
 
@@ -271,3 +323,27 @@ class PendingTrackerDeletion(Base):
     attempts: int = Column(Integer, nullable=False, default=0)
     last_attempt_at: datetime | None = Column(UTCDateTime)
     last_error: str | None = Column(String(500))
+
+
+class MentionRow(Base):
+    """A feed entry about the utility or a topic (``bot.social.mentions``): the "Erwähnungen"."""
+
+    __tablename__ = "mentions"
+
+    key: str = Column(String(64), primary_key=True)
+    feed_name: str = Column(String(100), nullable=False)
+    link: str = Column(String(2000), nullable=False)
+    title: str = Column(String(500), nullable=False)
+    summary: str = Column(Text, nullable=False, default="")
+    published_at: datetime | None = Column(UTCDateTime)
+    matched: list[str] | None = Column(JSON)
+    topic_id: str | None = Column(String(100))
+    topic_title: str | None = Column(String(200))
+    found_at: datetime = Column(UTCDateTime, nullable=False, index=True)
+    done_at: datetime | None = Column(UTCDateTime)
+    done_by: int | None = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+
+
+# "Each message id processed once" (bot.social.dedupe): claims of webhook message ids, shared
+# by every web app instance; purged after 8 days by the retention run.
+SOCIAL_PROCESSED_MESSAGES: Final = define_table(Base.metadata)

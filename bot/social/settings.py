@@ -43,6 +43,10 @@ class MetaSettings:
     graph_api_url: str = DEFAULT_GRAPH_API_URL
     whatsapp_phone_number_id: str | None = None
     messenger_page_id: str | None = None
+    # WHATSAPP_TEMPLATES: names of approved templates the console offers once the 24-hour
+    # window has closed (comma-separated); ABUSE_BLOCK_HOURS: an agent's default block.
+    whatsapp_templates: tuple[str, ...] = ()
+    block_hours: float = 168.0
 
     @property
     def api_version(self) -> str:
@@ -89,9 +93,23 @@ def meta_settings_from(environ: Mapping[str, str]) -> MetaSettings | None:
     for name, number in (("WHATSAPP_PHONE_NUMBER_ID", phone_id), ("MESSENGER_PAGE_ID", page_id)):
         if number is not None and not number.isdigit():
             problems.append(f"{name} must be the numeric id Meta shows, not {number[:20]!r}")
+    templates = tuple(
+        name.strip() for name in environ.get("WHATSAPP_TEMPLATES", "").split(",") if name.strip()
+    )
+    block_hours = 168.0
+    raw_hours = environ.get("ABUSE_BLOCK_HOURS", "").strip()
+    if raw_hours:
+        try:
+            block_hours = float(raw_hours)
+        except ValueError:
+            block_hours = 0.0
+        if not 0 < block_hours <= 90 * 24:
+            problems.append("ABUSE_BLOCK_HOURS must be a number of hours from 1 to 2160")
     if problems:
         raise MetaSettingsError("; ".join(problems))
     return MetaSettings(
+        whatsapp_templates=templates,
+        block_hours=block_hours,
         app_secret=secret,
         verify_token=verify_token,
         access_token=access_token,

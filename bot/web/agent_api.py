@@ -2,7 +2,8 @@
 
 Every route needs a valid session cookie (401, or a redirect to the login page for HTML
 pages); every state-changing request needs the CSRF token in ``X-CSRF-Token``. Agents appear
-to customers under their ``display_name`` (a first name or alias), never their full name.
+to customers under their public ``alias`` (else their ``display_name``) with their avatar,
+never their login name or full name.
 
 Need to know: the live connection (``/ws``) carries the queue, callback requests and the
 messages of the conversations this agent holds, nothing of other agents' or the assistant's
@@ -25,11 +26,12 @@ from pydantic import BaseModel, Field, StrictStr, validator
 from bot.chat import repository as repo
 from bot.chat.models import Agent
 from bot.chat.repository import InvalidTransition, UnknownConversation
-from bot.web import texts
+from bot.web import social_api, texts
 from bot.web.context import WebContext, message_out
 from bot.web.events import AGENTS, agent_channel, stream
 from bot.web.guard import validated_route
 from bot.web.sessions import SESSION_COOKIE, current_user
+from bot.web.social_api import public_name
 
 logger = logging.getLogger(__name__)
 AGENT_ROLES = ("agent", "admin")  # who may use the console
@@ -116,7 +118,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     def announce(conversation_id: str, text: str, agent: Agent) -> dict[str, Any]:
         """A system message about ``agent``'s step, to the customer and to that agent."""
-        meta = {"agent_id": agent.id, "agent_name": agent.display_name}
+        meta = {"agent_id": agent.id, "agent_name": public_name(agent), "avatar": agent.avatar}
         with ctx.session() as session:
             stored = repo.add_message(
                 session=session,
@@ -129,6 +131,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             )
             out = message_out(stored)
         publish(conversation_id, out, agent)
+        social_api.forward(ctx, conversation_id, stored.id)  # WhatsApp, Messenger: sent there
         return out
 
     def publish(conversation_id: str, message: dict[str, Any], agent: Agent) -> None:
@@ -190,7 +193,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
         except InvalidTransition:
             return JSONResponse({"detail": texts.ALREADY_CLAIMED}, status_code=409)
-        announce(conversation_id, texts.AGENT_JOINED.format(name=agent.display_name), agent)
+        announce(conversation_id, texts.AGENT_JOINED.format(name=public_name(agent)), agent)
         publish_state(conversation_id, "agent")
         return {"state": "agent"}
 
@@ -199,6 +202,10 @@ def build_router(ctx: WebContext) -> APIRouter:
         agent = auth(request, write=True)
         if isinstance(agent, JSONResponse):
             return agent
+        # WhatsApp and Messenger: through the Graph API, within the messaging window.
+        social = await social_api.agent_reply(ctx, conversation_id, agent, body.text)
+        if social is not None:
+            return social
         try:
             with ctx.session() as session:
                 conversation = repo.get_conversation(
@@ -211,7 +218,8 @@ def build_router(ctx: WebContext) -> APIRouter:
                     conversation_id=conversation_id,
                     sender="agent",
                     text=body.text,
-                    meta={"agent_id": agent.id, "agent_name": agent.display_name},
+                    meta={"agent_id": agent.id, "agent_name": public_name(agent),
+                          "avatar": agent.avatar},
                     public=ctx.public_numbers,
                     now=ctx.clock(),
                 )
@@ -245,7 +253,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
         except InvalidTransition:
             return JSONResponse({"detail": texts.NOT_ALLOWED}, status_code=409)
-        announce(conversation_id, text.format(name=agent.display_name), agent)
+        announce(conversation_id, text.format(name=public_name(agent)), agent)
         publish_state(conversation_id, state)
         return {"state": state}
 

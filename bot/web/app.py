@@ -24,6 +24,7 @@ from bot.handoff.hours import OpeningHours
 from bot.observability.metrics import WebMetrics
 from bot.observability.web import instrument_web_app
 from bot.settings import REPO_ROOT, Settings, get_settings
+from bot.social.settings import get_meta_settings
 from bot.web import (
     admin_api,
     agent_api,
@@ -34,6 +35,7 @@ from bot.web import (
     health,
     pages,
     privacy_api,
+    social_api,
     texts,
 )
 from bot.web.context import WebContext
@@ -120,6 +122,7 @@ def build_context(settings: Settings, relay: RasaRelay | None = None) -> WebCont
         feedback_limiter=limiters["feedback"],
         knowledge=DatabaseKnowledgeStore(engine, settings.knowledge_dir),
         redis=red,
+        meta=get_meta_settings(),
     )
 
 
@@ -141,9 +144,14 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         if ctx.settings.training_worker:
             trainer.start()  # does nothing when TRAINING_ENABLED is off
         privacy.start()
+        social = app.state.social
+        if social is not None:
+            await social.start()
         try:
             yield
         finally:
+            if social is not None:
+                await social.stop()
             trainer.stop()
             await privacy.stop()
             if isinstance(ctx.hub, RedisEventHub):
@@ -184,6 +192,7 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.include_router(admin_api.build_router(ctx))
     app.include_router(privacy_api.build_router(ctx))
     app.include_router(editor_pages.build_router(ctx))
+    social_api.install(app, ctx)  # WhatsApp and Messenger (off while META_APP_SECRET is unset)
     app.mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static")
     # Innermost first: bodies capped before any route reads them, security headers on every
     # answer, request ids and metrics (bot/observability/web.py, with GET /metrics), and

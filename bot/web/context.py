@@ -16,6 +16,7 @@ from bot.handoff.hours import OpeningHours
 from bot.knowledge.store import KnowledgeStore
 from bot.privacy import public_contacts
 from bot.settings import Settings
+from bot.social.settings import MetaSettings
 from bot.web.events import EventHub
 from bot.web.rasa_relay import RasaRelay
 from bot.web.ratelimit import RateLimiter
@@ -49,6 +50,10 @@ class WebContext:
     clock: Callable[[], datetime] = utcnow
     # Redis of the production profile (live events between instances, shared rate limits).
     redis: redis.Redis[Any] | None = None
+    # WhatsApp and Messenger (issue 18): the META_* settings (None: the channels are off) and
+    # the running bot.social.service.SocialService (set by bot.web.social_api.install).
+    meta: MetaSettings | None = None
+    social: Any = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:

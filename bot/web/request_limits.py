@@ -32,10 +32,13 @@ KB: Final = 1024
 # characters, which JSON escapes can make six bytes each.
 MAX_BODY_BYTES: Final = 256 * KB
 PUBLIC_BODY_BYTES: Final = 16 * KB
+WEBHOOK_BODY_BYTES: Final = 1024 * KB
 # Largest body per path prefix (bytes), the first match wins.
 BODY_LIMITS: Final = (
     ("/api/editor/", MAX_BODY_BYTES),
     ("/api/admin/", MAX_BODY_BYTES),
+    # Meta batches up to 1,000 updates in one signed webhook request (issue 18).
+    ("/webhooks/meta", WEBHOOK_BODY_BYTES),
     ("/", PUBLIC_BODY_BYTES),
 )
 

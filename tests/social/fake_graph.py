@@ -70,13 +70,14 @@ class Served:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[Served]:
-    """Run ``app`` with uvicorn in a thread on a free loopback port."""
+def serve(app: Any, *, lifespan: str = "off") -> Iterator[Served]:
+    """Run ``app`` with uvicorn in a thread on a free loopback port (``lifespan="on"``: the
+    app's startup and shutdown run, e.g. the web app's background workers)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

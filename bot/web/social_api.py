@@ -1,0 +1,320 @@
+"""Meta's webhook (``shared/contracts.md`` section 5) and the console's social-channel routes.
+
+Module-level routers; the app factory calls :func:`install` (service on ``app.state.social``,
+started and stopped with the app) and includes :data:`router` and :data:`agent_router`.
+
+* ``GET /webhooks/meta``: the verification challenge (``200`` text/plain, else ``403``).
+* ``POST /webhooks/meta``: the raw body's ``X-Hub-Signature-256`` checked first (``403``, nothing
+  stored), then parsed (``400`` for a body that is not a JSON object) and queued; ``200`` at
+  once, the work goes on afterwards (``bot.social.service``). Both answer ``404`` while
+  ``META_APP_SECRET`` is unset.
+
+Request bodies are read and parsed here, without pydantic models (the signature needs the raw
+bytes anyway), so the routes work under pydantic 1 and 2 alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Final
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from bot.chat import repository as repo
+from bot.chat.models import Agent
+from bot.social import store
+from bot.social import texts as social_texts
+from bot.social.events import Channel, PayloadError, parse_webhook
+from bot.social.service import DeliveryFailed, SocialService, WindowClosedError, public_name
+from bot.social.signature import SIGNATURE_HEADER, signature_valid, verification_challenge
+from bot.web import texts
+from bot.web.context import WebContext
+from bot.web.sessions import SESSION_COOKIE, current_user
+
+logger = logging.getLogger(__name__)
+
+AGENT_ROLES: Final = ("agent", "admin")
+# Longest block an agent can set (hours): 90 days, the retention period of the messages.
+MAX_BLOCK_HOURS: Final = 90 * 24
+
+
+class Refused(Exception):
+    """A request this module answers with ``status`` and a German ``detail``."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def install(app: FastAPI, ctx: WebContext) -> SocialService | None:
+    """Build the service when the Meta settings are set; include the routers either way."""
+    social = SocialService(ctx, ctx.meta) if ctx.meta is not None else None
+    app.state.social = social
+    ctx.social = social
+    app.add_exception_handler(Refused, refused_handler)
+    app.include_router(router)
+    app.include_router(agent_router)
+    return social
+
+
+__all__ = ["agent_reply", "forward", "install", "public_name", "router", "agent_router"]
+
+
+def forward(ctx: WebContext, conversation_id: str, message_id: int) -> None:
+    """Send a stored system message (agent joined, chat ended …) to a social customer too.
+
+    Runs after the answer (a task): Meta's delay never slows the console.
+    """
+    social: SocialService | None = ctx.social
+    if social is not None:
+        social.forward_later(conversation_id, message_id)
+
+
+def social_service(request: Request) -> SocialService:
+    """The app's service; ``404`` while the channels are off."""
+    social: SocialService | None = getattr(request.app.state, "social", None)
+    if social is None:
+        raise Refused(404, "Not Found")
+    return social
+
+
+router = APIRouter(tags=["social"])
+
+
+@router.get("/webhooks/meta")
+async def verify(request: Request) -> Response:
+    social = getattr(request.app.state, "social", None)
+    if social is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    challenge = verification_challenge(request.query_params, social.meta.verify_token)
+    if challenge is None:
+        return PlainTextResponse("Forbidden", status_code=403)
+    return PlainTextResponse(challenge)
+
+
+@router.post("/webhooks/meta")
+async def webhook(request: Request) -> Response:
+    social: SocialService | None = getattr(request.app.state, "social", None)
+    if social is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    raw = await request.body()  # capped at 1 MB before (bot.web.request_limits)
+    if not signature_valid(social.meta.app_secret, raw, request.headers.get(SIGNATURE_HEADER)):
+        logger.warning("webhook: refused a request with a missing or wrong signature")
+        return PlainTextResponse("invalid signature", status_code=403)
+    try:
+        batch = parse_webhook(raw)
+    except PayloadError as error:
+        return PlainTextResponse(f"bad payload: {error}", status_code=400)
+    if not social.submit(batch):
+        # Overloaded: Meta delivers again later.
+        return PlainTextResponse("busy", status_code=503, headers={"Retry-After": "60"})
+    return PlainTextResponse("EVENT_RECEIVED")
+
+
+# --- the console ----------------------------------------------------------------------------------
+
+
+def console_agent(request: Request) -> Agent:
+    """The logged-in agent; for writes also the CSRF token (``401``/``403`` otherwise)."""
+    ctx: WebContext = request.app.state.context
+    token = request.cookies.get(SESSION_COOKIE)
+    agent = current_user(ctx, token)
+    if agent is None:
+        raise Refused(401, "Bitte melden Sie sich an.")
+    if agent.role not in AGENT_ROLES:
+        raise Refused(403, texts.NOT_ALLOWED)
+    if request.method not in ("GET", "HEAD") and not ctx.signer.check_csrf(
+        token, request.headers.get("X-CSRF-Token")
+    ):
+        raise Refused(403, texts.CSRF_FAILED)
+    return agent
+
+
+agent_router = APIRouter(prefix="/api/v1/agent", tags=["agent", "social"],
+                         dependencies=[Depends(console_agent)])  # fmt: skip
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise Refused(400, texts.INVALID_INPUT) from None
+    if not isinstance(body, dict):
+        raise Refused(400, texts.INVALID_INPUT)
+    return body
+
+
+def _social_conversation(ctx: WebContext, conversation_id: str) -> tuple[str, str, str, int | None]:
+    """(channel, contact id, state, agent id) of a social conversation; 404/409 otherwise."""
+    try:
+        with ctx.session() as session:
+            conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
+            found = (conversation.channel, conversation.contact_id, conversation.state,
+                     conversation.agent_id)  # fmt: skip
+    except repo.UnknownConversation:
+        raise Refused(404, texts.UNKNOWN_CONVERSATION) from None
+    channel, contact_id, state, holder = found
+    if channel == Channel.WEB.value or contact_id is None:
+        raise Refused(409, social_texts.NOT_SOCIAL)
+    return channel, contact_id, state, holder
+
+
+@agent_router.get("/conversations/{conversation_id}/window")
+async def get_window(conversation_id: str, request: Request) -> Any:
+    """The messaging window for an agent's reply and what is possible once it closed."""
+    ctx: WebContext = request.app.state.context
+    social = social_service(request)
+    _social_conversation(ctx, conversation_id)
+    now = ctx.clock()
+    current = social.agent_window(conversation_id)
+    return {
+        "channel": current.channel.value,
+        "open": current.open,
+        "closes_at": current.closes_at.isoformat() if current.closes_at else None,
+        "tag": current.tag,
+        "alternatives": [a.value for a in current.alternatives],
+        "description": current.describe(now),
+        "templates": list(social.meta.whatsapp_templates)
+        if current.channel is Channel.WHATSAPP else [],
+    }
+
+
+async def agent_reply(ctx: WebContext, conversation_id: str, agent: Agent, text: str) -> Any:
+    """An agent's message to a WhatsApp or Messenger customer (called by the agent API).
+
+    Returns:
+        None for a web conversation (the agent API stores it as before); else the answer:
+        ``{"message": …}``, ``409`` (not the agent's, or the window closed: ``alternatives``),
+        ``502`` (stored, but Meta did not take it).
+    """
+    try:
+        with ctx.session() as session:
+            conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
+            channel, state, holder = conversation.channel, conversation.state, conversation.agent_id
+    except repo.UnknownConversation:
+        return None  # the agent API answers 404
+    if channel == Channel.WEB.value:
+        return None
+    if state != "agent" or holder != agent.id:
+        return JSONResponse({"detail": texts.NOT_ALLOWED}, status_code=409)
+    social = ctx.social
+    if social is None:
+        return JSONResponse({"detail": social_texts.NOT_SOCIAL}, status_code=409)
+    try:
+        out = await social.agent_reply(conversation_id, agent, text)
+    except WindowClosedError as error:
+        return JSONResponse({
+            "detail": error.text,
+            "alternatives": [a.value for a in error.window.alternatives],
+        }, status_code=409)
+    except DeliveryFailed as error:
+        _publish_to_agent(ctx, conversation_id, agent, error.message)
+        return JSONResponse({"detail": error.text, "message": error.message}, status_code=502)
+    _publish_to_agent(ctx, conversation_id, agent, out)
+    return {"message": out}
+
+
+def _publish_to_agent(ctx: WebContext, conversation_id: str, agent: Agent,
+                      message: dict[str, Any]) -> None:  # fmt: skip
+    from bot.web.events import agent_channel
+
+    ctx.hub.publish(agent_channel(agent.id),
+                    {"type": "message", "conversation_id": conversation_id, "message": message})
+
+
+@agent_router.post("/conversations/{conversation_id}/template")
+async def send_template(conversation_id: str, request: Request) -> Any:
+    """Send an approved WhatsApp template (``{"name": …}``): allowed after the window closed."""
+    ctx: WebContext = request.app.state.context
+    social = social_service(request)
+    agent = console_agent(request)
+    channel, _, state, holder = _social_conversation(ctx, conversation_id)
+    if state != "agent" or holder != agent.id:
+        raise Refused(409, texts.NOT_IN_YOUR_HANDS)
+    body = await _json_body(request)
+    templates = social.meta.whatsapp_templates
+    name = body.get("name")
+    if channel != Channel.WHATSAPP.value or not isinstance(name, str) or name not in templates:
+        raise Refused(422, social_texts.NO_TEMPLATE)
+    try:
+        out = await social.send_template(conversation_id, agent, name, "de")
+    except DeliveryFailed as error:
+        return JSONResponse({"detail": error.text, "message": error.message}, status_code=502)
+    _publish_to_agent(ctx, conversation_id, agent, out)
+    return {"message": out}
+
+
+@agent_router.post("/conversations/{conversation_id}/callback")
+async def create_callback(conversation_id: str, request: Request) -> Any:
+    """A callback ticket for a social customer (the window closed): the agents call back."""
+    ctx: WebContext = request.app.state.context
+    agent = console_agent(request)
+    channel, contact_id, _, _ = _social_conversation(ctx, conversation_id)
+    body = await _json_body(request)
+    concern = body.get("concern")
+    if not isinstance(concern, str) or not concern.strip() or len(concern) > 1000:
+        raise Refused(422, texts.INVALID_INPUT)
+    with ctx.session() as session:
+        conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
+        name = conversation.contact_name or social_texts.CHANNEL_NAMES[channel]
+        whatsapp = channel == Channel.WHATSAPP.value
+        contact = f"+{contact_id}" if whatsapp else f"Messenger {contact_id}"
+        if repo.open_ticket(session=session, conversation_id=conversation_id):
+            raise Refused(409, texts.TICKET_ALREADY_OPEN)
+        ticket = repo.add_ticket(session=session, conversation_id=conversation_id, name=name,
+                                 contact=contact, concern=concern.strip(), now=ctx.clock())
+        ticket_id = ticket.id
+    logger.info("agent %s created a callback ticket %s", agent.id, ticket_id)
+    return {"ticket_id": ticket_id}
+
+
+@agent_router.post("/conversations/{conversation_id}/block")
+async def block_contact(conversation_id: str, request: Request) -> Any:
+    """End the chat and block the contact for ``hours`` (default ``ABUSE_BLOCK_HOURS``).
+
+    The messages stay (under retention); the contact gets no answer and no queue entry until
+    the block ends.
+    """
+    ctx: WebContext = request.app.state.context
+    agent = console_agent(request)
+    channel, contact_id, state, holder = _social_conversation(ctx, conversation_id)
+    if state == "agent" and holder != agent.id:
+        raise Refused(409, texts.ALREADY_CLAIMED)
+    body = await _json_body(request)
+    hours = body.get("hours", ctx.meta.block_hours if ctx.meta else 168)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not (
+        0 < hours <= MAX_BLOCK_HOURS
+    ):
+        raise Refused(422, f"Bitte eine Sperrdauer zwischen 1 und {MAX_BLOCK_HOURS} Stunden.")
+    now = ctx.clock()
+    with ctx.session() as session:
+        row = store.block(session=session, channel=channel, contact_id=contact_id,
+                          hours=float(hours), agent_id=agent.id, now=now)  # fmt: skip
+        until = row.blocked_until
+        if state != "closed":
+            repo.close(session=session, conversation_id=conversation_id, now=now)
+    from bot.web.agent_api import queue_json
+    from bot.web.events import AGENTS
+
+    ctx.hub.publish(conversation_id, {"type": "state", "state": "closed", "queue_position": None})
+    ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue_json(ctx)})
+    local = until.astimezone(ctx.hours.zone)
+    return {
+        "state": "closed",
+        "blocked_until": until.isoformat(),
+        "detail": social_texts.CONTACT_BLOCKED.format(until=f"{local:%d.%m.%Y %H:%M} Uhr"),
+    }
+
+
+def refused_handler(request: Request, exc: Exception) -> Response:
+    """The JSON answer of :class:`Refused`."""
+    assert isinstance(exc, Refused)
+    if request.url.path.startswith("/webhooks/"):
+        return PlainTextResponse(exc.detail, status_code=exc.status)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)

@@ -1,0 +1,385 @@
+"""WhatsApp and Messenger through the web app, over real HTTP: the fake Meta signs and delivers
+webhooks to the running web app (uvicorn, with its lifespan: the social workers), which answers
+through the fake Graph API. Rasa is scripted here (tests/web/conftest.py's FakeRelay); the real
+assistant answers in tests/e2e/test_social.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.chat.models import (
+    SOCIAL_PROCESSED_MESSAGES,
+    BlockedContact,
+    Conversation,
+    Message,
+)
+from bot.settings import get_settings
+from bot.social.settings import MetaSettings
+from bot.web.app import build_context, create_app
+from bot.web.users import set_user
+from tests.social.fake_graph import FakeGraph, serve
+from tests.social.payloads import (
+    messenger,
+    ms_event,
+    ms_text,
+    wa_message,
+    wa_status,
+    wa_text,
+    wa_value,
+    whatsapp,
+)
+from tests.web.conftest import FakeRelay
+
+WA = "4915112345678"
+PSID = "6543210987654321"
+VERIFY = "verify-me-please"
+PASSWORD = "geheim-123"
+
+
+@dataclasses.dataclass
+class Site:
+    url: str
+    fake: FakeGraph
+    ctx: object
+    relay: FakeRelay
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.url}/webhooks/meta"
+
+    def ts(self) -> int:
+        return int(self.fake.clock().timestamp())
+
+    def count(self, model) -> int:
+        with self.ctx.session() as session:
+            return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+    def conversations(self) -> list[Conversation]:
+        with self.ctx.session() as session:
+            return list(session.execute(select(Conversation)).scalars())
+
+    def messages(self, conversation_id: str) -> list[Message]:
+        with self.ctx.session() as session:
+            return list(session.execute(
+                select(Message).where(Message.conversation_id == conversation_id)
+                .order_by(Message.seq)).scalars())
+
+    async def settle(self, sends: int = 0, timeout: float = 10.0) -> None:
+        """Wait for ``sends`` sends and the workers to be idle, then a moment for extra sends."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.fake.sent) >= sends and self.ctx.social._pending == 0:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.15)
+
+    def agent(self, username: str = "anna", alias: str = "Mara", avatar: str = "fuchs"
+              ) -> httpx.Client:
+        with self.ctx.session() as session:
+            agent = set_user(session=session, username=username, role="agent",
+                             display_name="Anna Sommer", password=PASSWORD)
+            agent.alias, agent.avatar = alias, avatar
+        client = httpx.Client(base_url=self.url, timeout=10)
+        page = client.get("/agent/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = client.post("/agent/login", data={
+            "username": username, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 303, response.text
+        console = client.get("/agent/")
+        client.headers["X-CSRF-Token"] = console.text.split(
+            'name="csrf-token" content="')[1].split('"')[0]
+        return client
+
+
+@pytest.fixture
+def site(tmp_path):
+    fake = FakeGraph()
+    relay = FakeRelay()
+    with serve(fake.app()) as graph:
+        fake.base_url = graph.url
+        settings = dataclasses.replace(
+            get_settings(), database_url=f"sqlite:///{tmp_path / 'chat.db'}",
+            secret_key="s" * 40, training_worker=False, rate_limit_per_minute=100,
+        )
+        ctx = build_context(settings, relay=relay)
+        ctx.clock = fake.clock
+        ctx.meta = MetaSettings(
+            app_secret=fake.app_secret, verify_token=VERIFY, access_token=fake.access_token,
+            graph_api_url=fake.api_url, whatsapp_phone_number_id=fake.phone_number_id,
+            messenger_page_id=fake.page_id, whatsapp_templates=("rueckmeldung_kundenservice",),
+        )
+        app = create_app(context=ctx)
+        with serve(app, lifespan="on") as web:
+            yield Site(web.url, fake, ctx, relay)
+
+
+def test_the_verification_challenge(site):
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"}
+    answer = httpx.get(site.webhook, params=params)
+    assert answer.status_code == 200 and answer.text == "1158201444"
+    assert answer.headers["content-type"].startswith("text/plain")
+    wrong = httpx.get(site.webhook, params={**params, "hub.verify_token": "guess"})
+    assert wrong.status_code == 403
+
+
+def test_the_routes_answer_404_while_meta_is_not_configured(tmp_path):
+    settings = dataclasses.replace(
+        get_settings(), database_url=f"sqlite:///{tmp_path / 'chat.db'}", secret_key="s" * 40,
+        training_worker=False)
+    ctx = build_context(settings, relay=FakeRelay())
+    ctx.meta = None
+    with serve(create_app(context=ctx), lifespan="on") as web:
+        assert httpx.get(f"{web.url}/webhooks/meta").status_code == 404
+        assert httpx.post(f"{web.url}/webhooks/meta", content=b"{}").status_code == 404
+
+
+async def test_a_whatsapp_question_is_answered_through_the_assistant(site):
+    body = wa_text(WA, "Was ist die Gaspreisbremse?", ts=site.ts(), name="Erika Mustermann")
+    attempts = await site.fake.deliver(site.webhook, body)
+    assert [a.status for a in attempts] == [200]
+    await site.settle(1)
+    assert site.relay.sent[0][1] == "Was ist die Gaspreisbremse?"
+    assert len(site.fake.sent) == 1
+    sent = site.fake.sent[0]
+    assert sent.channel == "whatsapp" and sent.recipient == WA
+    # The answer's button became a WhatsApp reply button.
+    interactive = sent.payload["interactive"]
+    assert interactive["type"] == "button"
+    assert interactive["body"]["text"] == "Die Gaspreisbremse …"
+    assert interactive["action"]["buttons"][0]["reply"] == {
+        "id": "/x", "title": "Meinen Abschlag…"}
+    [conversation] = site.conversations()
+    assert (conversation.channel, conversation.contact_id, conversation.contact_name) == (
+        "whatsapp", WA, "Erika Mustermann")
+    assert conversation.state == "bot"
+    assert conversation.last_customer_message_at == site.fake.clock().replace(microsecond=0)
+    customer, answer = site.messages(conversation.id)
+    assert customer.sender == "customer" and customer.external_id.startswith("wamid.")
+    assert answer.sender == "bot" and answer.faq_id == "gaspreisbremse"
+    assert (answer.external_id, answer.delivery_state) == (sent.message_id, "sent")
+
+
+async def test_a_redelivered_message_is_answered_once(site):
+    body = wa_text(WA, "Hallo", ts=site.ts(), msg_id="wamid.SAME")
+    await site.fake.deliver(site.webhook, body)
+    await site.fake.deliver(site.webhook, body)
+    await site.settle(1)
+    assert len(site.fake.sent) == 1
+    assert len(site.relay.sent) == 1
+    [conversation] = site.conversations()
+    assert [m.sender for m in site.messages(conversation.id)] == ["customer", "bot"]
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "forged"])
+async def test_bad_and_missing_signatures_get_403_and_nothing_is_stored(site, signature):
+    body = wa_text(WA, "Hallo", ts=site.ts())
+    attempts = await site.fake.deliver(site.webhook, body, signature=signature, attempts=2)
+    await site.settle(0)
+    assert [a.status for a in attempts] == [403, 403]
+    assert site.count(Conversation) == 0 and site.count(Message) == 0
+    assert site.count(SOCIAL_PROCESSED_MESSAGES) == 0
+    assert site.fake.sent == [] and site.relay.sent == []
+
+
+async def test_a_body_signed_then_changed_is_refused(site):
+    body = wa_text(WA, "Hallo", ts=site.ts())
+    raw = httpx.Request("POST", "/", json=body).content
+    signature = site.fake.signature(raw)
+    # Re-serialised JSON (other spacing) no longer matches the signature of the raw bytes.
+    changed = raw.replace(b'":', b'": ')
+    answer = httpx.post(site.webhook, content=changed,
+                        headers={"X-Hub-Signature-256": signature})
+    assert answer.status_code == 403
+
+
+async def test_a_signed_body_that_is_not_json_is_a_400(site):
+    attempts = await site.fake.deliver(site.webhook, b"not json", attempts=1)
+    assert attempts[0].status == 400
+
+
+async def test_a_batch_answers_every_customer_and_stores_statuses(site):
+    ts = site.ts()
+    first = await _answered(site, WA, "eins", ts)
+    body = whatsapp(wa_value(
+        [wa_message("4917000000001", ts, "text", {"body": "zwei"}),
+         wa_message("4917000000002", ts, "text", {"body": "drei"})],
+        # Out of order: read before delivered; the state stays "read".
+        statuses=[wa_status(first, WA, "read", ts + 5), wa_status(first, WA, "delivered", ts + 4)],
+        contacts=[("4917000000001", "A"), ("4917000000002", "B")]))
+    await site.fake.deliver(site.webhook, body)
+    await site.settle(3)
+    assert sorted(s.recipient for s in site.fake.sent) == sorted(
+        [WA, "4917000000001", "4917000000002"])
+    with site.ctx.session() as session:
+        row = session.execute(select(Message).where(Message.external_id == first)).scalar_one()
+        assert row.delivery_state == "read"
+
+
+async def _answered(site, wa_id, text, ts) -> str:
+    """Deliver a customer text, wait for the answer; return the answer's Meta id."""
+    before = len(site.fake.sent)
+    await site.fake.deliver(site.webhook, wa_text(wa_id, text, ts=ts))
+    await site.settle(before + 1)
+    return site.fake.sent[-1].message_id
+
+
+async def test_a_failed_status_stores_metas_error_code(site):
+    sent = await _answered(site, WA, "Hallo", site.ts())
+    body = whatsapp(wa_value(statuses=[wa_status(sent, WA, "failed", site.ts(), errors=[
+        {"code": 131047, "title": "Re-engagement message"}])]))
+    await site.fake.deliver(site.webhook, body)
+    await site.settle(1)
+    with site.ctx.session() as session:
+        row = session.execute(select(Message).where(Message.external_id == sent)).scalar_one()
+        assert (row.delivery_state, row.delivery_error) == ("failed", 131047)
+
+
+async def test_an_image_gets_a_polite_answer_with_a_person_on_offer_and_is_not_fetched(site):
+    media_id = site.fake.add_media(b"\x89PNG...", "image/png")
+    body = whatsapp(wa_value([wa_message(WA, site.ts(), "image", {
+        "id": media_id, "mime_type": "image/png", "sha256": "abc"})], contacts=[(WA, "E")]))
+    await site.fake.deliver(site.webhook, body)
+    await site.settle(1)
+    assert site.relay.sent == []  # the assistant reads words only
+    [sent] = site.fake.sent
+    text = sent.payload["interactive"]["body"]["text"]
+    assert "Bild" in text and "Person" in text
+    assert sent.payload["interactive"]["action"]["buttons"][0]["reply"]["id"] == "/human_handoff"
+    # Nothing was downloaded: the only calls to the fake were the send.
+    assert [method for method, _, _ in site.fake.requests] == ["POST"]
+    [conversation] = site.conversations()
+    customer = site.messages(conversation.id)[0]
+    assert customer.text == "[Bild]" and customer.meta["media_id"] == media_id
+
+
+async def test_a_messenger_handoff_is_claimed_and_answered_by_an_agent(site):
+    ts_ms = site.ts() * 1000
+    await site.fake.deliver(site.webhook, ms_text(PSID, "Ich möchte einen Mensch", ts_ms=ts_ms))
+    await site.settle(1)
+    [conversation] = site.conversations()
+    assert (conversation.channel, conversation.state) == ("messenger", "queued")
+    assert site.fake.sent[0].payload["message"]["text"] == "Gern verbinde ich Sie …"
+    agent = site.agent()
+    queue = agent.get("/api/v1/agent/queue").json()["queue"]
+    assert [q["conversation_id"] for q in queue] == [conversation.id]
+    assert agent.post(f"/api/v1/agent/conversations/{conversation.id}/claim").status_code == 200
+    # A customer message while an agent holds the conversation goes to the console, not Rasa.
+    await site.fake.deliver(site.webhook, ms_text(PSID, "Hallo?", ts_ms=ts_ms + 1000))
+    await site.settle(1)
+    assert len(site.relay.sent) == 1
+    answer = agent.post(f"/api/v1/agent/conversations/{conversation.id}/messages",
+                        json={"text": "Guten Tag, ich helfe Ihnen gern."})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["message"]["agent_name"] == "Mara"  # the alias, never the login
+    last = site.fake.sent[-1]
+    assert last.recipient == PSID
+    assert last.payload["message"]["text"] == "Mara: Guten Tag, ich helfe Ihnen gern."
+    assert last.payload["messaging_type"] == "RESPONSE"
+    # 30 hours later: only with the HUMAN_AGENT tag (up to 7 days).
+    site.fake.clock.advance(hours=30)
+    agent = site.agent()  # a new shift: the console session of yesterday has expired
+    later = agent.post(f"/api/v1/agent/conversations/{conversation.id}/messages",
+                       json={"text": "Hier noch die Antwort auf Ihre Frage."})
+    assert later.status_code == 200, later.text
+    assert site.fake.sent[-1].payload["tag"] == "HUMAN_AGENT"
+    window = agent.get(f"/api/v1/agent/conversations/{conversation.id}/window").json()
+    assert window["open"] and window["tag"] == "HUMAN_AGENT"
+    # After 7 days nothing free-form: 409 with what is still possible, nothing sent.
+    site.fake.clock.advance(days=7)
+    agent = site.agent()
+    sends = len(site.fake.sent)
+    closed = agent.post(f"/api/v1/agent/conversations/{conversation.id}/messages",
+                        json={"text": "Sind Sie noch da?"})
+    assert closed.status_code == 409
+    assert "Antwortfenster" in closed.json()["detail"]
+    assert closed.json()["alternatives"] == ["callback"]
+    assert len(site.fake.sent) == sends
+    callback = agent.post(f"/api/v1/agent/conversations/{conversation.id}/callback",
+                          json={"concern": "Rückfrage zur Abschlagszahlung"})
+    assert callback.status_code == 200, callback.text
+
+
+async def test_whatsapp_agent_replies_show_the_alias_and_the_closed_window_offers_a_template(site):
+    await site.fake.deliver(site.webhook, wa_text(WA, "Mensch bitte", ts=site.ts()))
+    await site.settle(1)
+    [conversation] = site.conversations()
+    agent = site.agent()
+    agent.post(f"/api/v1/agent/conversations/{conversation.id}/claim")
+    ok = agent.post(f"/api/v1/agent/conversations/{conversation.id}/messages",
+                    json={"text": "Guten Tag!"})
+    assert ok.status_code == 200, ok.text
+    assert site.fake.sent[-1].payload["text"]["body"] == "*Mara*\nGuten Tag!"
+    site.fake.clock.advance(hours=25)
+    agent = site.agent()
+    window = agent.get(f"/api/v1/agent/conversations/{conversation.id}/window").json()
+    assert not window["open"] and window["alternatives"] == ["template", "callback"]
+    assert window["templates"] == ["rueckmeldung_kundenservice"]
+    assert "geschlossen" in window["description"]
+    refused = agent.post(f"/api/v1/agent/conversations/{conversation.id}/messages",
+                         json={"text": "Noch da?"})
+    assert refused.status_code == 409
+    template = agent.post(f"/api/v1/agent/conversations/{conversation.id}/template",
+                          json={"name": "rueckmeldung_kundenservice"})
+    assert template.status_code == 200, template.text
+    assert site.fake.sent[-1].payload["type"] == "template"
+    unknown = agent.post(f"/api/v1/agent/conversations/{conversation.id}/template",
+                         json={"name": "werbung"})
+    assert unknown.status_code == 422
+
+
+async def test_a_blocked_contact_is_stored_but_gets_no_answer_and_no_queue_entry(site):
+    await site.fake.deliver(site.webhook, wa_text(WA, "Mensch, du Idiot", ts=site.ts()))
+    await site.settle(1)
+    [conversation] = site.conversations()
+    customer = site.messages(conversation.id)[0]
+    assert customer.abusive
+    agent = site.agent()
+    agent.post(f"/api/v1/agent/conversations/{conversation.id}/claim")
+    blocked = agent.post(f"/api/v1/agent/conversations/{conversation.id}/block",
+                         json={"hours": 24})
+    assert blocked.status_code == 200, blocked.text
+    assert blocked.json()["state"] == "closed"
+    sends = len(site.fake.sent)
+    site.fake.clock.advance(hours=1)
+    await site.fake.deliver(site.webhook, wa_text(WA, "Hallo?", ts=site.ts()))
+    await site.settle(0)
+    assert len(site.fake.sent) == sends
+    assert site.count(BlockedContact) == 1
+    conversations = site.conversations()
+    assert len(conversations) == 2  # the old one closed, the new message kept
+    new = next(c for c in conversations if c.id != conversation.id)
+    assert new.state == "bot" and [m.text for m in site.messages(new.id)] == ["Hallo?"]
+    assert agent.get("/api/v1/agent/queue").json()["queue"] == []
+    bad = agent.post(f"/api/v1/agent/conversations/{new.id}/block", json={"hours": "ewig"})
+    assert bad.status_code == 422
+
+
+async def test_our_own_messenger_echo_is_skipped_and_a_business_suite_echo_is_shown(site):
+    ts_ms = site.ts() * 1000
+    await site.fake.deliver(site.webhook, ms_text(PSID, "Hallo", ts_ms=ts_ms))
+    await site.settle(1)
+    ours = site.fake.sent[0].message_id
+    body = messenger(
+        ms_event(PSID, ts_ms + 10, echo=True, message={
+            "mid": ours, "is_echo": True, "app_id": 4455667788, "text": "Die Gaspreisbremse …"}),
+        ms_event(PSID, ts_ms + 20, echo=True, message={
+            "mid": "m_SUITE1", "is_echo": True, "text": "Gruß aus dem Postfach"}),
+    )
+    await site.fake.deliver(site.webhook, body)
+    await site.settle(1)
+    [conversation] = site.conversations()
+    texts = [(m.sender, m.text) for m in site.messages(conversation.id)]
+    assert texts == [("customer", "Hallo"), ("bot", "Die Gaspreisbremse …"),
+                     ("agent", "Gruß aus dem Postfach")]
+    assert len(site.fake.sent) == 1
+
+
+async def test_agent_routes_need_a_login(site):
+    assert httpx.get(f"{site.url}/api/v1/agent/conversations/x/window").status_code == 401
