@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import quote
@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.chat import repository as repo
 from bot.chat.db import wipe_deleted
 from bot.chat.models import (
+    SOCIAL_PROCESSED_MESSAGES,
     Conversation,
     Feedback,
     Handoff,
@@ -60,6 +61,8 @@ from bot.chat.models import (
 )
 from bot.content.models import InboxItem
 from bot.settings import Settings
+from bot.social import store as social_store
+from bot.social.dedupe import KEEP_FOR
 
 logger = logging.getLogger(__name__)
 
@@ -448,6 +451,18 @@ def _orphaned_inbox(session: Session, *, delete_them: bool) -> int:
     )
 
 
+def _purge_social(session: Session, now: datetime) -> None:
+    """WhatsApp/Messenger: ended blocks and message-id claims older than Meta's retries.
+
+    A wa_id is personal data; claims are kept for Meta's redelivery period
+    (``bot.social.dedupe.KEEP_FOR``).
+    """
+    social_store.purge_expired_blocks(session=session, now=now)
+    claims = SOCIAL_PROCESSED_MESSAGES
+    cutoff = (now - KEEP_FOR).astimezone(timezone.utc).replace(tzinfo=None)
+    session.execute(delete(claims).where(claims.c.claimed_at < cutoff))
+
+
 def _delete_inactive(
     sessions: sessionmaker, cutoff: datetime, now: datetime, dry_run: bool
 ) -> tuple[int, dict[str, int], int]:
@@ -467,6 +482,8 @@ def _delete_inactive(
                         continue
     with sessions.begin() as session:
         orphans = _orphaned_inbox(session, delete_them=not dry_run)
+        if not dry_run:
+            _purge_social(session, now)
     if not dry_run and (ids or orphans):
         _wipe(sessions)
     return len(ids), counts, orphans

@@ -50,6 +50,7 @@ from bot.chat.models import (
     STATES,
     Agent,
     Base,
+    BlockedContact,
     Conversation,
     Feedback,
     Handoff,
@@ -229,7 +230,8 @@ def delete_conversation(
     Raises:
         UnknownConversation: if there is none with this id.
     """
-    get_conversation(session=session, conversation_id=conversation_id)
+    conversation = get_conversation(session=session, conversation_id=conversation_id)
+    channel, contact_id = conversation.channel, conversation.contact_id
     for model in (Message, Feedback, Handoff, Ticket):
         session.execute(delete(model).where(model.conversation_id == conversation_id))
     # The editors' inbox (bot.content.models) quotes customer messages too; looked up in the
@@ -238,6 +240,13 @@ def delete_conversation(
     if inbox is not None:
         session.execute(delete(inbox).where(inbox.c.conversation_id == conversation_id))
     session.execute(delete(Conversation).where(Conversation.id == conversation_id))
+    if contact_id is not None:
+        # A WhatsApp number or PSID is personal data: its block goes with its last conversation.
+        others = exists().where(Conversation.channel == channel,
+                                Conversation.contact_id == contact_id)
+        session.execute(delete(BlockedContact).where(
+            BlockedContact.channel == channel, BlockedContact.contact_id == contact_id, ~others,
+        ).execution_options(synchronize_session=False))
     session.add(
         PendingTrackerDeletion(conversation_id=conversation_id, created_at=_now(now), attempts=0)
     )

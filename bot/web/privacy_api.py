@@ -49,6 +49,7 @@ from bot.chat.models import (
 )
 from bot.content import repository as content
 from bot.content.models import InboxItem
+from bot.social import store as social_store
 from bot.web import texts
 from bot.web.admin_api import ADMIN_ROLES
 from bot.web.context import WebContext
@@ -123,6 +124,11 @@ def conversation_out(conversation: Conversation) -> dict[str, Any]:
         "queued_at": iso(conversation.queued_at),
         "claimed_at": iso(conversation.claimed_at),
         "last_seq": conversation.last_seq,
+        # WhatsApp/Messenger: the customer's wa_id (phone number) or PSID and profile name.
+        "channel": conversation.channel,
+        "contact_id": conversation.contact_id,
+        "contact_name": conversation.contact_name,
+        "last_customer_message_at": iso(conversation.last_customer_message_at),
     }
 
 
@@ -158,9 +164,15 @@ def stored_data(session: Session, conversation_id: str) -> dict[str, Any]:
                 "content_version": m.content_version,
                 "meta": m.meta or {},
                 "created_at": iso(m.created_at),
+                "external_id": m.external_id,
+                "delivery_state": m.delivery_state,
+                "abusive": m.abusive,
             }
             for m in messages
         ],
+        "blocked": social_store.blocks_of(
+            session=session, channel=conversation.channel, contact_id=conversation.contact_id
+        ) if conversation.contact_id else [],
         "handoffs": [
             {
                 "reason": h.reason,
@@ -223,6 +235,13 @@ def find_conversations(session: Session, query: str) -> list[dict[str, Any]]:
         for conversation_id in session.execute(statement).scalars():
             found[conversation_id] = "Gesprächskennung"
     lowered, digits = query.casefold(), _digits(query)
+    if len(digits) >= MIN_PHONE_DIGITS or len(query) >= MIN_ID_PREFIX:
+        # A WhatsApp number (wa_id: digits without "+") or a Messenger PSID.
+        contacts = select(Conversation.id).where(
+            Conversation.contact_id.in_({query, digits})  # type: ignore[attr-defined]
+        ).limit(MAX_RESULTS)
+        for conversation_id in session.execute(contacts).scalars():
+            found.setdefault(conversation_id, "WhatsApp/Messenger-Kontakt")
     tickets = session.execute(select(Ticket.conversation_id, Ticket.name, Ticket.contact))
     for conversation_id, name, contact in tickets:
         if len(found) >= MAX_RESULTS:
