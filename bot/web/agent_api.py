@@ -61,6 +61,19 @@ def canned_replies(path: Path) -> list[dict[str, str]]:
     ]
 
 
+def console_message(message: Any) -> dict[str, Any]:
+    """A message as the console shows it, with the abuse flag and the delivery state.
+
+    Abusive messages are blurred until clicked; on WhatsApp and Messenger our messages carry
+    Meta's delivery state (sent, delivered, read, failed with its code).
+    """
+    out = message_out(message)
+    out["abusive"] = bool(message.abusive)
+    out["delivery_state"] = message.delivery_state
+    out["delivery_error"] = message.delivery_error
+    return out
+
+
 def summary(ctx: WebContext, conversation_id: str) -> dict[str, Any]:
     """What an agent sees before claiming: topic, bot answers, calculation, last turns."""
     with ctx.session() as session:
@@ -80,7 +93,7 @@ def summary(ctx: WebContext, conversation_id: str) -> dict[str, Any]:
             "topics": list(dict.fromkeys(topics)),
             "bot_answers": len(bot_answers),
             "calculation": calculation,
-            "last_turns": [message_out(m) for m in messages[-5:]],
+            "last_turns": [console_message(m) for m in messages[-5:]],
         }
 
 
@@ -88,15 +101,17 @@ def queue_json(ctx: WebContext) -> list[dict[str, Any]]:
     """The waiting conversations with their summaries, longest waiting first."""
     with ctx.session() as session:
         entries = repo.queue(session=session, now=ctx.clock())
-        ids = [(e.conversation.id, e.position, e.waiting_seconds) for e in entries]
+        ids = [(e.conversation.id, e.position, e.waiting_seconds, e.conversation.channel)
+               for e in entries]  # fmt: skip
     return [
         {
             "conversation_id": cid,
             "position": pos,
             "waiting_seconds": wait,
+            "channel": channel,
             "summary": summary(ctx, cid),
         }
-        for cid, pos, wait in ids
+        for cid, pos, wait, channel in ids
     ]
 
 
@@ -150,7 +165,12 @@ def build_router(ctx: WebContext) -> APIRouter:
         agent = auth(request)
         if isinstance(agent, JSONResponse):
             return agent
-        return {"queue": queue_json(ctx), "agent": {"display_name": agent.display_name}}
+        queue = queue_json(ctx)
+        channel = request.query_params.get("channel")
+        if channel:  # the console's per-channel filter (web, whatsapp, messenger)
+            queue = [item for item in queue if item["channel"] == channel]
+        return {"queue": queue, "agent": {"display_name": public_name(agent),
+                                          "avatar": agent.avatar}}
 
     @router.get("/conversations/{conversation_id}")
     async def get_conversation(conversation_id: str, request: Request) -> Any:
@@ -163,15 +183,16 @@ def build_router(ctx: WebContext) -> APIRouter:
                     session=session, conversation_id=conversation_id
                 )
                 messages = [
-                    message_out(m)
+                    console_message(m)
                     for m in repo.transcript(session=session, conversation_id=conversation_id)
                 ]
-                state = conversation.state
+                state, channel = conversation.state, conversation.channel
         except UnknownConversation:
             return JSONResponse({"detail": texts.UNKNOWN_CONVERSATION}, status_code=404)
         return {
             "conversation_id": conversation_id,
             "state": state,
+            "channel": channel,
             "messages": messages,
             "summary": summary(ctx, conversation_id),
         }

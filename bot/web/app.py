@@ -144,14 +144,11 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         if ctx.settings.training_worker:
             trainer.start()  # does nothing when TRAINING_ENABLED is off
         privacy.start()
-        social = app.state.social
-        if social is not None:
-            await social.start()
+        await social_api.startup(app)  # WhatsApp/Messenger workers, mention polling
         try:
             yield
         finally:
-            if social is not None:
-                await social.stop()
+            await social_api.shutdown(app)
             trainer.stop()
             await privacy.stop()
             if isinstance(ctx.hub, RedisEventHub):

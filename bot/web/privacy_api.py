@@ -238,7 +238,7 @@ def find_conversations(session: Session, query: str) -> list[dict[str, Any]]:
     if len(digits) >= MIN_PHONE_DIGITS or len(query) >= MIN_ID_PREFIX:
         # A WhatsApp number (wa_id: digits without "+") or a Messenger PSID.
         contacts = select(Conversation.id).where(
-            Conversation.contact_id.in_({query, digits})  # type: ignore[attr-defined]
+            Conversation.contact_id.in_({query, digits})  # type: ignore[union-attr]
         ).limit(MAX_RESULTS)
         for conversation_id in session.execute(contacts).scalars():
             found.setdefault(conversation_id, "WhatsApp/Messenger-Kontakt")

@@ -27,6 +27,13 @@ from bot.chat.models import Agent
 from bot.social import store
 from bot.social import texts as social_texts
 from bot.social.events import Channel, PayloadError, parse_webhook
+from bot.social.mention_store import (
+    MentionPoller,
+    SqlMentionStore,
+    mention_json,
+    polling_enabled,
+)
+from bot.social.mentions import MentionSettings, TopicGuesser
 from bot.social.service import DeliveryFailed, SocialService, WindowClosedError, public_name
 from bot.social.signature import SIGNATURE_HEADER, signature_valid, verification_challenge
 from bot.web import texts
@@ -54,10 +61,34 @@ def install(app: FastAPI, ctx: WebContext) -> SocialService | None:
     social = SocialService(ctx, ctx.meta) if ctx.meta is not None else None
     app.state.social = social
     ctx.social = social
+    app.state.mentions = SqlMentionStore(ctx.sessions, ctx.clock)
+    app.state.mention_poller = None
+    if polling_enabled():
+        settings = MentionSettings.from_utility(ctx.utility)
+        kb = ctx.knowledge.knowledge()
+        guesser = TopicGuesser((t.id, t.title) for t in kb.topics.values())
+        app.state.mention_poller = MentionPoller(settings, app.state.mentions, guesser,
+                                                 ctx.clock)  # fmt: skip
     app.add_exception_handler(Refused, refused_handler)
     app.include_router(router)
     app.include_router(agent_router)
     return social
+
+
+async def startup(app: FastAPI) -> None:
+    """In the app's lifespan: start the webhook workers and the mention poller."""
+    if app.state.social is not None:
+        await app.state.social.start()
+    if app.state.mention_poller is not None:
+        app.state.mention_poller.start()
+
+
+async def shutdown(app: FastAPI) -> None:
+    """Stop what :func:`startup` started."""
+    if app.state.mention_poller is not None:
+        await app.state.mention_poller.stop()
+    if app.state.social is not None:
+        await app.state.social.stop()
 
 
 __all__ = ["agent_reply", "forward", "install", "public_name", "router", "agent_router"]
@@ -310,6 +341,27 @@ async def block_contact(conversation_id: str, request: Request) -> Any:
         "blocked_until": until.isoformat(),
         "detail": social_texts.CONTACT_BLOCKED.format(until=f"{local:%d.%m.%Y %H:%M} Uhr"),
     }
+
+
+@agent_router.get("/mentions")
+async def open_mentions(request: Request) -> Any:
+    """The open "Erwähnungen", newest first."""
+    store_: SqlMentionStore = request.app.state.mentions
+    return {"mentions": [mention_json(m) for m in store_.open_mentions()]}
+
+
+@agent_router.post("/mentions/{key}/done")
+async def mention_done(key: str, request: Request) -> Any:
+    """Mark a mention as handled (``{"done": false}`` reopens it)."""
+    agent = console_agent(request)
+    body = await _json_body(request)
+    done = body.get("done", True)
+    if not isinstance(done, bool):
+        raise Refused(422, texts.INVALID_INPUT)
+    store_: SqlMentionStore = request.app.state.mentions
+    if not store_.mark_done(key, done, agent.id):
+        raise Refused(404, social_texts.UNKNOWN_MENTION)
+    return {"key": key, "done": done}
 
 
 def refused_handler(request: Request, exc: Exception) -> Response:

@@ -269,7 +269,11 @@ async def test_a_messenger_handoff_is_claimed_and_answered_by_an_agent(site):
     agent = site.agent()
     queue = agent.get("/api/v1/agent/queue").json()["queue"]
     assert [q["conversation_id"] for q in queue] == [conversation.id]
+    assert queue[0]["channel"] == "messenger"
     assert agent.post(f"/api/v1/agent/conversations/{conversation.id}/claim").status_code == 200
+    await site.settle(2)
+    assert site.fake.sent[-1].payload["message"]["text"] == (
+        "Sie chatten jetzt mit Mara vom Kundenservice.")
     # A customer message while an agent holds the conversation goes to the console, not Rasa.
     await site.fake.deliver(site.webhook, ms_text(PSID, "Hallo?", ts_ms=ts_ms + 1000))
     await site.settle(1)
@@ -312,6 +316,7 @@ async def test_whatsapp_agent_replies_show_the_alias_and_the_closed_window_offer
     [conversation] = site.conversations()
     agent = site.agent()
     agent.post(f"/api/v1/agent/conversations/{conversation.id}/claim")
+    await site.settle(2)
     ok = agent.post(f"/api/v1/agent/conversations/{conversation.id}/messages",
                     json={"text": "Guten Tag!"})
     assert ok.status_code == 200, ok.text
@@ -342,6 +347,8 @@ async def test_a_blocked_contact_is_stored_but_gets_no_answer_and_no_queue_entry
     assert customer.abusive
     agent = site.agent()
     agent.post(f"/api/v1/agent/conversations/{conversation.id}/claim")
+    await site.settle(2)  # "Sie chatten jetzt mit Mara …" went to WhatsApp too
+    assert "Mara" in site.fake.sent[-1].payload["text"]["body"]
     blocked = agent.post(f"/api/v1/agent/conversations/{conversation.id}/block",
                          json={"hours": 24})
     assert blocked.status_code == 200, blocked.text
@@ -383,3 +390,39 @@ async def test_our_own_messenger_echo_is_skipped_and_a_business_suite_echo_is_sh
 
 async def test_agent_routes_need_a_login(site):
     assert httpx.get(f"{site.url}/api/v1/agent/conversations/x/window").status_code == 401
+
+
+def test_mentions_polled_by_the_web_app_appear_in_the_console_and_can_be_marked_done(
+    tmp_path, monkeypatch
+):
+    from tests.social.test_mentions import FeedServer
+
+    feeds = FeedServer()
+    monkeypatch.setenv("MENTION_POLLING", "true")
+    with serve(feeds.app()) as feed_site:
+        settings = dataclasses.replace(
+            get_settings(), database_url=f"sqlite:///{tmp_path / 'chat.db'}",
+            secret_key="s" * 40, training_worker=False)
+        ctx = build_context(settings, relay=FakeRelay())
+        ctx.meta = None  # mentions need no Meta app
+        ctx.utility = {**ctx.utility, "mention_feeds": {
+            "interval_minutes": 15, "terms": ["Stadtwerke Musterstadt"],
+            "feeds": [{"name": "Nachrichten", "url": f"{feed_site.url}/news.rss"}]}}
+        with serve(create_app(context=ctx), lifespan="on") as web:
+            site = Site(web.url, FakeGraph(), ctx, FakeRelay())
+            agent = site.agent()
+            deadline = time.monotonic() + 10
+            mentions = []
+            while not mentions and time.monotonic() < deadline:
+                mentions = agent.get("/api/v1/agent/mentions").json()["mentions"]
+                time.sleep(0.1)
+            links = {m["link"]: m for m in mentions}
+            assert set(links) == {"https://news.example/a/1", "https://news.example/a/2"}
+            gas = links["https://news.example/a/2"]
+            assert gas["topic_title"] == "Gaspreisbremse" and gas["done"] is False
+            done = agent.post(f"/api/v1/agent/mentions/{gas['key']}/done")
+            assert done.status_code == 200
+            left = agent.get("/api/v1/agent/mentions").json()["mentions"]
+            assert [m["link"] for m in left] == ["https://news.example/a/1"]
+            assert agent.post("/api/v1/agent/mentions/unbekannt/done").status_code == 404
+            assert httpx.get(f"{web.url}/api/v1/agent/mentions").status_code == 401

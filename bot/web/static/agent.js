@@ -21,7 +21,13 @@
     controls: $('chat-controls'), input: $('chat-input'), canned: $('canned'), cannedInsert: $('canned-insert'),
     handback: $('chat-handback'), close: $('chat-close'),
     ticketsRefresh: $('tickets-refresh'), ticketsEmpty: $('tickets-empty'), ticketsTable: $('tickets-table'), ticketsBody: $('tickets-body'),
+    queueChannel: $('queue-channel'), window: $('chat-window'), closed: $('chat-closed'),
+    templateBox: $('chat-template-box'), template: $('chat-template'), templateSend: $('chat-template-send'),
+    callbackConcern: $('chat-callback-concern'), callback: $('chat-callback'), block: $('chat-block'),
+    mentionsCount: $('mentions-count'), mentionsEmpty: $('mentions-empty'), mentionsList: $('mentions-list'),
   };
+  const CHANNELS = { web: 'Webchat', whatsapp: 'WhatsApp', messenger: 'Messenger' };
+  const DELIVERY = { sent: 'gesendet', delivered: 'zugestellt', read: 'gelesen', failed: 'nicht zugestellt' };
 
   // --- safe-markdown:start (an identical copy lives in agent.js; tests/web compare the two) ---
   /** Escape every character that means something in HTML. Runs before any Markdown rule. */
@@ -195,7 +201,10 @@
     return base + (Date.now() - S.queueAt) / 1000;
   }
 
-  function renderQueue(items) {
+  function renderQueue(all) {
+    S.all = all;
+    const only = ui.queueChannel.value;
+    const items = only ? all.filter((i) => (i.channel || 'web') === only) : all;
     S.queue = items;
     S.queueAt = Date.now();
     ui.queueCount.textContent = String(items.length);
@@ -205,7 +214,7 @@
       S.lastCount = items.length;
     }
     // Rebuild only when the content changed: a rebuild would take the focus from the agent.
-    const key = JSON.stringify(items.map((i) => [idOf(i), i.summary, i.page]));
+    const key = JSON.stringify(items.map((i) => [idOf(i), i.summary, i.page, i.channel]));
     if (key !== S.queueKey) {
       S.queueKey = key;
       const focused = document.activeElement?.closest?.('[data-conversation]')?.dataset.conversation;
@@ -232,12 +241,19 @@
       h('summary', { text: `Letzte Nachrichten (${turns.length})` }),
       h('ol', { class: 'q-turns' }, ...turns.map((t) => h('li', {},
         h('strong', { text: `${t.sender === 'agent' ? (t.agent_name || 'Kundenservice') : WHO[t.sender] || 'Assistent'}: ` }),
-        String(t.text ?? '').slice(0, 400))))) : null;
+        t.abusive ? h('em', { text: '[beleidigende Nachricht – im Gespräch ansehen]' }) : String(t.text ?? '').slice(0, 400))))) : null;
     return h('li', { class: 'q-item', 'data-conversation': id },
-      h('p', { class: 'q-head', id: headId }, 'Wartet seit ', h('span', { class: 'q-wait', text: duration(waited(item)) })),
+      h('p', { class: 'q-head', id: headId }, 'Wartet seit ', h('span', { class: 'q-wait', text: duration(waited(item)) }),
+        channelBadge(item.channel)),
       dl, turnList,
       h('button', { type: 'button', class: 'btn', 'aria-describedby': headId, onclick: () => claim(id), text: 'Übernehmen' }));
   }
+
+  function channelBadge(channel) {
+    const c = CHANNELS[channel] ? channel : 'web';
+    return h('span', { class: `badge badge--${c}`, text: CHANNELS[c] });
+  }
+  ui.queueChannel.addEventListener('change', () => { S.queueKey = ''; renderQueue(S.all || []); });
 
   /** The waiting times tick every second (outside any live region, so nothing is announced). */
   function tick() {
@@ -273,6 +289,11 @@
 
   function setActive(id, info) {
     S.active = id;
+    S.channel = null;
+    ui.input.disabled = false;
+    ui.window.hidden = true;
+    ui.closed.hidden = true;
+    ui.block.hidden = true;
     S.seen.clear();
     ui.chatLog.replaceChildren();
     if (id) sessionStorage.setItem(KEY_ACTIVE, id); else sessionStorage.removeItem(KEY_ACTIVE);
@@ -298,9 +319,18 @@
     if (hasSeq(m)) S.seen.add(m.seq);
     const sender = ['customer', 'bot', 'agent', 'system'].includes(m.sender) ? m.sender : 'bot';
     const bubble = h('div', { class: 'bubble' });
-    if (sender === 'customer') bubble.textContent = m.text || ''; else setSafeHtml(bubble, m.text || '');
+    if (m.abusive) {
+      // Blurred until the agent chooses to read it (protection against a stream of insults).
+      bubble.classList.add('bubble--abusive');
+      const text = h('span', { class: 'abusive-text', text: m.text || '' });
+      const reveal = h('button', { type: 'button', class: 'btn btn--ghost abusive-note', text: 'Beleidigende Nachricht – anzeigen' });
+      reveal.addEventListener('click', () => { bubble.classList.add('bubble--shown'); reveal.remove(); });
+      bubble.append(reveal, text);
+    } else if (sender === 'customer') bubble.textContent = m.text || ''; else setSafeHtml(bubble, m.text || '');
     const el = h('div', { class: `msg msg--${sender}` },
-      h('p', { class: 'who', text: sender === 'agent' ? (m.agent_name || 'Kundenservice') : WHO[sender] }), bubble);
+      h('p', { class: 'who', text: sender === 'agent' ? (m.agent_name || 'Kundenservice') : WHO[sender] }), bubble,
+      m.delivery_state && S.channel !== 'web' ? h('p', { class: `delivery delivery--${m.delivery_state}`,
+        text: `${DELIVERY[m.delivery_state] || m.delivery_state}${m.delivery_error ? ` (Fehler ${m.delivery_error})` : ''}` }) : null);
     if (hasSeq(m)) el.dataset.seq = m.seq;
     const after = hasSeq(m) ? [...ui.chatLog.children].find((c) => Number(c.dataset.seq) > m.seq) : null;
     const stick = ui.chatLog.scrollHeight - ui.chatLog.scrollTop - ui.chatLog.clientHeight < 64;
@@ -316,6 +346,12 @@
     try {
       const res = await api('GET', `/api/v1/agent/conversations/${encodeURIComponent(id)}`);
       if (id !== S.active) return;
+      if (res?.channel && res.channel !== S.channel) {
+        S.channel = res.channel;
+        ui.chatTitle.replaceChildren(`Gespräch ${id.slice(0, 8)}`, channelBadge(res.channel));
+        ui.block.hidden = res.channel === 'web';
+        loadWindow();
+      }
       (res?.messages || []).forEach(addMessage);
       if (res?.state === 'closed') endActive('Das Gespräch ist beendet.');
       else if (res?.state === 'bot') endActive('Das Gespräch liegt wieder beim Assistenten.');
@@ -365,6 +401,73 @@
       endActive('Das Gespräch wurde beendet.');
     } catch (e) { if (e.status !== 401) showAlert('Das Gespräch konnte nicht beendet werden. Bitte noch einmal versuchen.'); }
   });
+
+  // ---- WhatsApp and Messenger: the messaging window and what is possible once it closed -------
+
+  async function loadWindow() {
+    const id = S.active;
+    if (!id || !S.channel || S.channel === 'web') return;
+    try {
+      const w = await api('GET', `/api/v1/agent/conversations/${encodeURIComponent(id)}/window`);
+      if (id !== S.active) return;
+      ui.window.textContent = w.description;
+      ui.window.hidden = false;
+      ui.window.classList.toggle('chat-window--closed', !w.open);
+      ui.closed.hidden = w.open;
+      ui.input.disabled = !w.open;
+      ui.templateBox.hidden = !(w.alternatives || []).includes('template') || !(w.templates || []).length;
+      ui.template.replaceChildren(...(w.templates || []).map((t) => h('option', { value: t, text: t })));
+    } catch { /* next minute */ }
+  }
+  setInterval(() => { if (!document.hidden && !stopped) loadWindow(); }, 60000);
+
+  ui.templateSend.addEventListener('click', async () => {
+    try {
+      const res = await act('template', { name: ui.template.value });
+      addMessage(res?.message);
+    } catch (e) { if (e.status !== 401) showAlert(detailText(e.detail) || 'Die Vorlage wurde nicht gesendet.'); }
+  });
+  ui.callback.addEventListener('click', async () => {
+    const concern = ui.callbackConcern.value.trim();
+    if (!concern) { ui.callbackConcern.focus(); return; }
+    try {
+      await act('callback', { concern });
+      ui.callbackConcern.value = '';
+      showAlert('Der Rückruf ist angelegt.');
+      loadTickets();
+    } catch (e) { if (e.status !== 401) showAlert(detailText(e.detail) || 'Der Rückruf konnte nicht angelegt werden.'); }
+  });
+  ui.block.addEventListener('click', async () => {
+    if (!window.confirm('Chat beenden und den Kontakt sperren? Die Nachrichten bleiben gespeichert; der Kontakt erhält bis zum Ende der Sperre keine Antwort und kommt nicht in die Warteschlange.')) return;
+    try {
+      const res = await act('block', {});
+      endActive(res?.detail || 'Der Kontakt ist gesperrt.');
+    } catch (e) { if (e.status !== 401) showAlert(detailText(e.detail) || 'Die Sperre hat nicht geklappt.'); }
+  });
+
+  // ---- mentions ("Erwähnungen") -------------------------------------------------------------------
+
+  async function loadMentions() {
+    try {
+      const items = listOf(await api('GET', '/api/v1/agent/mentions'), 'mentions');
+      ui.mentionsCount.textContent = String(items.length);
+      ui.mentionsEmpty.hidden = items.length > 0;
+      ui.mentionsList.replaceChildren(...items.map((m) => {
+        const link = /^https?:\/\//i.test(m.link || '') ? h('a', { href: m.link, target: '_blank', rel: 'noopener noreferrer', text: m.title || m.link }) : h('span', { text: m.title || '' });
+        const done = h('button', { type: 'button', class: 'btn btn--ghost', text: 'Erledigt' });
+        done.addEventListener('click', async () => {
+          try { await api('POST', `/api/v1/agent/mentions/${encodeURIComponent(m.key)}/done`); loadMentions(); } catch { /* stays */ }
+        });
+        return h('li', { class: 'mention' },
+          h('p', {}, link),
+          h('p', { class: 'muted small', text: `${m.feed_name || ''}${m.published_at ? ` · ${dateTime.format(Date.parse(m.published_at))}` : ''}` }),
+          m.summary ? h('p', { text: m.summary }) : null,
+          h('p', { class: 'small', text: `Thema: ${m.topic_title || 'keines erkannt'}` }),
+          done);
+      }));
+    } catch { /* the console works without them */ }
+  }
+  setInterval(() => { if (!document.hidden && !stopped) loadMentions(); }, TICKETS_MS);
 
   // ---- canned replies ---------------------------------------------------------------------------
 
@@ -479,6 +582,7 @@
   loadQueue();
   loadCanned();
   loadTickets();
+  loadMentions();
   if (S.active) pollActive();
   connectWs();
 })();
