@@ -87,6 +87,8 @@ def message_out(message: Message, agent_names: dict[int, str] | None = None) -> 
         "content_version": message.content_version,
         "agent_name": meta.get("agent_name")
         or (agent_names or {}).get(agent_id if isinstance(agent_id, int) else -1),
+        # The agent's public avatar (one of static/avatars/, issue 18), else None.
+        "agent_avatar": meta.get("avatar"),
         "handoff": meta.get("handoff"),
         "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
     }

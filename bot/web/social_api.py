@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from datetime import timedelta
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -72,6 +74,7 @@ def install(app: FastAPI, ctx: WebContext) -> SocialService | None:
     app.add_exception_handler(Refused, refused_handler)
     app.include_router(router)
     app.include_router(agent_router)
+    app.include_router(admin_router)
     return social
 
 
@@ -343,6 +346,38 @@ async def block_contact(conversation_id: str, request: Request) -> Any:
     }
 
 
+AVATARS: Final = ("blatt", "sonne", "welle", "stern", "tropfen", "berg")  # static/avatars/
+_ALIAS = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'-]){0,38}[^\W\d_]$")
+
+
+@agent_router.get("/profile")
+async def get_profile(request: Request) -> Any:
+    """What customers see of the logged-in agent: alias and avatar (and the avatars to choose)."""
+    agent = console_agent(request)
+    return {"alias": agent.alias, "avatar": agent.avatar, "public_name": public_name(agent),
+            "avatars": list(AVATARS)}  # fmt: skip
+
+
+@agent_router.put("/profile")
+async def set_profile(request: Request) -> Any:
+    """Set the public alias (2-40 letters, never the login name) and the avatar."""
+    ctx: WebContext = request.app.state.context
+    agent = console_agent(request)
+    body = await _json_body(request)
+    alias, avatar = body.get("alias"), body.get("avatar")
+    if not isinstance(alias, str) or not _ALIAS.match(alias.strip()):
+        raise Refused(422, "Bitte einen Anzeigenamen aus 2 bis 40 Buchstaben wählen.")
+    alias = " ".join(alias.split())
+    if alias.casefold() == agent.username.casefold():
+        raise Refused(422, "Der Anzeigename darf nicht Ihr Benutzername sein.")
+    if avatar is not None and avatar not in AVATARS:
+        raise Refused(422, "Bitte ein Bild aus der Auswahl wählen.")
+    with ctx.session() as session:
+        row = repo.get_agent(session=session, agent_id=agent.id)
+        row.alias, row.avatar = alias, avatar
+    return {"alias": alias, "avatar": avatar, "public_name": alias, "avatars": list(AVATARS)}
+
+
 @agent_router.get("/mentions")
 async def open_mentions(request: Request) -> Any:
     """The open "Erwähnungen", newest first."""
@@ -362,6 +397,45 @@ async def mention_done(key: str, request: Request) -> Any:
     if not store_.mark_done(key, done, agent.id):
         raise Refused(404, social_texts.UNKNOWN_MENTION)
     return {"key": key, "done": done}
+
+
+# --- the admin dashboard ---------------------------------------------------------------------
+
+
+def console_admin(request: Request) -> Agent:
+    """The logged-in admin (``401``/``403`` otherwise)."""
+    ctx: WebContext = request.app.state.context
+    admin = current_user(ctx, request.cookies.get(SESSION_COOKIE))
+    if admin is None:
+        raise Refused(401, texts.LOGIN_REQUIRED)
+    if admin.role != "admin":
+        raise Refused(403, texts.ADMIN_ONLY)
+    return admin
+
+
+admin_router = APIRouter(prefix="/api/admin", tags=["admin", "social"],
+                         dependencies=[Depends(console_admin)])  # fmt: skip
+
+
+@admin_router.get("/abuse")
+async def abuse_per_week(request: Request) -> Any:
+    """Conversations with abusive messages per ISO week, the last ``weeks`` (1-52, default 12)."""
+    ctx: WebContext = request.app.state.context
+    raw = request.query_params.get("weeks", "12")
+    if not raw.isdigit() or not 1 <= int(raw) <= 52:
+        raise Refused(422, "Bitte 1 bis 52 Wochen angeben.")
+    weeks = int(raw)
+    now = ctx.clock()
+    since = now - timedelta(weeks=weeks)
+    with ctx.session() as session:
+        counts = dict(store.abusive_conversations_per_week(session=session, since=since))
+    labels = []
+    day = now
+    for _ in range(weeks):
+        year, week, _ = day.isocalendar()
+        labels.append(f"{year}-W{week:02d}")
+        day -= timedelta(weeks=1)
+    return {"weeks": [{"week": w, "conversations": counts.get(w, 0)} for w in reversed(labels)]}
 
 
 def refused_handler(request: Request, exc: Exception) -> Response:

@@ -153,7 +153,7 @@ def test_a_messenger_handoff_is_claimed_and_answered_in_the_browser_console(
     wait_for(lambda: sent_to(fake, psid))
     agent_context, agent = login_agent(browser, social_url)
     try:
-        entry = agent.locator(".queue-item", has_text="Messenger").first
+        entry = agent.locator(".q-item", has_text="Messenger").first
         expect(entry).to_be_visible(timeout=15000)
         entry.get_by_role("button", name="Übernehmen").click()
         wait_for(lambda: any("Sie chatten jetzt mit" in text_of(s)

@@ -80,7 +80,7 @@ class Site:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.15)
 
-    def agent(self, username: str = "anna", alias: str = "Mara", avatar: str = "fuchs"
+    def agent(self, username: str = "anna", alias: str | None = "Mara", avatar: str | None = "blatt"
               ) -> httpx.Client:
         with self.ctx.session() as session:
             agent = set_user(session=session, username=username, role="agent",
@@ -426,3 +426,49 @@ def test_mentions_polled_by_the_web_app_appear_in_the_console_and_can_be_marked_
             assert [m["link"] for m in left] == ["https://news.example/a/1"]
             assert agent.post("/api/v1/agent/mentions/unbekannt/done").status_code == 404
             assert httpx.get(f"{web.url}/api/v1/agent/mentions").status_code == 401
+
+
+async def test_agents_choose_a_public_alias_and_avatar_shown_to_customers(site):
+    agent = site.agent(username="bernd", alias=None, avatar=None)
+    assert agent.put("/api/v1/agent/profile", json={"alias": "bernd", "avatar": None}
+                     ).status_code == 422  # never the login name
+    assert agent.put("/api/v1/agent/profile", json={"alias": "Jo", "avatar": "../../x"}
+                     ).status_code == 422
+    assert agent.put("/api/v1/agent/profile", json={"alias": "<b>", "avatar": None}
+                     ).status_code == 422
+    ok = agent.put("/api/v1/agent/profile", json={"alias": "Jona", "avatar": "welle"})
+    assert ok.status_code == 200 and ok.json()["public_name"] == "Jona"
+    assert agent.get("/api/v1/agent/profile").json()["avatar"] == "welle"
+    assert httpx.get(f"{site.url}/static/avatars/welle.svg").status_code == 200
+    # The web widget sees the alias and the avatar on the agent's messages.
+    cid = httpx.post(f"{site.url}/api/v1/conversations").json()["conversation_id"]
+    httpx.post(f"{site.url}/api/v1/conversations/{cid}/messages", json={"text": "Mensch"})
+    assert agent.post(f"/api/v1/agent/conversations/{cid}/claim").status_code == 200
+    agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Hallo!"})
+    messages = httpx.get(f"{site.url}/api/v1/conversations/{cid}/messages").json()["messages"]
+    joined, reply = messages[-2], messages[-1]
+    assert joined["text"] == "Sie chatten jetzt mit Jona vom Kundenservice."
+    assert (reply["agent_name"], reply["agent_avatar"]) == ("Jona", "welle")
+    assert "bernd" not in str(messages).lower()
+
+
+async def test_the_admin_dashboard_counts_abusive_conversations_per_week(site):
+    await site.fake.deliver(site.webhook, wa_text(WA, "Du Idiot!", ts=site.ts()))
+    await site.fake.deliver(site.webhook, wa_text("4917000000003", "Danke", ts=site.ts()))
+    await site.settle(2)
+    with site.ctx.session() as session:
+        set_user(session=session, username="alex", role="admin", display_name="Alex",
+                 password=PASSWORD)
+    admin = httpx.Client(base_url=site.url, timeout=10)
+    page = admin.get("/agent/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    admin.post("/agent/login", data={"username": "alex", "password": PASSWORD,
+                                     "csrf_token": token})
+    weeks = admin.get("/api/admin/abuse", params={"weeks": 4}).json()["weeks"]
+    assert len(weeks) == 4
+    year, week, _ = site.fake.clock().isocalendar()
+    assert weeks[-1] == {"week": f"{year}-W{week:02d}", "conversations": 1}
+    assert sum(w["conversations"] for w in weeks) == 1
+    assert admin.get("/api/admin/abuse", params={"weeks": "x"}).status_code == 422
+    agent = site.agent()
+    assert agent.get("/api/admin/abuse").status_code == 403

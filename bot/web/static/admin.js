@@ -399,6 +399,22 @@
     $('ops-updated').textContent = `Stand: ${when(generatedAt)}`;
   }
 
+  /** Conversations with abusive messages per calendar week (bot/web/social_api.py). */
+  async function loadAbuse() {
+    try {
+      const data = await api('GET', '/abuse?weeks=12');
+      $('abuse-body').replaceChildren(...(data.weeks || []).map((w) => {
+        const row = document.createElement('tr');
+        const week = document.createElement('td');
+        week.textContent = String(w.week).replace(/^(\d{4})-W(\d{2})$/, 'KW $2/$1');
+        const count = document.createElement('td');
+        count.textContent = String(w.conversations);
+        row.append(week, count);
+        return row;
+      }));
+    } catch { /* the other figures still show */ }
+  }
+
   let opsTimer = null;
   /** Load and show the figures (skipped while the tab is hidden, unless forced); every minute. */
   async function loadOperations(force = false) {
@@ -409,6 +425,7 @@
         const data = await api('GET', `/kpis?period=${encodeURIComponent($('ops-period').value)}`);
         renderNow(data.current, data.generated_at);
         renderCharts(data);
+        loadAbuse();
         loaded = true;
       } catch (e) {
         if (e.status !== 401) showAlert(errorText(e, 'Die Betriebszahlen konnten nicht geladen werden.'));

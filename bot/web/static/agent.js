@@ -445,6 +445,34 @@
     } catch (e) { if (e.status !== 401) showAlert(detailText(e.detail) || 'Die Sperre hat nicht geklappt.'); }
   });
 
+  // ---- the agent's public profile (alias and avatar) ----------------------------------------------
+
+  const AVATAR_NAMES = { blatt: 'Blatt', sonne: 'Sonne', welle: 'Welle', stern: 'Stern', tropfen: 'Tropfen', berg: 'Berg' };
+  const profile = { form: $('profile-form'), alias: $('profile-alias'), avatar: $('profile-avatar'), preview: $('profile-preview'), status: $('profile-status') };
+  function showAvatar() {
+    const a = profile.avatar.value;
+    profile.preview.hidden = !a;
+    if (a) profile.preview.src = `/static/avatars/${a}.svg`;
+  }
+  async function loadProfile() {
+    try {
+      const p = await api('GET', '/api/v1/agent/profile');
+      profile.avatar.replaceChildren(h('option', { value: '', text: 'kein Bild' }),
+        ...(p.avatars || []).map((a) => h('option', { value: a, text: AVATAR_NAMES[a] || a })));
+      profile.alias.value = p.alias || '';
+      profile.avatar.value = p.avatar || '';
+      showAvatar();
+    } catch { /* optional */ }
+  }
+  profile.avatar.addEventListener('change', showAvatar);
+  profile.form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const p = await api('PUT', '/api/v1/agent/profile', { alias: profile.alias.value, avatar: profile.avatar.value || null });
+      profile.status.textContent = `Gespeichert: Sie erscheinen als „${p.public_name}“.`;
+    } catch (err) { if (err.status !== 401) profile.status.textContent = detailText(err.detail) || 'Nicht gespeichert.'; }
+  });
+
   // ---- mentions ("Erwähnungen") -------------------------------------------------------------------
 
   async function loadMentions() {
@@ -583,6 +611,7 @@
   loadCanned();
   loadTickets();
   loadMentions();
+  loadProfile();
   if (S.active) pollActive();
   connectWs();
 })();

@@ -452,7 +452,10 @@
     if (hasSeq(m)) el.dataset.seq = m.seq;
     if (m.handoff) el.dataset.handoff = m.handoff;
     // Who speaks: visible for a person from customer service, for screen readers always.
-    el.append(sender === 'agent' ? h('p', { class: 'swc-who', text: T.agent(m.agent_name) })
+    el.append(sender === 'agent' ? h('p', { class: 'swc-who' },
+      // The agent's public avatar from the shipped set (a name of letters only, never a URL).
+      /^[a-z]{1,30}$/.test(m.agent_avatar || '') ? h('img', { class: 'swc-avatar', src: `${API}/static/avatars/${m.agent_avatar}.svg`, alt: '', width: '24', height: '24' }) : null,
+      T.agent(m.agent_name))
       : h('span', { class: 'sr-only', text: T.who[sender] }));
     const bubble = h('div', { class: 'swc-bubble' });
     if (sender === 'customer') bubble.textContent = m.text || ''; // customers' text: never HTML
