@@ -160,6 +160,7 @@ bench: $(MODEL) ## Benchmarks → docs/benchmarks/
 	$(PY) -m bench.content_publish
 	$(PY) -m bench.content_training
 	$(PY) -m bench.kpis
+	$(PY) -m bench.social
 
 bench-load: $(MODEL) ## Load benchmark of the production profile (1 and 2 Rasa replicas) → docs/benchmarks/load.md
 	$(PY) -m bench.load
