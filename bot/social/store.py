@@ -40,7 +40,7 @@ def start_conversation(
     Raises:
         sqlalchemy.exc.IntegrityError: another instance started one a moment ago (at flush).
     """
-    conversation = repo.create_conversation(session=session, page=channel, now=now)
+    conversation = repo.create_conversation(session=session, now=now)
     conversation.channel = channel
     conversation.contact_id = contact_id
     conversation.contact_name = contact_name

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
@@ -76,6 +77,13 @@ def engine(database_url):
     engine.dispose()
 
 
+def deliver(fake, url: str, body, **options) -> list:
+    """``fake.deliver`` from synchronous code, in its own thread: Playwright's sync API keeps an
+    event loop running in the test's thread, where ``asyncio.run`` is not allowed."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, fake.deliver(url, body, **options)).result()
+
+
 def sent_to(fake, recipient: str) -> list:
     return [s for s in fake.sent if s.recipient == recipient]
 
@@ -112,7 +120,7 @@ def test_a_whatsapp_question_is_answered_by_the_assistant_once(fake, social_url,
     wa_id = "4915100000001"
     body = wa_text(wa_id, "Wie funktionierte die Strompreisbremse?",
                    ts=int(time.time()), msg_id="wamid.E2E-ONE")
-    attempts = asyncio.run(fake.deliver(f"{social_url}/webhooks/meta", body))
+    attempts = deliver(fake, f"{social_url}/webhooks/meta", body)
     assert [a.status for a in attempts] == [200]
     wait_for(lambda: sent_to(fake, wa_id))
     answers = sent_to(fake, wa_id)
@@ -120,7 +128,7 @@ def test_a_whatsapp_question_is_answered_by_the_assistant_once(fake, social_url,
     assert all(s.channel == "whatsapp" for s in answers)
     # Meta delivers the same message again: not a second answer.
     count = len(answers)
-    asyncio.run(fake.deliver(f"{social_url}/webhooks/meta", body))
+    deliver(fake, f"{social_url}/webhooks/meta", body)
     time.sleep(3)
     assert len(sent_to(fake, wa_id)) == count
     stored = contact_messages(engine, wa_id)
@@ -134,8 +142,8 @@ def test_bad_and_missing_signatures_are_refused_and_nothing_is_stored(
 ):
     wa_id = "4915100000002"
     body = wa_text(wa_id, "Hallo", ts=int(time.time()))
-    attempts = asyncio.run(fake.deliver(f"{social_url}/webhooks/meta", body,
-                                        signature=signature, attempts=1))
+    attempts = deliver(fake, f"{social_url}/webhooks/meta", body,
+                       signature=signature, attempts=1)
     assert [a.status for a in attempts] == [403]
     time.sleep(1)
     with engine.connect() as connection:
@@ -149,7 +157,7 @@ def test_a_messenger_handoff_is_claimed_and_answered_in_the_browser_console(
 ):
     psid = "7000000000000001"
     body = ms_text(psid, "Ich möchte mit einem Menschen sprechen", ts_ms=int(time.time() * 1000))
-    asyncio.run(fake.deliver(f"{social_url}/webhooks/meta", body))
+    deliver(fake, f"{social_url}/webhooks/meta", body)
     wait_for(lambda: sent_to(fake, psid))
     agent_context, agent = login_agent(browser, social_url)
     try:
@@ -168,7 +176,7 @@ def test_a_messenger_handoff_is_claimed_and_answered_in_the_browser_console(
         # The customer's next message appears in the console.
         later = ms_text(psid, "Danke, es geht um meinen Abschlag.",
                         ts_ms=int(time.time() * 1000))
-        asyncio.run(fake.deliver(f"{social_url}/webhooks/meta", later))
+        deliver(fake, f"{social_url}/webhooks/meta", later)
         expect(agent.get_by_role("log", name="Gesprächsverlauf")).to_contain_text(
             "meinen Abschlag", timeout=15000)
     finally:

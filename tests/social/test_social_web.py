@@ -472,3 +472,19 @@ async def test_the_admin_dashboard_counts_abusive_conversations_per_week(site):
     assert admin.get("/api/admin/abuse", params={"weeks": "x"}).status_code == 422
     agent = site.agent()
     assert agent.get("/api/admin/abuse").status_code == 403
+
+
+async def test_logs_show_contact_ids_masked(site, caplog):
+    caplog.set_level("INFO")
+    site.fake.unreachable.add(WA)  # Meta refuses the answer: the failure is logged
+    await site.fake.deliver(site.webhook, wa_text(WA, "Hallo", ts=site.ts()))
+    await site.settle(0)
+    await site.fake.deliver(site.webhook, wa_text(WA, "Hallo", ts=site.ts(), msg_id="wamid.X"))
+    await site.fake.deliver(site.webhook, wa_text(WA, "Hallo", ts=site.ts(), msg_id="wamid.X"))
+    await site.settle(0)
+    assert "sending to whatsapp …678 failed: InvalidRecipient" in caplog.text
+    assert "seen before" in caplog.text
+    assert WA not in caplog.text and "Erika" not in caplog.text
+    [conversation] = site.conversations()
+    answer = [m for m in site.messages(conversation.id) if m.sender == "bot"][0]
+    assert (answer.delivery_state, answer.delivery_error) == ("failed", 131026)
