@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from bot import retention
 from bot.chat import repository as repo
@@ -73,3 +75,22 @@ async def test_the_retention_run_removes_old_conversations_ended_blocks_and_old_
     assert old not in ids and len(ids) == 1
     assert count(ctx, BlockedContact) == 0  # its hour is over
     assert claims == ["wamid.NEW"]
+
+
+@pytest.mark.parametrize("database", ["ctx", "pg_ctx"])
+def test_one_open_conversation_per_contact(request, database):
+    """Migration 0006's partial unique index (SQLite and PostgreSQL): a second open conversation
+    of the same wa_id is refused (two workers cannot start two); after closing the first, a new
+    one is fine."""
+    pg_ctx = request.getfixturevalue(database)
+
+    first = whatsapp_conversation(pg_ctx)
+    with pytest.raises(IntegrityError):
+        whatsapp_conversation(pg_ctx)
+    with pg_ctx.session() as session:
+        repo.close(session=session, conversation_id=first, now=OPEN)
+    second = whatsapp_conversation(pg_ctx)
+    with pg_ctx.session() as session:
+        found = store.open_conversation(session=session, channel="whatsapp", contact_id=WA)
+        assert found is not None and found.id == second
+        assert found.channel == "whatsapp" and found.contact_name == "Erika"
