@@ -235,3 +235,37 @@ def close_conversations_of(*, session: Session, conversation_id: str, now: datet
     session.execute(
         update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now)
     )
+
+
+def channel_figures(*, session: Session, since: datetime) -> dict[str, dict[str, int]]:
+    """Per channel since ``since``: conversations started, handed to the queue, with abuse."""
+    from sqlalchemy import func
+
+    from bot.chat.models import CHANNELS, Handoff
+
+    figures = {c: {"conversations": 0, "handoffs": 0, "abusive": 0} for c in CHANNELS}
+    started = session.execute(
+        select(Conversation.channel, func.count())
+        .where(Conversation.created_at >= since)
+        .group_by(Conversation.channel)
+    )
+    for channel, count in started:
+        figures.setdefault(channel, {"conversations": 0, "handoffs": 0, "abusive": 0})
+        figures[channel]["conversations"] = int(count)
+    handed = session.execute(
+        select(Conversation.channel, func.count(func.distinct(Handoff.conversation_id)))
+        .join(Conversation, Conversation.id == Handoff.conversation_id)
+        .where(Handoff.requested_at >= since)
+        .group_by(Conversation.channel)
+    )
+    for channel, count in handed:
+        figures[channel]["handoffs"] = int(count)
+    abusive = session.execute(
+        select(Conversation.channel, func.count(func.distinct(Message.conversation_id)))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.abusive.is_(True), Message.created_at >= since)  # type: ignore[attr-defined]
+        .group_by(Conversation.channel)
+    )
+    for channel, count in abusive:
+        figures[channel]["abusive"] = int(count)
+    return figures

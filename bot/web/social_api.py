@@ -438,6 +438,19 @@ async def abuse_per_week(request: Request) -> Any:
     return {"weeks": [{"week": w, "conversations": counts.get(w, 0)} for w in reversed(labels)]}
 
 
+@admin_router.get("/channels")
+async def per_channel(request: Request) -> Any:
+    """Web, WhatsApp and Messenger side by side, the last 7 days: conversations, handoffs, abuse."""
+    ctx: WebContext = request.app.state.context
+    since = ctx.clock() - timedelta(days=7)
+    with ctx.session() as session:
+        figures = store.channel_figures(session=session, since=since)
+    return {"since": since.isoformat(), "channels": [
+        {"channel": channel, "label": social_texts.CHANNEL_NAMES.get(channel, channel), **values}
+        for channel, values in figures.items()
+    ]}
+
+
 def refused_handler(request: Request, exc: Exception) -> Response:
     """The JSON answer of :class:`Refused`."""
     assert isinstance(exc, Refused)

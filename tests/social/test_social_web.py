@@ -470,6 +470,10 @@ async def test_the_admin_dashboard_counts_abusive_conversations_per_week(site):
     assert weeks[-1] == {"week": f"{year}-W{week:02d}", "conversations": 1}
     assert sum(w["conversations"] for w in weeks) == 1
     assert admin.get("/api/admin/abuse", params={"weeks": "x"}).status_code == 422
+    channels = {c["channel"]: c for c in admin.get("/api/admin/channels").json()["channels"]}
+    assert channels["whatsapp"] == {"channel": "whatsapp", "label": "WhatsApp",
+                                    "conversations": 2, "handoffs": 0, "abusive": 1}
+    assert channels["web"]["conversations"] == 0 and channels["messenger"]["abusive"] == 0
     agent = site.agent()
     assert agent.get("/api/admin/abuse").status_code == 403
 

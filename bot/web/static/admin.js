@@ -413,6 +413,18 @@
         return row;
       }));
     } catch { /* the other figures still show */ }
+    try {
+      const data = await api('GET', '/channels');
+      $('channels-body').replaceChildren(...(data.channels || []).map((c) => {
+        const row = document.createElement('tr');
+        for (const value of [c.label, c.conversations, c.handoffs, c.abusive]) {
+          const cell = document.createElement('td');
+          cell.textContent = String(value);
+          row.append(cell);
+        }
+        return row;
+      }));
+    } catch { /* the other figures still show */ }
   }
 
   let opsTimer = null;
