@@ -167,6 +167,8 @@ def console_agent(request: Request) -> Agent:
     return agent
 
 
+# The route's parameter: FastAPI runs the dependency once per request (cached with the router's).
+CurrentAgent: Any = Depends(console_agent)
 agent_router = APIRouter(prefix="/api/v1/agent", tags=["agent", "social"],
                          dependencies=[Depends(console_agent)])  # fmt: skip
 
@@ -263,11 +265,12 @@ def _publish_to_agent(ctx: WebContext, conversation_id: str, agent: Agent,
 
 
 @agent_router.post("/conversations/{conversation_id}/template")
-async def send_template(conversation_id: str, request: Request) -> Any:
+async def send_template(
+    conversation_id: str, request: Request, agent: Agent = CurrentAgent
+) -> Any:
     """Send an approved WhatsApp template (``{"name": …}``): allowed after the window closed."""
     ctx: WebContext = request.app.state.context
     social = social_service(request)
-    agent = console_agent(request)
     channel, _, state, holder = _social_conversation(ctx, conversation_id)
     if state != "agent" or holder != agent.id:
         raise Refused(409, texts.NOT_IN_YOUR_HANDS)
@@ -285,10 +288,11 @@ async def send_template(conversation_id: str, request: Request) -> Any:
 
 
 @agent_router.post("/conversations/{conversation_id}/callback")
-async def create_callback(conversation_id: str, request: Request) -> Any:
+async def create_callback(
+    conversation_id: str, request: Request, agent: Agent = CurrentAgent
+) -> Any:
     """A callback ticket for a social customer (the window closed): the agents call back."""
     ctx: WebContext = request.app.state.context
-    agent = console_agent(request)
     channel, contact_id, _, _ = _social_conversation(ctx, conversation_id)
     body = await _json_body(request)
     concern = body.get("concern")
@@ -309,14 +313,15 @@ async def create_callback(conversation_id: str, request: Request) -> Any:
 
 
 @agent_router.post("/conversations/{conversation_id}/block")
-async def block_contact(conversation_id: str, request: Request) -> Any:
+async def block_contact(
+    conversation_id: str, request: Request, agent: Agent = CurrentAgent
+) -> Any:
     """End the chat and block the contact for ``hours`` (default ``ABUSE_BLOCK_HOURS``).
 
     The messages stay (under retention); the contact gets no answer and no queue entry until
     the block ends.
     """
     ctx: WebContext = request.app.state.context
-    agent = console_agent(request)
     channel, contact_id, state, holder = _social_conversation(ctx, conversation_id)
     if state == "agent" and holder != agent.id:
         raise Refused(409, texts.ALREADY_CLAIMED)
@@ -351,18 +356,16 @@ _ALIAS = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'-]){0,38}[^\W\d_]$")
 
 
 @agent_router.get("/profile")
-async def get_profile(request: Request) -> Any:
+async def get_profile(request: Request, agent: Agent = CurrentAgent) -> Any:
     """What customers see of the logged-in agent: alias and avatar (and the avatars to choose)."""
-    agent = console_agent(request)
     return {"alias": agent.alias, "avatar": agent.avatar, "public_name": public_name(agent),
             "avatars": list(AVATARS)}  # fmt: skip
 
 
 @agent_router.put("/profile")
-async def set_profile(request: Request) -> Any:
+async def set_profile(request: Request, agent: Agent = CurrentAgent) -> Any:
     """Set the public alias (2-40 letters, never the login name) and the avatar."""
     ctx: WebContext = request.app.state.context
-    agent = console_agent(request)
     body = await _json_body(request)
     alias, avatar = body.get("alias"), body.get("avatar")
     if not isinstance(alias, str) or not _ALIAS.match(alias.strip()):
@@ -386,9 +389,10 @@ async def open_mentions(request: Request) -> Any:
 
 
 @agent_router.post("/mentions/{key}/done")
-async def mention_done(key: str, request: Request) -> Any:
+async def mention_done(
+    key: str, request: Request, agent: Agent = CurrentAgent
+) -> Any:
     """Mark a mention as handled (``{"done": false}`` reopens it)."""
-    agent = console_agent(request)
     body = await _json_body(request)
     done = body.get("done", True)
     if not isinstance(done, bool):
