@@ -53,6 +53,9 @@ async def _customer(session: aiohttp.ClientSession, fake: FakeGraph, recorder: R
     for index, text in enumerate(texts):
         body = wa_text(wa_id, text, ts=int(time.time()), msg_id=f"wamid.BENCH{wa_id}{index}")
         raw = json.dumps(body, separators=(",", ":")).encode()
+        # Posted here, not through fake.deliver: tell the fake that the customer wrote (its
+        # 24-hour window check).
+        fake.customer_wrote("whatsapp", wa_id, fake.clock())
         before = recorder.count(wa_id)
         started = time.perf_counter()
         async with session.post(f"{WEB}/webhooks/meta", data=raw, headers={

@@ -310,7 +310,10 @@ class SocialService:
             return
         rows = await asyncio.to_thread(self._store_answers, stored, answers)
         for row_id, answer in zip(rows, answers, strict=True):
-            await self._deliver(row_id, answer.text, answer.buttons)
+            # A refused send is recorded as failed (the console shows it) and logged; the
+            # message counts as handled: Meta does not deliver it again after our 200.
+            if not await self._deliver_quietly(row_id, answer.text, answer.buttons):
+                break
 
     def _store_answers(self, stored: Stored, answers: Sequence[BotMessage]) -> list[int]:
         ctx = self.ctx
@@ -398,7 +401,7 @@ class SocialService:
             return row_id
 
         row_id = await asyncio.to_thread(write)
-        await self._deliver(row_id, text, buttons)
+        await self._deliver_quietly(row_id, text, buttons)
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -459,9 +462,13 @@ class SocialService:
                                    delivery_state=DeliveryState.FAILED.value,
                                    delivery_error=error)  # fmt: skip
 
-    async def _deliver_quietly(self, *args: Any, **kwargs: Any) -> None:
-        with contextlib.suppress(GraphError):
+    async def _deliver_quietly(self, *args: Any, **kwargs: Any) -> bool:
+        """:meth:`_deliver`; a refusal is recorded and logged there. False when refused."""
+        try:
             await self._deliver(*args, **kwargs)
+        except GraphError:
+            return False
+        return True
 
     # --- statuses and echoes --------------------------------------------------------------------
 
