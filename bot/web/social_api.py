@@ -41,6 +41,7 @@ from bot.social.signature import SIGNATURE_HEADER, signature_valid, verification
 from bot.web import texts
 from bot.web.context import WebContext
 from bot.web.sessions import SESSION_COOKIE, current_user
+from bot.web.validation import json_problem
 
 logger = logging.getLogger(__name__)
 
@@ -179,10 +180,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Refused(400, texts.INVALID_INPUT) from None
     if not isinstance(body, dict):
         raise Refused(400, texts.INVALID_INPUT)
+    problem = json_problem(body)  # NUL, lone surrogates, deep nesting: no store takes them
+    if problem is not None:
+        raise Refused(422, problem[1])
     return body
 
 

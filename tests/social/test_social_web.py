@@ -366,6 +366,11 @@ async def test_a_blocked_contact_is_stored_but_gets_no_answer_and_no_queue_entry
     assert agent.get("/api/v1/agent/queue").json()["queue"] == []
     bad = agent.post(f"/api/v1/agent/conversations/{new.id}/block", json={"hours": "ewig"})
     assert bad.status_code == 422
+    nul = agent.post(f"/api/v1/agent/conversations/{new.id}/callback",
+                     json={"concern": "Rückruf\u0000bitte"})
+    assert nul.status_code == 422 and "unzulässige Zeichen" in nul.json()["detail"]
+    broken = agent.post(f"/api/v1/agent/conversations/{new.id}/callback", content=b"{nope")
+    assert broken.status_code == 400
 
 
 async def test_our_own_messenger_echo_is_skipped_and_a_business_suite_echo_is_shown(site):
