@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from bot.chat import repository as repo
@@ -93,6 +94,22 @@ class Stored:
     state: str
     holder: int | None
     blocked: bool
+
+
+def is_upset(metadata: dict[str, Any]) -> bool:
+    """Whether the assistant answered a message as upset (its ``utter_upset`` response)."""
+    return metadata.get("utter_action") == "utter_upset" or metadata.get(
+        "handoff_reason") == "upset"
+
+
+def mark_abusive(session: Any, conversation_id: str, seq: int) -> None:
+    """Flag a stored customer message as abusive (blurred in the console, counted weekly)."""
+    session.execute(
+        update(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq == seq)
+        .values(abusive=True)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def public_name(agent: Agent) -> str:
@@ -337,6 +354,9 @@ class SocialService:
                 )  # fmt: skip
                 ids.append(row.id)
                 out.append(message_out(row))
+            if any(is_upset(answer.metadata) for answer in answers):
+                # Hostile without a listed word ("Abzocker"): the assistant's upset intent.
+                mark_abusive(session, conversation_id, stored.seq)
             if handoff == "queued":
                 repo.enqueue(session=session, conversation_id=conversation_id,
                              reason=str(answers[-1].metadata.get("handoff_reason") or "asked"),

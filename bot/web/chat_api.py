@@ -28,9 +28,11 @@ from bot.chat import repository as repo
 from bot.chat.models import Conversation
 from bot.chat.repository import AlreadyRated, UnknownAnswer, UnknownConversation
 from bot.content import inbox
+from bot.moderation import abuse
 from bot.observability.metrics import WebMetrics
 from bot.privacy import mask
 from bot.retention import RasaTrackers
+from bot.social.service import is_upset, mark_abusive
 from bot.web import texts
 from bot.web.agent_api import queue_json
 from bot.web.context import WebContext, message_out
@@ -233,6 +235,8 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
                     public=ctx.public_numbers,
                     now=ctx.clock(),
                 )
+                # Insults and threats (word list): blurred in the agents' console (issue 18).
+                customer.abusive = abuse.assess(shown).abusive
                 customer_out = message_out(customer)
                 customer_seq = customer.seq
         except UnknownConversation:
@@ -283,6 +287,8 @@ def build_router(ctx: WebContext, metrics: WebMetrics | None = None) -> APIRoute
                     now=ctx.clock(),
                 )
                 out.append(message_out(stored))
+            if any(is_upset(a.metadata) for a in answers):
+                mark_abusive(session, conversation_id, customer_seq)
             if handoff == "queued":
                 repo.enqueue(
                     session=session,

@@ -23,6 +23,7 @@ from bot.chat.models import (
 from bot.settings import get_settings
 from bot.social.settings import MetaSettings
 from bot.web.app import build_context, create_app
+from bot.web.rasa_relay import BotMessage
 from bot.web.users import set_user
 from tests.social.fake_graph import FakeGraph, serve
 from tests.social.payloads import (
@@ -497,3 +498,32 @@ async def test_logs_show_contact_ids_masked(site, caplog):
     [conversation] = site.conversations()
     answer = [m for m in site.messages(conversation.id) if m.sender == "bot"][0]
     assert (answer.delivery_state, answer.delivery_error) == ("failed", 131026)
+
+
+async def test_the_assistants_upset_answer_flags_the_message_and_web_insults_are_flagged(site):
+    original = site.relay.send
+
+    async def upset(sender, text, metadata=None, *, message_id=None):
+        if "abzocker" in text.lower():
+            return [BotMessage("Ich verstehe, dass Sie das belastet …",
+                               metadata={"utter_action": "utter_upset"})]
+        return await original(sender, text, metadata, message_id=message_id)
+
+    site.relay.send = upset
+    await site.fake.deliver(site.webhook, wa_text(WA, "Ihr Abzocker!", ts=site.ts()))
+    await site.settle(1)
+    [conversation] = site.conversations()
+    assert site.messages(conversation.id)[0].abusive  # no listed word, but upset
+    # The web widget: the word list applies to typed messages too.
+    cid = httpx.post(f"{site.url}/api/v1/conversations").json()["conversation_id"]
+    httpx.post(f"{site.url}/api/v1/conversations/{cid}/messages", json={"text": "Du Idiot, Mensch"})
+    httpx.post(f"{site.url}/api/v1/conversations/{cid}/messages", json={"text": "Hallo"})
+    agent = site.agent()
+    queue = agent.get("/api/v1/agent/queue", params={"channel": "web"}).json()["queue"]
+    assert [q["conversation_id"] for q in queue] == [cid]
+    assert agent.get("/api/v1/agent/queue", params={"channel": "messenger"}).json()["queue"] == []
+    agent.post(f"/api/v1/agent/conversations/{cid}/claim")
+    shown = agent.get(f"/api/v1/agent/conversations/{cid}").json()
+    flags = [(m["text"], m["abusive"]) for m in shown["messages"] if m["sender"] == "customer"]
+    assert flags == [("Du Idiot, Mensch", True), ("Hallo", False)]
+    assert shown["channel"] == "web"
