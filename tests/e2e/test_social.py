@@ -179,5 +179,18 @@ def test_a_messenger_handoff_is_claimed_and_answered_in_the_browser_console(
         deliver(fake, f"{social_url}/webhooks/meta", later)
         expect(agent.get_by_role("log", name="Gesprächsverlauf")).to_contain_text(
             "meinen Abschlag", timeout=15000)
+        # The console shows the channel and its messaging window.
+        expect(agent.locator("#chat-title .badge")).to_have_text("Messenger")
+        expect(agent.locator("#chat-window")).to_contain_text("Antwort möglich")
+        # An insult arrives blurred; the agent chooses to read it.
+        insult = ms_text(psid, "Sie Idiot!", ts_ms=int(time.time() * 1000))
+        deliver(fake, f"{social_url}/webhooks/meta", insult)
+        reveal = agent.get_by_role("button", name="Beleidigende Nachricht – anzeigen")
+        expect(reveal).to_be_visible(timeout=15000)
+        blurred = agent.locator(".bubble--abusive").last
+        expect(blurred).not_to_have_class(re.compile("bubble--shown"))
+        reveal.click()
+        expect(blurred).to_have_class(re.compile("bubble--shown"))
+        expect(blurred).to_contain_text("Sie Idiot!")
     finally:
         agent_context.close()
