@@ -387,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_eval_dialogues)
 
     p = sub.add_parser("report", help="evaluation report with baselines")
-    p.add_argument("--questions", default="tests/nlu/heldout.tsv")
-    p.add_argument("--dev", default="tests/nlu/dev.tsv")
+    p.add_argument("--questions", default="tests/nlu/blind.tsv")
+    p.add_argument("--dev", default="tests/nlu/dev_realistic.tsv")
     p.add_argument("--target", default="docs/benchmarks/nlu.md")
     p.set_defaults(func=_cmd_report)
 

@@ -10,10 +10,11 @@ sibling topics as buttons, or nothing (the classifier's reading stands).
 Scores (integers, so that they are easy to reason about):
 
 * a facet the message names: +3 when the topic has one of the named values, -3 when it has
-  another or none (a topic general in that facet is not *about* it);
+  only others, -1 when it is general there (it covers the value but is not *about* it; +2 for
+  the current topic when that is about one specific aspect);
 * a facet the message does not name (it is kept from the current topic): +1 when the topic
   shares a value with the current topic, -1 when it has different values or is more specific
-  than the current topic, 0 when it is general there.
+  than the current topic, 0 when it is general there (the measure counts twice).
 
 Plain Python; the Rasa component ``bot.nlu.components.ConversationContext`` calls it with the
 tracker's slot and the classifier's ranking.
@@ -41,6 +42,9 @@ KEPT_WEIGHT = {"measure": 2}
 # which counts almost like a match. Not so for a topic that explains a measure in general
 # ("und für Mieter?" after the gas brake wants the tenants' topic).
 CURRENT_COVERS = 2
+GENERAL_PENALTY = 1
+# Only an energy is covered so: tenants and businesses have topics of their own.
+COVERED_FACETS = frozenset({"energy"})
 GENERIC_ASPECTS = frozenset({"funktion"})
 # The best sibling must reach this score: at least one named facet matched.
 MIN_SCORE = NAMED_MATCH
@@ -70,6 +74,15 @@ CHITCHAT = frozenset(
     }
 )
 MAX_OPTIONS = 3
+# Social turns ("danke, das wars", "nein") stay what they are unless they ask something.
+SOCIAL = frozenset({"greet", "goodbye", "thanks", "affirm", "deny"})
+OUT_OF_SCOPE = "out_of_scope"
+# An out-of-scope reading this sure is not a follow-up ("und wie wird das Wetter?").
+SURE_OUT_OF_SCOPE = 0.9
+# Below this the classifier's reading of a non-dialogue intent does not place the message.
+UNSURE = 0.5
+# A question this short cannot be understood without the conversation.
+SHORT_QUESTION = 6
 # An unsure classifier whose best topics include the current one, this far down, stays on it.
 CURRENT_AMONG = 3
 
@@ -111,8 +124,11 @@ def resolve(
             if name in named:
                 if have & named[name]:
                     score += NAMED_MATCH
-                elif covers and not have:
-                    score += CURRENT_COVERS
+                elif not have:
+                    # General in the named facet: it covers the value, but a topic about it
+                    # answers better (unless it is the current one, about a specific aspect).
+                    covered = covers and name in COVERED_FACETS
+                    score += CURRENT_COVERS if covered else -GENERAL_PENALTY
                 else:
                     score -= NAMED_MATCH
                 continue
@@ -181,7 +197,16 @@ def interpret(
     probabilities = dict(ranking)
     current_facets = table.get(current)
     if m.facets and current_facets:
-        if top in table and confidence >= CONFIDENT and _consistent(table[top], m.facets):
+        # The classifier's confident reading stands for a question that says what it is about
+        # (it names the measure, or it does not lean on the last answer); "gilt das auch für
+        # Fernwärme?" after the VAT cut cannot be read without the context.
+        self_contained = "measure" in m.facets or not (m.cue or m.anaphor)
+        if (
+            self_contained
+            and top in table
+            and confidence >= CONFIDENT
+            and _consistent(table[top], m.facets)
+        ):
             return None
         ranked = [
             (topic, score + CLASSIFIER_WEIGHT * probabilities.get(topic, 0.0))
@@ -196,25 +221,23 @@ def interpret(
         if close:
             return Interpretation("clarify", (best, *close), current, best_score)
         return Interpretation("followup", (best,), current, best_score)
-    # No facet named, or the current topic has none. A classifier unsure between topics that
-    # include the current one keeps the conversation on it ("krieg ich das Geld zurück?").
+    # No facet named, or the current topic has none. A short question, or one that points back,
+    # that the classifier cannot place is about the current topic ("wie lange?" after the
+    # chat's privacy, "krieg ich das Geld zurück?" after the December instalment): the
+    # customer gets the current answer again rather than a question back.
     points_back = m.anaphor or m.cue
-    unplaced = top in CHITCHAT or (top not in DIALOGUE_INTENTS and confidence < 0.5)
-    known = set(topics) | set(table)
-    candidates = [t for t, c in ranking if t in known][:CURRENT_AMONG]
+    surely_elsewhere = top == OUT_OF_SCOPE and confidence >= SURE_OUT_OF_SCOPE
+    unplaced = not surely_elsewhere and (
+        top in CHITCHAT or (top not in DIALOGUE_INTENTS and confidence < UNSURE)
+    )
+    near = current in [t for t, _ in ranking[:CURRENT_AMONG]] and top not in SOCIAL
     if (
         unplaced
-        and top not in DIALOGUE_INTENTS
-        and current in candidates
-        and (top in known or m.question or points_back)
+        and top != current
+        and (points_back or m.words <= SHORT_QUESTION)
+        and (m.question or near)
     ):
         return Interpretation("followup", (current,), current, 0.0)
-    # Only a question that points back and that the classifier cannot place is asked back
-    # about, with the current topic first.
-    if points_back and m.question and unplaced and top != current:
-        options = [current, *[t for t, _ in ranking if t in known and t != current][:1]]
-        options += [t for t in siblings(current, table) if t not in options]
-        return Interpretation("clarify", tuple(options[:MAX_OPTIONS]), current, 0.0)
     return None
 
 

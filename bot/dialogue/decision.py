@@ -172,14 +172,17 @@ def decide(parse: Mapping[str, Any], policy: ClarifyPolicy = DEFAULT_POLICY) -> 
         return decision
     if decision.kind != "answer":
         return decision
-    also = tuple(
-        dict.fromkeys(
-            label for label, c in parts if c >= ALSO_MIN_CONFIDENCE and label != decision.label
-        )
-    )
+    sure_parts = list(dict.fromkeys(label for label, c in parts if c >= ALSO_MIN_CONFIDENCE))
+    labels = decision.labels
+    if len(sure_parts) > 1 and not context.get("kind") and decision.label != sure_parts[0]:
+        # Several questions: the first one asked is answered (customers lead with what they
+        # most need), the others, and the whole message's reading, are offered.
+        labels = (sure_parts[0],)
+        sure_parts.append(decision.label)
+    also = tuple(dict.fromkeys(label for label in sure_parts if label != labels[0]))
     return Decision(
         "answer",
-        decision.labels,
+        labels,
         decision.confidence,
         also=also[: policy.max_options],
         complaint=_is_complaint(parse, policy),

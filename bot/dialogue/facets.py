@@ -295,7 +295,10 @@ def _typo_mentions(words: list[str]) -> dict[str, set[str]]:
         if len(word) < _TYPO_MIN_LENGTH:
             continue
         for facet, value, stem in _single_word_stems():
-            # Compare the word's start with the stem (stems are prefixes: "mieter[n]").
+            # Compare the word with the stem, allowing a short ending ("mieter[n]"); a longer
+            # word only shares a beginning ("vorbehalt" is not "vorbei").
+            if len(word) - len(stem) > 2:
+                continue
             if _one_edit(word[: len(stem)], stem) or _one_edit(word[: len(stem) + 1], stem):
                 found.setdefault(facet, set()).add(value)
     return found

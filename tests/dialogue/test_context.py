@@ -111,7 +111,7 @@ def test_thanks_stays_thanks(table, topics):
     )
 
 
-def test_unresolvable_question_back_offers_the_current_topic_first(table, topics):
+def test_a_question_the_classifier_cannot_place_stays_on_the_current_topic(table, topics):
     result = interpret(
         "bis wann muss ich das machen?",
         [("goodbye", 0.5)],
@@ -119,8 +119,21 @@ def test_unresolvable_question_back_offers_the_current_topic_first(table, topics
         table,
         topics=topics,
     )
-    assert result is not None and result.kind == "clarify"
-    assert result.topics[0] == "zaehlerstand_melden"
+    assert result is not None
+    assert (result.kind, result.topics) == ("followup", ("zaehlerstand_melden",))
+
+
+def test_a_sure_out_of_scope_question_is_not_a_follow_up(table, topics):
+    ranking = [("out_of_scope", 0.95)]
+    assert (
+        interpret("und wie wird das Wetter?", ranking, "gaspreisbremse", table, topics=topics)
+        is None
+    )
+
+
+def test_no_stays_no(table, topics):
+    ranking = [("deny", 0.6), ("gaspreisbremse", 0.2)]
+    assert interpret("nein", ranking, "gaspreisbremse", table, topics=topics) is None
 
 
 def test_resolve_scores_named_facets_over_kept_ones(table):

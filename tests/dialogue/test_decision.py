@@ -152,3 +152,13 @@ def test_angry_message_without_a_topic_stays_upset():
 def test_answer_with_some_anger_is_a_complaint():
     p = parse("faq_gaspreisbremse", 0.6, [("faq_gaspreisbremse", 0.6), ("upset", 0.3)])
     assert decide(p).complaint
+
+
+def test_of_several_questions_the_first_asked_is_answered():
+    p = with_segments(
+        parse("faq_preisbremse_grundpreis", 0.6, [("faq_preisbremse_grundpreis", 0.6)]),
+        ("faq_preisbremse_antrag", 0.7),
+        ("faq_preisbremse_grundpreis", 0.9),
+    )
+    d = decide(p)
+    assert d.label == "preisbremse_antrag" and d.also == ("preisbremse_grundpreis",)
