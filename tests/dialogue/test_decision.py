@@ -156,7 +156,7 @@ def test_answer_with_some_anger_is_a_complaint():
 
 def test_of_several_questions_the_first_asked_is_answered():
     p = with_segments(
-        parse("faq_preisbremse_grundpreis", 0.6, [("faq_preisbremse_grundpreis", 0.6)]),
+        parse("faq_preisbremse_grundpreis", 0.5, [("faq_preisbremse_grundpreis", 0.5)]),
         ("faq_preisbremse_antrag", 0.7),
         ("faq_preisbremse_grundpreis", 0.9),
     )

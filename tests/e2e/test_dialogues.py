@@ -80,7 +80,9 @@ def test_web_conversation_with_follow_ups_and_two_questions(web_url):
         "Wie lange galten die Preisbremsen? Und muss man die Dezember-Soforthilfe versteuern?",
     )
     answers = [m for m in both["messages"] if m.get("faq_id")]
-    assert [m["faq_id"] for m in answers] == ["preisbremse_zeitraum"]
-    assert answers[0]["content_version"] >= 1
+    assert len(answers) == 1 and answers[0]["content_version"] >= 1
+    asked = {"preisbremse_zeitraum", "soforthilfe_steuer"}
+    assert answers[0]["faq_id"] in asked
     offered = [b["payload"] for m in both["messages"] for b in m.get("buttons") or []]
-    assert "/faq_soforthilfe_steuer" in offered
+    (other,) = asked - {answers[0]["faq_id"]}
+    assert f"/faq_{other}" in offered
