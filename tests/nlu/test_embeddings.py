@@ -52,8 +52,9 @@ def dense_model() -> DenseModel:
 def test_confident_german_message_is_not_embedded(dense_model):
     embed = FakeEmbedder()
     sparse = {"faq_gaspreisbremse": 0.95, "faq_soforthilfe": 0.05}
-    result = rescore("Wie hoch war die Gaspreisbremse?", sparse, Cascade(), KNOWN, embed,
-                     dense_model)
+    result = rescore(
+        "Wie hoch war die Gaspreisbremse?", sparse, Cascade(), KNOWN, embed, dense_model
+    )
     assert result is None
     assert embed.calls == []
 
@@ -61,8 +62,14 @@ def test_confident_german_message_is_not_embedded(dense_model):
 def test_unsure_message_is_embedded_and_blended(dense_model):
     embed = FakeEmbedder()
     sparse = {"faq_gaspreisbremse": 0.45, "faq_soforthilfe": 0.40, "out_of_scope": 0.15}
-    result = rescore("steuer soforthilfe", sparse, Cascade(threshold=0.9, sparse_weight=0.5),
-                     KNOWN, embed, dense_model)
+    result = rescore(
+        "steuer soforthilfe",
+        sparse,
+        Cascade(threshold=0.9, sparse_weight=0.5),
+        KNOWN,
+        embed,
+        dense_model,
+    )
     assert result is not None
     assert embed.calls == [["steuer soforthilfe"]]
     assert result.reason == "unsure"
@@ -71,15 +78,17 @@ def test_unsure_message_is_embedded_and_blended(dense_model):
     assert sum(scores.values()) == pytest.approx(1.0)
     # The dense side prefers Soforthilfe and tips the balance the sparse side left open.
     assert result.scores[0][0] == "faq_soforthilfe"
-    dense = dict(zip(dense_model.classes, dense_model.predict_proba(embed(["steuer soforthilfe"]))[0]))
+    row = dense_model.predict_proba(embed(["steuer soforthilfe"]))[0]
+    dense = dict(zip(dense_model.classes, row, strict=True))
     assert scores["faq_soforthilfe"] == pytest.approx(0.5 * 0.40 + 0.5 * dense["faq_soforthilfe"])
 
 
 def test_unfamiliar_words_are_embedded_even_when_sparse_is_sure(dense_model):
     embed = FakeEmbedder()
     sparse = {"faq_gaspreisbremse": 0.97, "faq_soforthilfe": 0.03}
-    result = rescore("how high was the gas price brake", sparse, Cascade(), KNOWN, embed,
-                     dense_model)
+    result = rescore(
+        "how high was the gas price brake", sparse, Cascade(), KNOWN, embed, dense_model
+    )
     assert result is not None
     assert result.reason == "unfamiliar"
 
@@ -93,10 +102,12 @@ def test_payloads_and_empty_text_are_never_embedded(text, dense_model):
 
 def test_sparse_weight_one_keeps_the_sparse_order(dense_model):
     sparse = {"faq_gaspreisbremse": 0.5, "faq_soforthilfe": 0.3, "out_of_scope": 0.2}
-    result = rescore("steuer soforthilfe", sparse, Cascade(sparse_weight=1.0), KNOWN,
-                     FakeEmbedder(), dense_model)
+    result = rescore(
+        "steuer soforthilfe", sparse, Cascade(sparse_weight=1.0), KNOWN, FakeEmbedder(), dense_model
+    )
     assert result is not None
-    assert [n for n, _ in result.scores] == ["faq_gaspreisbremse", "faq_soforthilfe", "out_of_scope"]
+    order = [n for n, _ in result.scores]
+    assert order == ["faq_gaspreisbremse", "faq_soforthilfe", "out_of_scope"]
 
 
 def test_blend_renormalises_a_truncated_side():
@@ -125,13 +136,15 @@ def test_dense_model_matches_scikit_learn_and_survives_saving(tmp_path):
     labels = [("x", "y", "z")[i % 3] for i in range(30)]
     model = train_dense(vectors, labels, c=10.0)
     reference = LogisticRegression(C=10.0, max_iter=2000, random_state=42).fit(vectors, labels)
-    np.testing.assert_allclose(model.predict_proba(vectors), reference.predict_proba(vectors),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        model.predict_proba(vectors), reference.predict_proba(vectors), atol=1e-4
+    )
     model.save(tmp_path / "dense.npz")
     loaded = DenseModel.load(tmp_path / "dense.npz")
     assert loaded.classes == ("x", "y", "z")
-    np.testing.assert_allclose(loaded.predict_proba(vectors), model.predict_proba(vectors),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict_proba(vectors), model.predict_proba(vectors), atol=1e-6
+    )
 
 
 def test_training_cache_reuses_embeddings_and_stores_no_text(tmp_path):
@@ -182,33 +195,51 @@ def test_rasa_component_trains_persists_loads_and_blends(tmp_path):
     )
 
     examples = {
-        "faq_soforthilfe": ["Muss ich die Soforthilfe versteuern?", "Soforthilfe Dezember Steuer",
-                            "Wie wurde die Dezember-Soforthilfe berechnet?"],
-        "faq_gaspreisbremse": ["Wie hoch ist die Gaspreisbremse?", "Gaspreisbremse 12 Cent",
-                               "Ab wann galt die Gaspreisbremse?"],
-        "out_of_scope": ["Wie wird das Wetter morgen?", "Erzähl mir einen Witz",
-                         "Wer hat das Fußballspiel gewonnen?"],
+        "faq_soforthilfe": [
+            "Muss ich die Soforthilfe versteuern?",
+            "Soforthilfe Dezember Steuer",
+            "Wie wurde die Dezember-Soforthilfe berechnet?",
+        ],
+        "faq_gaspreisbremse": [
+            "Wie hoch ist die Gaspreisbremse?",
+            "Gaspreisbremse 12 Cent",
+            "Ab wann galt die Gaspreisbremse?",
+        ],
+        "out_of_scope": [
+            "Wie wird das Wetter morgen?",
+            "Erzähl mir einen Witz",
+            "Wer hat das Fußballspiel gewonnen?",
+        ],
     }
-    data = TrainingData([Message(data={"text": t, "intent": i})
-                         for i, texts in examples.items() for t in texts])
+    data = TrainingData(
+        [Message(data={"text": t, "intent": i}) for i, texts in examples.items() for t in texts]
+    )
     (tmp_path / "model").mkdir()
     storage = LocalModelStorage(tmp_path / "model")
     resource = Resource("dense")
     context = ExecutionContext(GraphSchema({}), "test")
-    config = {"cache_dir": str(tmp_path / "cache"), "threshold": 0.9, "sparse_weight": 0.3,
-              "ranking_length": 2}
+    config = {
+        "cache_dir": str(tmp_path / "cache"),
+        "threshold": 0.9,
+        "sparse_weight": 0.3,
+        "ranking_length": 2,
+    }
     trained = EmbeddingIntentClassifier.create(config, storage, resource, context)
     trained.train(data)
     assert len(list((tmp_path / "cache").iterdir())) == 9
 
     component = EmbeddingIntentClassifier.load(config, storage, resource, context)
     unsure = Message(data={"text": "Ist die Soforthilfe steuerpflichtig?"})
-    unsure.set(SPARSE_PROBABILITIES_KEY,
-               {"faq_gaspreisbremse": 0.4, "faq_soforthilfe": 0.35, "out_of_scope": 0.25})
+    unsure.set(
+        SPARSE_PROBABILITIES_KEY,
+        {"faq_gaspreisbremse": 0.4, "faq_soforthilfe": 0.35, "out_of_scope": 0.25},
+    )
     sure = Message(data={"text": "Wie hoch ist die Gaspreisbremse?"})
     sure.set("intent", {"name": "faq_gaspreisbremse", "confidence": 0.96}, add_to_output=True)
-    sure.set(SPARSE_PROBABILITIES_KEY,
-             {"faq_gaspreisbremse": 0.96, "faq_soforthilfe": 0.02, "out_of_scope": 0.02})
+    sure.set(
+        SPARSE_PROBABILITIES_KEY,
+        {"faq_gaspreisbremse": 0.96, "faq_soforthilfe": 0.02, "out_of_scope": 0.02},
+    )
     component.process([unsure, sure])
 
     assert unsure.get("intent")["name"] == "faq_soforthilfe"
