@@ -126,9 +126,12 @@ def _grid(model: Path, files: list[Path], settings: list[str]) -> None:
     component = components[0]
     loop = asyncio.new_event_loop()
     embedded: list[bool] = []
+    wall_ms: list[float] = []
 
     def parse(text: str) -> dict[str, Any]:
+        start = time.perf_counter()
         result: dict[str, Any] = loop.run_until_complete(agent.parse_message(text))
+        wall_ms.append((time.perf_counter() - start) * 1000)
         embedded.append(bool(result.get(CASCADE_KEY)))
         return result
 
@@ -140,12 +143,15 @@ def _grid(model: Path, files: list[Path], settings: list[str]) -> None:
             component.cascade = Cascade(threshold=threshold, sparse_weight=weight)
         for name in files:
             embedded.clear()
+            wall_ms.clear()
             summary = score(predict(read_questions(name), parse))
             line = {
                 "setting": setting,
                 "file": name.name,
                 **{k: v for k, v in summary.items() if k != "per_label"},
                 "embedded_share": round(sum(embedded) / max(1, len(embedded)), 3),
+                "parse_ms_p50": round(_pct(wall_ms, 0.5), 1),
+                "parse_ms_p95": round(_pct(wall_ms, 0.95), 1),
             }
             print(json.dumps(line, ensure_ascii=False), flush=True)
 
