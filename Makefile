@@ -20,7 +20,8 @@ RASA := $(VENV)/bin/rasa
 MODEL := models/assistant.tar.gz
 SPACY_MODEL := build/spacy-de/meta.json
 TRAIN_INPUTS := $(shell find knowledge/topics data -name "*.yml" 2>/dev/null) config.yml domain.yml \
-	bot/nlu/components.py bot/nlu/lemmas.py bot/nlu/normalize.py bot/nlu/generate.py
+	bot/nlu/components.py bot/nlu/embeddings.py bot/nlu/lemmas.py bot/nlu/normalize.py bot/nlu/generate.py \
+	bot/nlu/segments.py bot/dialogue/context.py bot/dialogue/facets.py
 # Quiet TensorFlow; keep Rasa from phoning home.
 TF_CPP_MIN_LOG_LEVEL ?= 2
 RASA_TELEMETRY_ENABLED ?= false

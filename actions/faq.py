@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.dependencies import knowledge_store, response_text
-from bot.dialogue.decision import OUT_OF_SCOPE, Decision, decide, intent_of
+from bot.dialogue.decision import OUT_OF_SCOPE, UPSET, Decision, decide, intent_of
 from bot.knowledge.store import Answer
 
 # From the second consecutive turn the assistant cannot answer, it offers a person.
@@ -57,13 +57,29 @@ class ActionAnswerQuestion(Action):
         """Answer, ask back or fall back for the latest customer message."""
         decision = decide(tracker.latest_message)
         kb = knowledge_store().knowledge()
+        if decision.kind == "answer" and decision.label == UPSET:
+            dispatcher.utter_message(response="utter_upset")
+            return []
         if decision.kind == "answer" and decision.label in kb.topics:
+            if decision.complaint:
+                # One short acknowledgement, then the substance (issue 16).
+                dispatcher.utter_message(response="utter_complaint_acknowledged")
             answer = knowledge_store().answer(decision.label)
             utter_answer(dispatcher, answer, domain)
+            also = [label for label in decision.also if label in kb.topics]
+            if also:
+                dispatcher.utter_message(
+                    response="utter_also_asked",
+                    buttons=[
+                        {"title": kb.topics[label].title, "payload": f"/faq_{label}"}
+                        for label in also
+                    ],
+                )
             return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
         if decision.kind == "clarify":
             dispatcher.utter_message(
-                response="utter_clarify", buttons=self._options(decision, domain, kb.topics)
+                response="utter_clarify_followup" if decision.followup else "utter_clarify",
+                buttons=self._options(decision, domain, kb.topics),
             )
             return []
         failures = float(tracker.get_slot("failed_attempts") or 0) + 1

@@ -74,7 +74,15 @@ class ValidateInstalmentForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         filled = any(e.get("event") == "slot" and e.get("name") in FORM_SLOTS for e in events)
-        if requested and not filled and intent in _FIGURE_INTENTS:
+        if requested and not filled and intent == "dont_know":
+            # "weiß ich nicht" at a slot: an optional figure is skipped, a required one is
+            # explained (where to find it) and asked again.
+            if requested in form.OPTIONAL_SLOTS:
+                events.append(SlotSet(requested, form.SKIPPED))
+            else:
+                dispatcher.utter_message(response=f"utter_help_{requested}")
+                events.append(SlotSet(requested, None))
+        elif requested and not filled and intent in _FIGURE_INTENTS:
             response = "utter_invalid_energy" if requested == "energy" else "utter_invalid_number"
             dispatcher.utter_message(response=response)
             events.append(SlotSet(requested, None))

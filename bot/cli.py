@@ -5,6 +5,7 @@ Commands:
   check                validate knowledge/ and run the editorial checks (errors: exit 1)
   build-spacy DIR      build the German spaCy pipeline (blank "de" + lookup lemmas)
   eval --questions F   evaluate the trained model (contract: shared/contracts.md section 1)
+  eval-dialogues FILE  multi-turn conversations through Rasa and the action server (JSON last line)
   tune                 grid-search thresholds on the development set
   report               held-out evaluation of the model and both baselines → docs/benchmarks/nlu.md
   users create NAME    create a console user (--role agent|editor|admin)
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -114,6 +116,33 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_dialogues(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from bot.evaluation import dialogues
+    from bot.evaluation.servers import local_assistant
+
+    conversations = dialogues.load(Path(args.file))
+    token = args.token or os.environ.get("RASA_TOKEN")
+    if args.rasa_url:
+        servers = nullcontext((args.rasa_url, token))
+    else:
+        model = Path(args.model) if args.model else get_settings().model_dir / DEFAULT_MODEL
+        if not model.exists():
+            print(f"no trained model at {model}: run `make train` first", file=sys.stderr)
+            return 2
+        servers = local_assistant(model)  # type: ignore[assignment]
+
+    def show(result: dialogues.TurnResult) -> None:
+        if args.verbose or not result.strict:
+            print(dialogues.describe(result))
+
+    with servers as (url, rasa_token):
+        results = dialogues.run(conversations, dialogues.RasaClient(url, rasa_token), show)
+    print(dialogues.to_json(dialogues.summary(results, len(conversations))))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from bot.evaluation.report import write_report
 
@@ -188,8 +217,10 @@ def _cmd_knowledge(args: argparse.Namespace) -> int:
             changed = content.export_knowledge(session, directory)
             for path in changed:
                 print(f"wrote {path}")
-            print(f"exported {len(content.published_documents(session))} topics "
-                  f"({len(changed)} files changed)")
+            print(
+                f"exported {len(content.published_documents(session))} topics "
+                f"({len(changed)} files changed)"
+            )
             return 0
         try:
             changed_topics = content.import_knowledge(
@@ -236,10 +267,19 @@ def _cmd_rasa_server(args: argparse.Namespace) -> int:
     settings = get_settings()
     model = Path(args.model) if args.model else live_model()
     argv = [
-        "rasa", "run", "--enable-api",
-        "--interface", settings.bind_host, "--port", str(args.port),
-        "--credentials", args.credentials, "--endpoints", args.endpoints,
-        "--model", str(model),
+        "rasa",
+        "run",
+        "--enable-api",
+        "--interface",
+        settings.bind_host,
+        "--port",
+        str(args.port),
+        "--credentials",
+        args.credentials,
+        "--endpoints",
+        args.endpoints,
+        "--model",
+        str(model),
     ]
     if settings.rasa_token:  # Rasa's HTTP API (trackers, PUT /model) then requires ?token=
         argv += ["--auth-token", settings.rasa_token]
@@ -255,8 +295,8 @@ def _cmd_rasa_server(args: argparse.Namespace) -> int:
         logging.getLogger(__name__).info("starting Rasa with %s", model)
         import rasa.utils.io
 
-        rasa.utils.io.configure_colored_logging = (
-            lambda level: configure_logging("rasa", log_format="json")
+        rasa.utils.io.configure_colored_logging = lambda level: configure_logging(
+            "rasa", log_format="json"
         )
     else:
         print(f"starting Rasa with {model}", file=sys.stderr, flush=True)
@@ -286,7 +326,10 @@ def _cmd_retention(args: argparse.Namespace) -> int:
         trackers = None if args.dry_run else RasaTrackers.from_settings(settings)
         try:
             report = await run_retention(
-                sessions_of(engine), trackers, days=days, now=datetime.now(timezone.utc),
+                sessions_of(engine),
+                trackers,
+                days=days,
+                now=datetime.now(timezone.utc),
                 dry_run=args.dry_run,
             )
         finally:
@@ -335,9 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help=f"model archive (default models/{DEFAULT_MODEL})")
     p.set_defaults(func=_cmd_eval)
 
+    p = sub.add_parser("eval-dialogues", help="run multi-turn conversations, score the turns")
+    p.add_argument("file", help="YAML of conversations (bot/evaluation/dialogues.py)")
+    p.add_argument("--rasa-url", help="a running Rasa server (default: start one with the model)")
+    p.add_argument("--token", help="its token (default: RASA_TOKEN)")
+    p.add_argument("--model", help=f"model archive (default models/{DEFAULT_MODEL})")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every turn, not only misses")
+    p.set_defaults(func=_cmd_eval_dialogues)
+
     p = sub.add_parser("report", help="evaluation report with baselines")
-    p.add_argument("--questions", default="tests/nlu/heldout.tsv")
-    p.add_argument("--dev", default="tests/nlu/dev.tsv")
+    p.add_argument("--questions", default="tests/nlu/blind.tsv")
+    p.add_argument("--dev", default="tests/nlu/dev_realistic.tsv")
     p.add_argument("--target", default="docs/benchmarks/nlu.md")
     p.set_defaults(func=_cmd_report)
 

@@ -34,6 +34,7 @@ KEY_ORDER = (
     "sources",
     "related",
     "offers_calculation",
+    "facets",
     "questions",
 )
 
@@ -70,6 +71,14 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
             value = []
         elif key == "offers_calculation" and value is False:
             continue  # the default: not written
+        elif key == "facets":
+            if not value:
+                continue  # no facets: not written
+            if isinstance(value, dict):
+                value = {
+                    k: sorted(v) if isinstance(v, list) else v
+                    for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+                }
         doc[key] = value
     return doc
 
@@ -121,6 +130,11 @@ def dump_topic(doc: dict[str, Any]) -> str:
                 lines.append(f"    url: {_scalar(source.get('url'))}")
         elif key == "related":
             lines.append(f"related: [{', '.join(_scalar(r) for r in value or [])}]")
+        elif key == "facets":
+            lines.append("facets:")
+            for name, values in dict(value).items():
+                items = values if isinstance(values, list) else [values]
+                lines.append(f"  {name}: [{', '.join(_scalar(v) for v in items)}]")
         elif key == "questions":
             lines.append("questions:")
             lines.extend(f"  - {_scalar(q)}" for q in value or [])
@@ -211,6 +225,7 @@ def topic_document(topic: Topic) -> dict[str, Any]:
             "sources": [{"title": s.title, "url": s.url} for s in topic.sources],
             "related": list(topic.related),
             "offers_calculation": topic.offers_calculation,
+            "facets": {name: list(values) for name, values in topic.facets},
             "questions": list(topic.questions),
         }
     )

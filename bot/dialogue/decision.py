@@ -22,6 +22,24 @@ from typing import Any, Literal
 FAQ_INTENT_PREFIX = "faq_"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
+UPSET = "upset"
+# The conversation's current topic: the last FAQ answer given (domain slot).
+CURRENT_TOPIC_SLOT = "last_faq_id"
+# Parse-data keys added by our NLU components (bot/nlu/components.py): how a follow-up was
+# read against the current topic, and the scores of each question of a message with several.
+CONTEXT_KEY = "context"
+SEGMENTS_KEY = "segments"
+
+# Another question of the same message is offered when its part names a topic this surely.
+ALSO_MIN_CONFIDENCE = 0.5
+# A message the whole-text reading cannot place is answered from one of its parts when that
+# part alone is this sure ("Ich bin so wütend … Wie lange galt die Gaspreisbremse?").
+RESCUE_CONFIDENCE = 0.8
+# Below this confidence of the whole message, the first of several questions is answered
+# instead (tuned on tests/nlu/dev_realistic.tsv: above it the whole reading is more often right).
+FIRST_ASKED_BELOW = 0.6
+# A complaint: the classifier gives ``upset`` at least this much beside the topic answered.
+COMPLAINT_MIN = 0.15
 
 # Intents that start a dialogue of their own and can be offered as a clarification option.
 ACTIONABLE_INTENTS = frozenset({"instalment_calculation", "human_handoff"})
@@ -59,11 +77,17 @@ class Decision:
         labels: topic ids or intent names; one for ``answer``, the options for ``clarify``,
             ``("out_of_scope",)`` for ``fallback``.
         confidence: the classifier's confidence in the first label.
+        also: further topics the same message asked about (offered as buttons).
+        complaint: the message is also a complaint (acknowledged before the answer).
+        followup: the label was resolved against the conversation's current topic.
     """
 
     kind: Kind
     labels: tuple[str, ...]
     confidence: float
+    also: tuple[str, ...] = ()
+    complaint: bool = False
+    followup: bool = False
 
     @property
     def label(self) -> str:
@@ -99,8 +123,84 @@ def _ranking(parse: Mapping[str, Any]) -> list[tuple[str, float]]:
     ]
 
 
+def _segment_tops(parse: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """The best intent of each part of a message with several questions, in message order."""
+    tops = []
+    for segment in parse.get(SEGMENTS_KEY) or []:
+        ranking = segment.get("intent_ranking") or []
+        if ranking and ranking[0].get("name"):
+            tops.append((str(ranking[0]["name"]), float(ranking[0].get("confidence") or 0.0)))
+    return tops
+
+
+def _is_complaint(parse: Mapping[str, Any], policy: ClarifyPolicy) -> bool:
+    confidence = dict(_ranking(parse)).get(UPSET, 0.0)
+    parts = [c for name, c in _segment_tops(parse) if name == UPSET]
+    return confidence >= COMPLAINT_MIN or any(c >= policy.min_confidence for c in parts)
+
+
 def decide(parse: Mapping[str, Any], policy: ClarifyPolicy = DEFAULT_POLICY) -> Decision:
     """Decide what to do with a parsed message (see module docstring).
+
+    On top of the whole-message reading (:func:`decide_message`): a follow-up that the context
+    component could not resolve asks back with its options; a message with several questions
+    answers the best one and offers the others (``also``); a part that is sure of a topic
+    rescues a message that is unsure as a whole; a complaint is marked for acknowledgement.
+    """
+    context = parse.get(CONTEXT_KEY) or {}
+    if context.get("kind") == "clarify" and context.get("topics"):
+        options = tuple(str(t) for t in context["topics"])[: policy.max_options]
+        return Decision("clarify", options, 0.0, followup=True)
+    decision = decide_message(parse, policy)
+    parts = [(label_of(n), c) for n, c in _segment_tops(parse) if is_faq_intent(n)]
+    if decision.kind != "answer" and decision.label != UPSET:
+        sure = [(label, c) for label, c in parts if c >= RESCUE_CONFIDENCE]
+        if sure:
+            best = max(sure, key=lambda item: item[1])
+            decision = Decision("answer", (best[0],), best[1])
+        elif decision.kind == "fallback" and len({p for p, _ in parts}) > 1:
+            # Several parts, none sure: say what was understood and let the customer pick.
+            picks = list(dict.fromkeys(label for label, c in parts if c >= policy.min_confidence))
+            if len(picks) > 1:
+                return Decision("clarify", tuple(picks[: policy.max_options]), 0.0)
+    if decision.kind == "answer" and decision.label == UPSET:
+        # An angry message whose substance is a topic gets the topic (with the
+        # acknowledgement), not only the acknowledgement.
+        topics = [(label_of(n), c) for n, c in _ranking(parse) if is_faq_intent(n)]
+        topics += parts
+        sure = [(label, c) for label, c in topics if c >= policy.min_confidence * 2]
+        if sure:
+            best = max(sure, key=lambda item: item[1])
+            return Decision("answer", (best[0],), best[1], complaint=True)
+        return decision
+    if decision.kind != "answer":
+        return decision
+    sure_parts = list(dict.fromkeys(label for label, c in parts if c >= ALSO_MIN_CONFIDENCE))
+    labels = decision.labels
+    first_asked = (
+        len(sure_parts) > 1
+        and not context.get("kind")
+        and decision.label != sure_parts[0]
+        and decision.confidence < FIRST_ASKED_BELOW
+    )
+    if first_asked:
+        # Several questions and an unsure reading of the whole: the first one asked is
+        # answered (customers lead with what they most need), the others are offered.
+        labels = (sure_parts[0],)
+        sure_parts.append(decision.label)
+    also = tuple(dict.fromkeys(label for label in sure_parts if label != labels[0]))
+    return Decision(
+        "answer",
+        labels,
+        decision.confidence,
+        also=also[: policy.max_options],
+        complaint=_is_complaint(parse, policy),
+        followup=context.get("kind") == "followup",
+    )
+
+
+def decide_message(parse: Mapping[str, Any], policy: ClarifyPolicy = DEFAULT_POLICY) -> Decision:
+    """Decide on the whole message's reading alone (see module docstring).
 
     Args:
         parse: Rasa parse data (``tracker.latest_message`` or ``Agent.parse_message``).

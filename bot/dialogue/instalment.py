@@ -79,7 +79,10 @@ def extract(
     if text.startswith("/"):  # a button payload such as /instalment_calculation
         return {}
     values: dict[str, Any] = {}
-    energy = find_energy(text)
+    # The energy only when it is asked for or the form starts: later, "Heizstrom" or
+    # "Strompreisbremse" in a question asked in between is no change of the energy, and a
+    # filled slot would keep the form from letting the question be answered.
+    energy = find_energy(text) if requested_slot in (None, "energy") else None
     if energy:
         values["energy"] = energy
     quantities = find_quantities(text)

@@ -18,6 +18,7 @@ class Question:
 
     text: str
     expected: tuple[str, ...]
+    also: tuple[str, ...] = ()
 
     @property
     def out_of_scope(self) -> bool:
@@ -46,14 +47,20 @@ class Prediction:
 
     @property
     def correct_lenient(self) -> bool:
-        """Also counts a clarification that offers an expected label."""
+        """Also counts a clarification that offers an expected label.
+
+        For a message with several questions (``also``), an answer to another of them, or the
+        expected one offered beside the answer, counts too.
+        """
         if self.correct:
             return True
-        return (
-            not self.question.out_of_scope
-            and self.decision.kind == "clarify"
-            and any(label in self.question.expected for label in self.decision.labels)
-        )
+        if self.question.out_of_scope:
+            return False
+        offered = set(self.decision.labels if self.decision.kind == "clarify" else ())
+        offered |= set(self.decision.also)
+        if offered & set(self.question.expected):
+            return True
+        return self.decision.kind == "answer" and self.decision.label in self.question.also
 
 
 class InvalidQuestionsFile(ValueError):
@@ -61,7 +68,11 @@ class InvalidQuestionsFile(ValueError):
 
 
 def read_questions(path: Path) -> list[Question]:
-    """Read a TSV with the header ``text<TAB>expected`` (further columns are ignored)."""
+    """Read a TSV with the header ``text<TAB>expected`` and optionally ``also``.
+
+    ``also`` lists further topics the same message asks about (comma-separated); further
+    columns are ignored.
+    """
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         fields = reader.fieldnames or []
@@ -75,7 +86,10 @@ def read_questions(path: Path) -> list[Question]:
             )
             if not text or not expected:
                 raise InvalidQuestionsFile(f"{path}:{line_no}: empty text or expected label")
-            questions.append(Question(text=text, expected=expected))
+            also = tuple(
+                label.strip() for label in (row.get("also") or "").split(",") if label.strip()
+            )
+            questions.append(Question(text=text, expected=expected, also=also))
     return questions
 
 

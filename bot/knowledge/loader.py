@@ -16,7 +16,16 @@ from typing import Any
 import yaml
 
 from bot.knowledge.errors import KnowledgeError
-from bot.knowledge.model import MEASURES, MIN_QUESTIONS, UNITS, Fact, KnowledgeBase, Source, Topic
+from bot.knowledge.model import (
+    FACETS,
+    MEASURES,
+    MIN_QUESTIONS,
+    UNITS,
+    Fact,
+    KnowledgeBase,
+    Source,
+    Topic,
+)
 from bot.knowledge.render import digits_outside_placeholders, unknown_placeholders
 from bot.nlu.normalize import question_key
 
@@ -167,6 +176,7 @@ def _topic(path: Path, data: Any, problems: list[str]) -> Topic | None:
     offers = data.get("offers_calculation", False)
     if not isinstance(offers, bool):
         problems.append(f"{path}: field 'offers_calculation' must be true or false")
+    facets = _facets(data.get("facets"), f"{path}: field 'facets'", problems)
     if len(problems) > before or stand is None:
         return None
     return Topic(
@@ -182,15 +192,59 @@ def _topic(path: Path, data: Any, problems: list[str]) -> Topic | None:
         related=tuple(related),
         questions=tuple(q.strip() for q in questions),
         offers_calculation=bool(offers),
+        facets=facets,
         path=path,
     )
+
+
+def _facets(value: Any, where: str, problems: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``facets: {energy: [gas], aspect: [zeitraum]}`` as sorted pairs; problems collected."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        problems.append(f"{where} must map facet names ({', '.join(FACETS)}) to lists of values")
+        return ()
+    pairs = []
+    for name, values in value.items():
+        if name not in FACETS:
+            problems.append(f"{where}: unknown facet {name!r} (known: {', '.join(FACETS)})")
+            continue
+        items = values if isinstance(values, list) else [values]
+        unknown = [v for v in items if v not in FACETS[name]]
+        if unknown or not items:
+            problems.append(f"{where}: facet {name!r} takes values from {', '.join(FACETS[name])}")
+            continue
+        pairs.append((str(name), tuple(sorted(set(items)))))
+    return tuple(sorted(pairs))
+
+
+def facet_clashes(topics: dict[str, Topic]) -> list[str]:
+    """Topics whose facets are identical within one measure.
+
+    A follow-up could not tell them apart ("und für Mieter?" must lead to one topic); the
+    problem names both topics.
+    """
+    seen: dict[tuple[str, Any], str] = {}
+    problems = []
+    for topic in sorted(topics.values(), key=lambda t: t.id):
+        if not topic.facets:
+            continue
+        key = (topic.measure, topic.facets)
+        if key in seen:
+            problems.append(
+                f"{topic.path}: field 'facets' is the same as in topic {seen[key]!r} "
+                f"(measure {topic.measure!r}); a follow-up could not tell them apart"
+            )
+        else:
+            seen[key] = topic.id
+    return problems
 
 
 def check_topics(
     topics: dict[str, Topic], facts: dict[str, Fact], utility: dict[str, Any]
 ) -> list[str]:
     """Cross-topic checks: question counts and duplicates, placeholders, digits, related ids."""
-    problems: list[str] = []
+    problems: list[str] = facet_clashes(topics)
     owner: dict[str, str] = {}
     for topic in topics.values():
         where = f"{topic.path}"

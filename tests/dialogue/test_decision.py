@@ -78,3 +78,87 @@ def test_label_mapping_round_trip():
     assert label_of("greet") == "greet"
     assert intent_of("mwst_ende", frozenset({"mwst_ende"})) == "faq_mwst_ende"
     assert intent_of("human_handoff", frozenset({"mwst_ende"})) == "human_handoff"
+
+
+# ---- issue 16: context, several questions, complaints ---------------------------------------
+
+
+def with_segments(p, *parts):
+    p["segments"] = [
+        {"text": f"part {i}", "intent_ranking": [{"name": n, "confidence": c}]}
+        for i, (n, c) in enumerate(parts)
+    ]
+    return p
+
+
+def test_unresolved_follow_up_asks_back_with_the_context_options():
+    p = parse("nlu_fallback", 0.3, [("nlu_fallback", 0.3), ("goodbye", 0.3)])
+    p["context"] = {"kind": "clarify", "topics": ["zaehlerstand_melden", "abschlag_aendern"]}
+    d = decide(p)
+    assert (d.kind, d.labels, d.followup) == (
+        "clarify",
+        ("zaehlerstand_melden", "abschlag_aendern"),
+        True,
+    )
+
+
+def test_resolved_follow_up_is_marked():
+    p = parse("faq_waermepreisbremse", 0.2, [("faq_gaspreisbremse", 0.5)])
+    p["context"] = {"kind": "followup", "topics": ["waermepreisbremse"]}
+    d = decide(p)
+    assert (d.kind, d.label, d.followup) == ("answer", "waermepreisbremse", True)
+
+
+def test_second_question_is_offered():
+    p = with_segments(
+        parse("faq_preisbremse_zeitraum", 0.7, [("faq_preisbremse_zeitraum", 0.7)]),
+        ("faq_preisbremse_zeitraum", 0.9),
+        ("faq_soforthilfe_steuer", 0.8),
+    )
+    d = decide(p)
+    assert d.label == "preisbremse_zeitraum" and d.also == ("soforthilfe_steuer",)
+
+
+def test_unsure_part_is_not_offered():
+    p = with_segments(
+        parse("faq_preisbremse_zeitraum", 0.7, [("faq_preisbremse_zeitraum", 0.7)]),
+        ("faq_preisbremse_zeitraum", 0.9),
+        ("faq_soforthilfe_steuer", 0.3),
+    )
+    assert decide(p).also == ()
+
+
+def test_a_sure_part_rescues_an_unsure_message():
+    p = with_segments(
+        parse("nlu_fallback", 0.2, [("nlu_fallback", 0.2), ("out_of_scope", 0.2)]),
+        ("out_of_scope", 0.6),
+        ("faq_gaspreisbremse", 0.85),
+    )
+    d = decide(p)
+    assert (d.kind, d.label) == ("answer", "gaspreisbremse")
+
+
+def test_angry_message_with_a_topic_gets_the_topic_and_the_acknowledgement():
+    p = parse("upset", 0.5, [("upset", 0.5), ("faq_preisbremse_abschlag", 0.35)])
+    d = decide(p)
+    assert (d.kind, d.label, d.complaint) == ("answer", "preisbremse_abschlag", True)
+
+
+def test_angry_message_without_a_topic_stays_upset():
+    p = parse("upset", 0.9, [("upset", 0.9), ("faq_gaspreisbremse", 0.02)])
+    assert decide(p).label == "upset"
+
+
+def test_answer_with_some_anger_is_a_complaint():
+    p = parse("faq_gaspreisbremse", 0.6, [("faq_gaspreisbremse", 0.6), ("upset", 0.3)])
+    assert decide(p).complaint
+
+
+def test_of_several_questions_the_first_asked_is_answered():
+    p = with_segments(
+        parse("faq_preisbremse_grundpreis", 0.5, [("faq_preisbremse_grundpreis", 0.5)]),
+        ("faq_preisbremse_antrag", 0.7),
+        ("faq_preisbremse_grundpreis", 0.9),
+    )
+    d = decide(p)
+    assert d.label == "preisbremse_antrag" and d.also == ("preisbremse_grundpreis",)

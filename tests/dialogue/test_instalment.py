@@ -56,10 +56,16 @@ def test_correction_with_a_unit_while_another_slot_is_asked():
 
 def test_tariff_name_supplies_the_prices():
     assert extract("Ich habe musterstrom basis", "working_price_ct", TARIFFS) == {
-        "energy": "strom",
         "tariff_name": "MusterStrom Basis",
     }
     assert match_tariff("keine Ahnung", TARIFFS) is None
+
+
+def test_a_question_in_between_does_not_change_the_energy():
+    # Else the filled slot keeps the form from letting the question be answered (issue 16).
+    text = "gibt es für Heizstrom eigentlich einen anderen Deckel?"
+    assert extract(text, "working_price_ct") == {}
+    assert extract("Strom", "energy") == {"energy": "strom"}
 
 
 def test_button_payloads_are_not_parsed():

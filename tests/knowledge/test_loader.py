@@ -121,3 +121,46 @@ def test_empty_topic_file(knowledge_dir: Path) -> None:
     (knowledge_dir / "topics" / "beta.yml").write_text("")
     problems = _problems(knowledge_dir)
     assert problems == [f"{knowledge_dir / 'topics' / 'beta.yml'}: file is empty"]
+
+
+# ---- facets (issue 16) -----------------------------------------------------------------------
+
+
+def _reword(text: str, topic_id: str) -> str:
+    return text.replace("zum Thema alpha", f"zum Thema {topic_id}")
+
+
+def test_facets_load_sorted(knowledge_dir: Path) -> None:
+    path = knowledge_dir / "topics" / "alpha.yml"
+    path.write_text(topic_yaml("alpha", facets={"energy": ["strom", "gas"]}), encoding="utf-8")
+    topic = load_knowledge(knowledge_dir).topics["alpha"]
+    assert topic.facet("energy") == ("gas", "strom")
+    assert topic.facet("measure") == ("preisbremsen",)
+    assert topic.facet("audience") == ()
+
+
+@pytest.mark.parametrize(
+    ("facets", "needle"),
+    [
+        ({"colour": ["rot"]}, "unknown facet 'colour'"),
+        ({"energy": ["kohle"]}, "facet 'energy' takes values from"),
+        ("strom", "must map facet names"),
+    ],
+)
+def test_bad_facets_are_named(knowledge_dir: Path, facets, needle) -> None:
+    path = knowledge_dir / "topics" / "alpha.yml"
+    path.write_text(topic_yaml("alpha", facets=facets), encoding="utf-8")
+    problems = _problems(knowledge_dir)
+    assert any("alpha.yml" in p and needle in p for p in problems), problems
+
+
+def test_identical_facets_in_one_measure_are_refused(knowledge_dir: Path) -> None:
+    facets = {"audience": ["mieter"]}
+    (knowledge_dir / "topics" / "alpha.yml").write_text(
+        topic_yaml("alpha", facets=facets), encoding="utf-8"
+    )
+    (knowledge_dir / "topics" / "beta.yml").write_text(
+        topic_yaml("beta", facets=facets), encoding="utf-8"
+    )
+    problems = _problems(knowledge_dir)
+    assert any("beta.yml" in p and "'alpha'" in p and "could not tell" in p for p in problems)

@@ -1,0 +1,271 @@
+"""Resolve a follow-up against the conversation's current topic (issue 16).
+
+The conversation's current topic is the last FAQ answer given (slot ``last_faq_id``: set by
+every answer, so also by a clarification pick). A follow-up names what changes ("und für
+Mieter?") and leans on the rest; :func:`resolve` scores every topic with facets by how well it
+keeps the current topic and takes the change, and :func:`interpret` decides whether a message
+is such a follow-up at all and what becomes of it: a sibling topic, a question back with the
+sibling topics as buttons, or nothing (the classifier's reading stands).
+
+Scores (integers, so that they are easy to reason about):
+
+* a facet the message names: +3 when the topic has one of the named values, -3 when it has
+  only others, -1 when it is general there (it covers the value but is not *about* it; +2 for
+  the current topic when that is about one specific aspect);
+* a facet the message does not name (it is kept from the current topic): +1 when the topic
+  shares a value with the current topic, -1 when it has different values or is more specific
+  than the current topic, 0 when it is general there (the measure counts twice).
+
+Plain Python; the Rasa component ``bot.nlu.components.ConversationContext`` calls it with the
+tracker's slot and the classifier's ranking.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.dialogue.facets import Mentions, read
+
+# Topic id → facet name → values (the measure included: ``{"measure": ("preisbremsen",)}``).
+FacetTable = Mapping[str, Mapping[str, Sequence[str]]]
+
+NAMED_MATCH = 3
+KEPT_MATCH = 1
+# The measure is the strongest part of the context: "und für Mieter?" after the December aid
+# means the December aid for tenants, not the price brakes for tenants.
+KEPT_WEIGHT = {"measure": 2}
+# The current topic is about a specific aspect and general in the named facet ("und beim Gas
+# genauso?" after "Sparen lohnt sich weiterhin"): its answer already covers the named value,
+# which counts almost like a match. Not so for a topic that explains a measure in general
+# ("und für Mieter?" after the gas brake wants the tenants' topic).
+CURRENT_COVERS = 2
+GENERAL_PENALTY = 1
+# Only an energy is covered so: tenants and businesses have topics of their own.
+COVERED_FACETS = frozenset({"energy"})
+GENERIC_ASPECTS = frozenset({"funktion"})
+# The best sibling must reach this score: at least one named facet matched.
+MIN_SCORE = NAMED_MATCH
+# The classifier's probability of a topic, times this, is added to its score: it separates
+# siblings the facets alone cannot ("wie hoch war das?" → berechnung, said of a brake).
+CLASSIFIER_WEIGHT = 2.0
+# Two candidates closer than this are both offered.
+TIE_MARGIN = 0.5
+# A confident classifier reading of a topic that agrees with the named facets is kept: the
+# customer asked a complete new question ("Und wie war das mit der Mehrwertsteuer auf Gas?").
+CONFIDENT = 0.8
+# Intents a follow-up-shaped question is never taken away from when the classifier is this sure.
+DIALOGUE_INTENTS = frozenset({"human_handoff", "instalment_calculation", "stop"})
+DIALOGUE_CONFIDENT = 0.5
+# Chit-chat intents a *question* may be misread as ("bis wann muss ich das machen?" ≠ goodbye).
+CHITCHAT = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thanks",
+        "bot_challenge",
+        "affirm",
+        "deny",
+        "upset",
+        "out_of_scope",
+        "nlu_fallback",
+    }
+)
+MAX_OPTIONS = 3
+# Social turns ("danke, das wars", "nein") stay what they are unless they ask something.
+SOCIAL = frozenset({"greet", "goodbye", "thanks", "affirm", "deny"})
+OUT_OF_SCOPE = "out_of_scope"
+# An out-of-scope reading this sure is not a follow-up ("und wie wird das Wetter?").
+SURE_OUT_OF_SCOPE = 0.9
+# Below this the classifier's reading of a non-dialogue intent does not place the message.
+UNSURE = 0.5
+# A question this short cannot be understood without the conversation.
+SHORT_QUESTION = 6
+# An unsure classifier whose best topics include the current one, this far down, stays on it.
+CURRENT_AMONG = 3
+
+Kind = Literal["followup", "clarify"]
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What a follow-up becomes.
+
+    Attributes:
+        kind: ``followup`` (answer ``topics[0]``) or ``clarify`` (offer ``topics``).
+        topics: topic ids, best first.
+        current: the topic the follow-up was read against.
+        score: the best blended score (for logs and tuning).
+    """
+
+    kind: Kind
+    topics: tuple[str, ...]
+    current: str
+    score: float
+
+
+def resolve(
+    current: Mapping[str, Sequence[str]],
+    named: Mapping[str, frozenset[str]],
+    table: FacetTable,
+) -> list[tuple[str, int]]:
+    """Every topic of ``table`` scored for "current topic + the named facets", best first."""
+    facet_names = {name for facets in table.values() for name in facets} | set(named)
+    scored = []
+    for topic, facets in table.items():
+        score = 0
+        is_current = facets is current or dict(facets) == dict(current)
+        aspects = set(current.get("aspect", ()))
+        covers = is_current and bool(aspects) and not aspects & GENERIC_ASPECTS
+        for name in facet_names:
+            have = set(facets.get(name, ()))
+            if name in named:
+                if have & named[name]:
+                    score += NAMED_MATCH
+                elif not have:
+                    # General in the named facet: it covers the value, but a topic about it
+                    # answers better (unless it is the current one, about a specific aspect).
+                    covered = covers and name in COVERED_FACETS
+                    score += CURRENT_COVERS if covered else -GENERAL_PENALTY
+                else:
+                    score -= NAMED_MATCH
+                continue
+            weight = KEPT_WEIGHT.get(name, KEPT_MATCH)
+            kept = set(current.get(name, ()))
+            if kept and have:
+                score += weight if kept & have else -weight
+            elif have:
+                score -= weight
+        scored.append((topic, score))
+    return sorted(scored, key=lambda item: (-item[1], item[0]))
+
+
+def _consistent(
+    facets: Mapping[str, Sequence[str]] | None, named: Mapping[str, frozenset[str]]
+) -> bool:
+    if facets is None:
+        return True  # a topic without facets: nothing contradicts it
+    return all(not facets.get(name) or set(facets[name]) & values for name, values in named.items())
+
+
+def siblings(current: str, table: FacetTable) -> list[str]:
+    """The other topics of the current topic's measure, nearest first."""
+    facets = table.get(current)
+    if not facets:
+        return []
+    ranked = resolve(facets, {}, table)
+    measure = set(facets.get("measure", ()))
+    return [t for t, _ in ranked if t != current and set(table[t].get("measure", ())) & measure]
+
+
+def interpret(
+    text: str,
+    ranking: Sequence[tuple[str, float]],
+    current: str | None,
+    table: FacetTable,
+    *,
+    topics: Collection[str] = (),
+    mentions: Mentions | None = None,
+) -> Interpretation | None:
+    """Read ``text`` as a follow-up to ``current`` if it is one.
+
+    Args:
+        text: the customer's message.
+        ranking: the classifier's intents and probabilities, best first (topic intents as
+            topic ids, i.e. without the ``faq_`` prefix; fallback excluded).
+        current: the conversation's current topic, or None.
+        table: the facets of every topic that has some.
+        topics: every FAQ topic id (also those without facets).
+        mentions: ``read(text)`` if the caller has it already.
+
+    Returns:
+        None when the message is not a follow-up or the classifier's reading should stand.
+    """
+    if not current or not ranking:
+        return None
+    m = mentions or read(text)
+    if not m.follow_up_shaped:
+        return None
+    top, confidence = ranking[0]
+    # A follow-up that names a facet ("und beim Gas, wir verbrauchen 200.000 kWh") stays a
+    # question about the topic unless the classifier is very sure of the dialogue intent.
+    needed = CONFIDENT if m.facets else DIALOGUE_CONFIDENT
+    if top in DIALOGUE_INTENTS and confidence >= needed:
+        return None
+    probabilities = dict(ranking)
+    current_facets = table.get(current)
+    if m.facets and current_facets:
+        # The classifier's confident reading stands for a question that says what it is about
+        # (it names the measure, or it does not lean on the last answer); "gilt das auch für
+        # Fernwärme?" after the VAT cut cannot be read without the context.
+        self_contained = "measure" in m.facets or not (m.cue or m.anaphor)
+        if (
+            self_contained
+            and top in table
+            and confidence >= CONFIDENT
+            and _consistent(table[top], m.facets)
+        ):
+            return None
+        ranked = [
+            (topic, score + CLASSIFIER_WEIGHT * probabilities.get(topic, 0.0))
+            for topic, score in resolve(current_facets, m.facets, table)
+        ]
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        best, best_score = ranked[0]
+        if best_score < MIN_SCORE:
+            options = [t for t, s in ranked if s > 0][:MAX_OPTIONS] or siblings(current, table)
+            return Interpretation("clarify", tuple(options[:MAX_OPTIONS]), current, best_score)
+        close = [t for t, s in ranked[1:MAX_OPTIONS] if best_score - s < TIE_MARGIN]
+        if close:
+            return Interpretation("clarify", (best, *close), current, best_score)
+        return Interpretation("followup", (best,), current, best_score)
+    # No facet named, or the current topic has none. A short question, or one that points back,
+    # that the classifier cannot place is about the current topic ("wie lange?" after the
+    # chat's privacy, "krieg ich das Geld zurück?" after the December instalment): the
+    # customer gets the current answer again rather than a question back.
+    points_back = m.anaphor or m.cue
+    surely_elsewhere = top == OUT_OF_SCOPE and confidence >= SURE_OUT_OF_SCOPE
+    unplaced = not surely_elsewhere and (
+        top in CHITCHAT or (top not in DIALOGUE_INTENTS and confidence < UNSURE)
+    )
+    near = current in [t for t, _ in ranking[:CURRENT_AMONG]] and top not in SOCIAL
+    if (
+        unplaced
+        and top != current
+        and (points_back or m.words <= SHORT_QUESTION)
+        and (m.question or near)
+    ):
+        return Interpretation("followup", (current,), current, 0.0)
+    return None
+
+
+# In the calculation form, a question whose best topic reaches this is answered (and the form
+# goes on): "gibt es für Heizstrom einen anderen Deckel?" is no working price.
+FORM_QUESTION_MIN = 0.25
+_FIGURE = re.compile(r"\d")
+
+
+def form_question(
+    text: str,
+    ranking: Sequence[tuple[str, float]],
+    topics: Collection[str],
+    *,
+    mentions: Mentions | None = None,
+) -> str | None:
+    """The topic a question asked in the middle of the form is about, if it clearly is one.
+
+    A message with a figure is the form's (the validator reads it); so is one the classifier
+    already gives a topic, which the generated rules answer anyway.
+    """
+    if not ranking or _FIGURE.search(text):
+        return None
+    m = mentions or read(text)
+    top, _ = ranking[0]
+    if top in topics or not (m.question or m.facets):
+        return None
+    best = next(((t, c) for t, c in ranking if t in topics), None)
+    if best is None or best[1] < FORM_QUESTION_MIN:
+        return None
+    return best[0]

@@ -1,0 +1,333 @@
+"""Read facet mentions and follow-up cues from one customer message (issue 16).
+
+A follow-up such as "und für Fernwärme?" or "wie lange galt das?" names only what changes
+against the last answer: an energy, an audience, an aspect or a measure (the facets of
+``bot.knowledge.model.FACETS``). This module finds those words; ``bot.dialogue.context`` maps
+"current topic + change" onto the sibling topic. Plain Python, no Rasa.
+
+Matching works on a folded form of the text (lower case, umlauts as ae/oe/ue, ß as ss), so
+"Fernwaerme", "fernwärme" and "FERNWÄRME" are the same word. Short messages (the follow-ups)
+also tolerate one typo per word of six or more letters ("Fernwärem", "Mietr"); long messages
+are not scanned for typos: there every facet is named many times, and the scan would cost
+time on every turn for nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Words of each facet value, as folded stems matched at the start of a word ("mieter" also
+# matches "mietern", "mieterin"). Longer, more specific stems are listed for values that share
+# words with others ("heizstrom" before "strom"; "mehrwertsteuer" is the measure, not the
+# aspect "steuer").
+FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "measure": {
+        "preisbremsen": (
+            "preisbremse",
+            "preisdeckel",
+            "bremse",
+            "deckel",
+            "gedeckelt",
+            "strompreisbremse",
+            "gaspreisbremse",
+            "waermepreisbremse",
+            "energiepreisbremse",
+        ),
+        "soforthilfe": (
+            "soforthilfe",
+            "dezemberhilfe",
+            "dezember-soforthilfe",
+            "dezembersoforthilfe",
+            "dezemberabschlag",
+            "einmalentlastung",
+            "ewsg",
+        ),
+        "mwst": ("mwst", "mehrwertsteuer", "umsatzsteuer", "ust"),
+    },
+    "energy": {
+        "heizstrom": (
+            "heizstrom",
+            "waermepumpe",
+            "nachtspeicher",
+            "speicherheizung",
+            "wp-tarif",
+            "nachtstrom",
+        ),
+        "strom": ("strom", "elektri"),
+        "gas": ("gas", "erdgas"),
+        "waerme": ("fernwaerme", "waerme", "nahwaerme", "fernheizung"),
+    },
+    "audience": {
+        "mieter": (
+            "mieter",
+            "vermieter",
+            "miete",
+            "mietwohnung",
+            "nebenkosten",
+            "betriebskosten",
+            "hausverwaltung",
+            "wohnung gemietet",
+        ),
+        "gewerbe": (
+            "gewerbe",
+            "firma",
+            "firmen",
+            "betrieb",
+            "unternehmen",
+            "industrie",
+            "geschaeftskund",
+            "selbststaendig",
+            "grosskund",
+            "praxis",
+            "laden",
+            "gastronomie",
+        ),
+        "haushalt": ("privathaushalt", "privatkund", "haushaltskund"),
+    },
+    "aspect": {
+        "berechnung": (
+            "berechnet",
+            "berechnung",
+            "berechnen",
+            "rechnet man",
+            "formel",
+            "wie viel",
+            "wieviel",
+            "wie hoch",
+            "kontingent",
+            "80 prozent",
+            "80 %",
+            "80%",
+        ),
+        "zeitraum": (
+            "ab wann",
+            "bis wann",
+            "seit wann",
+            "wie lange",
+            "wann",
+            "zeitraum",
+            "laufzeit",
+            "verlaengert",
+            "noch gueltig",
+            "gilt das noch",
+            "gilt die noch",
+            "noch immer",
+            "immer noch",
+            "vorbei",
+            "ausgelaufen",
+            "endet",
+            "beendet",
+            "zu ende",
+        ),
+        "antrag": (
+            "beantrag",
+            "antrag",
+            "anmelden",
+            "automatisch",
+            "muss ich was tun",
+            "muss ich etwas tun",
+            "muss ich da was",
+            "muss ich dafuer",
+            "selbst kuemmern",
+        ),
+        "abschlag": (
+            "abschlag",
+            "abschlaege",
+            "monatlich",
+            "monatsrate",
+            "rate",
+            "vorauszahlung",
+            "abbuchung",
+            "abgebucht",
+        ),
+        "jahresabrechnung": (
+            "jahresabrechnung",
+            "abrechnung",
+            "endabrechnung",
+            "schlussrechnung",
+            "jahresrechnung",
+            "rechnung",
+        ),
+        "steuer": (
+            "versteuer",
+            "steuerpflichtig",
+            "einkommensteuer",
+            "steuererklaerung",
+            "finanzamt",
+        ),
+        "sparen": ("sparen", "spare", "weniger verbrauch", "einsparen", "sparsam"),
+        "grundpreis": ("grundpreis", "grundgebuehr", "grundkosten"),
+        "umzug": (
+            "umzug",
+            "umziehen",
+            "umziehe",
+            "ziehe um",
+            "neue wohnung",
+            "wechsel",
+            "wechseln",
+            "anbieterwechsel",
+            "versorgerwechsel",
+        ),
+        "missbrauch": ("missbrauch", "ausnutzen", "abzocke", "kartellamt", "bereichern"),
+        # The generic aspect: only named when no other aspect is (see ``read``).
+        "funktion": (
+            "wie funktioniert",
+            "wie funktionierte",
+            "wie geht das",
+            "erklaer",
+            "was genau",
+            "worum geht",
+        ),
+    },
+}
+
+# Words that open a follow-up ("und für Strom?", "was ist mit Mietern?", "gilt das auch …").
+_CUE = re.compile(
+    r"^(?:und|aber|auch|sowie|plus|dann|ok(?:ay)?|gut|aha|ach so|achso|hm+|und was|"
+    r"und wie|und wann|und bei|und fuer|was ist mit|was ist denn mit|wie ist (?:es|das) "
+    r"(?:mit|bei)|wie sieht (?:es|das) (?:mit|bei)|gilt das|galt das|gibt es das|gab es das|"
+    r"betrifft das|bei|fuer|zum|zur)\b"
+)
+# Words that point back to the last answer. "sie" and "es" are not among them: customers
+# address the assistant and say "es gibt …" far more often than they refer back with them.
+_ANAPHOR = re.compile(
+    r"\b(?:das|dies|diese|dieser|dieses|da|dabei|dafuer|davon|dazu|damit|darauf|dann)\b"
+)
+_QUESTION = re.compile(
+    r"\?|^(?:und |aber |ok |)(?:was|wie|wann|wo|warum|wieso|weshalb|wer|welche[rsmn]?|"
+    r"muss|kann|gilt|galt|gibt|gab|bekomme|bekam|krieg|habe|hab|ist|sind|war|waren|soll|"
+    r"wird|wurde)\b"
+)
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Messages up to this many words are read as possible follow-ups and scanned for typos.
+SHORT_WORDS = 12
+_TYPO_MIN_LENGTH = 6
+
+
+def fold(text: str) -> str:
+    """Lower case, umlauts as ae/oe/ue, ß as ss, whitespace collapsed."""
+    text = text.lower()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(a, b)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """What one message names.
+
+    Attributes:
+        facets: facet name → the values the message names.
+        cue: the message opens like a follow-up ("und …", "was ist mit …").
+        anaphor: the message points back ("das", "dafür", …).
+        question: the message asks something (a question mark or an opening question word).
+        words: the number of words.
+    """
+
+    facets: dict[str, frozenset[str]]
+    cue: bool
+    anaphor: bool
+    question: bool
+    words: int
+
+    @property
+    def short(self) -> bool:
+        """Short enough to be an elliptic follow-up."""
+        return self.words <= SHORT_WORDS
+
+    @property
+    def follow_up_shaped(self) -> bool:
+        """Short, and opens like a follow-up, points back, or names only facets."""
+        return self.short and (self.cue or self.anaphor or self.words <= 4)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> list[tuple[str, str, re.Pattern[str]]]:
+    patterns = []
+    for facet, values in FACET_WORDS.items():
+        for value, stems in values.items():
+            alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
+            patterns.append((facet, value, re.compile(rf"(?<![a-z])(?:{alternatives})")))
+    return patterns
+
+
+@lru_cache(maxsize=1)
+def _single_word_stems() -> list[tuple[str, str, str]]:
+    return [
+        (facet, value, stem)
+        for facet, values in FACET_WORDS.items()
+        for value, stems in values.items()
+        for stem in stems
+        if " " not in stem and len(stem) >= _TYPO_MIN_LENGTH
+    ]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    if la > lb:
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+def _typo_mentions(words: list[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for word in words:
+        if len(word) < _TYPO_MIN_LENGTH:
+            continue
+        for facet, value, stem in _single_word_stems():
+            # Compare the word with the stem, allowing a short ending ("mieter[n]"); a longer
+            # word only shares a beginning ("vorbehalt" is not "vorbei").
+            if len(word) - len(stem) > 2:
+                continue
+            if _one_edit(word[: len(stem)], stem) or _one_edit(word[: len(stem) + 1], stem):
+                found.setdefault(facet, set()).add(value)
+    return found
+
+
+def read(text: str) -> Mentions:
+    """The facets, follow-up cue and anaphora of one message."""
+    folded = fold(text)
+    words = _WORD.findall(folded)
+    found: dict[str, set[str]] = {}
+    for facet, value, pattern in _patterns():
+        if pattern.search(folded):
+            found.setdefault(facet, set()).add(value)
+    if len(words) <= SHORT_WORDS:
+        for facet, values in _typo_mentions(words).items():
+            found.setdefault(facet, set()).update(values)
+    energy = found.get("energy", set())
+    if "heizstrom" in energy:
+        # "Heizstrom"/"Wärmepumpe" also match "strom"/"wärme": the specific value wins.
+        energy.difference_update({"strom", "waerme"})
+    aspects = found.get("aspect", set())
+    if len(aspects) > 1:
+        aspects.discard("funktion")
+    if "mwst" in found.get("measure", set()):
+        found.get("aspect", set()).discard("steuer")
+    return Mentions(
+        facets={k: frozenset(v) for k, v in found.items() if v},
+        cue=bool(_CUE.match(folded)),
+        anaphor=bool(_ANAPHOR.search(folded)),
+        question=bool(_QUESTION.search(folded)),
+        words=len(words),
+    )

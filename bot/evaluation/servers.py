@@ -1,0 +1,68 @@
+"""The assistant's processes for an evaluation run: calculator, action server, Rasa server.
+
+``python -m bot eval-dialogues`` without ``--rasa-url`` starts them here, on free loopback
+ports, with a temporary SQLite content store seeded from ``knowledge/`` (as ``make run`` seeds
+it on first start), so that a conversation is judged on the real model and the real actions.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from bot.settings import REPO_ROOT
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A port the operating system has just handed out (free for the next moment)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def local_assistant(model: Path, knowledge_dir: Path | None = None) -> Iterator[tuple[str, str]]:
+    """Start the three processes; yields (Rasa URL, Rasa token); stops them on exit."""
+    from bot.chat.db import create_schema, make_engine, make_sessionmaker
+    from bot.content.repository import ensure_content
+    from bot.devserver import action_server, rasa_server, tariff_service
+
+    knowledge = knowledge_dir or REPO_ROOT / "knowledge"
+    token = secrets.token_urlsafe(24)
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="eval-dialogues-")))
+        database = f"sqlite:///{work / 'content.db'}"
+        engine = make_engine(database)
+        create_schema(engine)
+        with make_sessionmaker(engine)() as session:
+            ensure_content(session, knowledge)
+            session.commit()
+        engine.dispose()
+        tariff_port, action_port, rasa_port = free_port(), free_port(), free_port()
+        calculator = tariff_service(port=tariff_port, log_path=work / "tariff.log").start()
+        stack.callback(calculator.stop)
+        actions = action_server(
+            port=action_port,
+            log_path=work / "actions.log",
+            tariff_url=f"http://{HOST}:{tariff_port}",
+            extra_env={"DATABASE_URL": database, "KNOWLEDGE_DIR": str(knowledge)},
+        ).start()
+        stack.callback(actions.stop)
+        rasa = rasa_server(
+            model,
+            port=rasa_port,
+            action_port=action_port,
+            log_path=work / "rasa.log",
+            extra_env={"RASA_TOKEN": token},
+        ).start()
+        stack.callback(rasa.stop)
+        for service in (calculator, actions, rasa):
+            service.wait_ready()
+        yield f"http://{HOST}:{rasa_port}", token

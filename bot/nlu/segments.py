@@ -1,0 +1,72 @@
+"""Split a customer message into the questions it asks (issue 16).
+
+"Wie lange galt die Gaspreisbremse? Und muss ich die Soforthilfe versteuern?" asks two things;
+so does a long letter that tells a story and asks at its end. The classifier scores each part
+(``bot.nlu.components.TunableLogisticRegressionClassifier``), and the decision answers the best
+one and offers the others (``bot.dialogue.decision``).
+
+Parts are sentences (``.``, ``?``, ``!``, ``;``, line breaks) and, inside a sentence, clauses
+opened by "und"/"außerdem"/"zudem"/"sowie" followed by a question word ("… und wie lange galt
+das?"). "und" between two nouns ("Gas und Strom") does not split. Parts of fewer than
+``MIN_WORDS`` words are joined to the part before, so that "Danke. Und bei Strom?" stays one
+question about electricity and a greeting does not become a question of its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+MIN_WORDS = 3
+# At most this many parts are scored; a longer letter keeps its last parts joined to the last.
+MAX_SEGMENTS = 8
+
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
+_CLAUSE = re.compile(
+    r",?\s+(?=(?:und|außerdem|ausserdem|zudem|sowie|plus|oder)\s+"
+    r"(?:was|wie|wann|wo|warum|wieso|weshalb|wer|welche[rsmn]?|muss|kann|gilt|galt|gibt|gab|"
+    r"bekomme|bekam|ist|sind|war|wird|wurde|habe|hab|soll|darf|noch)\b)",
+    re.IGNORECASE,
+)
+_STANDALONE = re.compile(
+    r"\s*(?:außerdem|ausserdem|zudem|noch eine frage|weitere frage)\s*:?\s+", re.IGNORECASE
+)
+_WORD = re.compile(r"\w+")
+
+
+def _spans(text: str, pattern: re.Pattern[str], start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    cursor = start
+    for match in pattern.finditer(text, start, end):
+        if match.start() > cursor:
+            spans.append((cursor, match.start()))
+        cursor = match.end()
+    if cursor < end:
+        spans.append((cursor, end))
+    return spans
+
+
+def split(text: str) -> list[tuple[int, int]]:
+    """Character spans of the message's parts, in order (one span for a single question)."""
+    parts: list[tuple[int, int]] = []
+    for s_start, s_end in _spans(text, _SENTENCE_END, 0, len(text)):
+        for c_start, c_end in _spans(text, _STANDALONE, s_start, s_end):
+            parts.extend(_spans(text, _CLAUSE, c_start, c_end))
+    merged: list[tuple[int, int]] = []
+    for start, end in parts:
+        if not text[start:end].strip():
+            continue
+        short = len(_WORD.findall(text[start:end])) < MIN_WORDS
+        if merged and (short or len(merged) >= MAX_SEGMENTS):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    # A short first part ("Hallo!") belongs to the next one.
+    if len(merged) > 1 and len(_WORD.findall(text[merged[0][0] : merged[0][1]])) < MIN_WORDS:
+        merged[1] = (merged[0][0], merged[1][1])
+        merged.pop(0)
+    return merged or [(0, len(text))]
+
+
+def texts(text: str) -> list[str]:
+    """The parts as strings (for tests and logs)."""
+    return [text[a:b].strip() for a, b in split(text)]

@@ -1,0 +1,161 @@
+"""Follow-ups read against the current topic (bot.dialogue.facets, bot.dialogue.context)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.context import interpret, resolve, siblings
+from bot.dialogue.facets import fold, read
+from bot.knowledge.loader import facet_clashes
+
+
+@pytest.fixture(scope="module")
+def table(kb):
+    return {
+        t.id: {"measure": (t.measure,), **dict(t.facets)} for t in kb.topics.values() if t.facets
+    }
+
+
+@pytest.fixture(scope="module")
+def topics(kb):
+    return frozenset(kb.topics)
+
+
+def test_fold_spells_umlauts_one_way():
+    assert fold("FERNWÄRME  für Mieter, Größe") == "fernwaerme fuer mieter, groesse"
+
+
+@pytest.mark.parametrize(
+    ("text", "facet", "value"),
+    [
+        ("und für Fernwärme?", "energy", "waerme"),
+        ("und bei fernwaerme", "energy", "waerme"),
+        ("und bei Fernwärem?", "energy", "waerme"),  # one typo in a short message
+        ("was ist mit Mietern?", "audience", "mieter"),
+        ("und für Firmen?", "audience", "gewerbe"),
+        ("wie lange galt das?", "aspect", "zeitraum"),
+        ("muss ich das beantragen?", "aspect", "antrag"),
+        ("wie wurde das berechnet?", "aspect", "berechnung"),
+        ("und in der Jahresabrechnung?", "aspect", "jahresabrechnung"),
+        ("und die Soforthilfe?", "measure", "soforthilfe"),
+        ("Wärmepumpe?", "energy", "heizstrom"),
+    ],
+)
+def test_read_finds_the_named_facet(text, facet, value):
+    mentions = read(text)
+    assert mentions.facets.get(facet) == frozenset({value})
+    assert mentions.follow_up_shaped
+
+
+def test_heat_pump_is_not_also_electricity_and_vat_is_not_income_tax():
+    assert read("und mit Wärmepumpe?").facets["energy"] == frozenset({"heizstrom"})
+    assert "aspect" not in read("und die Mehrwertsteuer?").facets
+
+
+def test_long_messages_are_not_follow_up_shaped():
+    text = (
+        "Ich habe gestern meine Jahresabrechnung bekommen und verstehe nicht, warum die "
+        "Entlastung so niedrig ist, obwohl ich doch sparsam war und alles pünktlich bezahlt habe"
+    )
+    assert not read(text).follow_up_shaped
+
+
+@pytest.mark.parametrize(
+    ("current", "text", "expected"),
+    [
+        ("gaspreisbremse", "und für Fernwärme?", "waermepreisbremse"),
+        ("gaspreisbremse", "und beim Strom?", "strompreisbremse"),
+        ("gaspreisbremse", "und was ist mit Mietern?", "preisbremse_mieter"),
+        ("gaspreisbremse", "und für Firmen?", "preisbremse_gewerbe"),
+        ("gaspreisbremse", "wie lange galt das?", "preisbremse_zeitraum"),
+        ("gaspreisbremse", "muss ich das beantragen?", "preisbremse_antrag"),
+        ("gaspreisbremse", "was heißt das für meinen Abschlag?", "preisbremse_abschlag"),
+        ("strompreisbremse", "und in der Jahresabrechnung?", "preisbremse_jahresabrechnung"),
+        ("soforthilfe_ueberblick", "und für Mieter?", "soforthilfe_mieter"),
+        ("soforthilfe_ueberblick", "wie wurde das berechnet?", "soforthilfe_berechnung"),
+        ("soforthilfe_ueberblick", "und bei Strom?", "soforthilfe_strom"),
+        ("preisbremse_mieter", "und bei der Soforthilfe?", "soforthilfe_mieter"),
+        ("mwst_senkung", "und in der Jahresabrechnung?", "mwst_abrechnung"),
+        ("mwst_senkung", "bis wann galt das?", "mwst_ende"),
+    ],
+)
+def test_follow_up_resolves_to_the_sibling(table, topics, current, text, expected):
+    # The classifier's reading is chit-chat, as it was for such turns before issue 16.
+    result = interpret(text, [("bot_challenge", 0.6)], current, table, topics=topics)
+    assert result is not None
+    assert (result.kind, result.topics[0]) == ("followup", expected)
+
+
+def test_confident_classifier_on_a_consistent_topic_stands(table, topics):
+    ranking = [("mwst_senkung", 0.93), ("mwst_ende", 0.03)]
+    text = "und wie war das mit der Mehrwertsteuer?"
+    assert interpret(text, ranking, "gaspreisbremse", table, topics=topics) is None
+
+
+def test_no_context_no_follow_up(table, topics):
+    assert interpret("und für Mieter?", [("out_of_scope", 0.7)], None, table, topics=topics) is None
+
+
+def test_dialogue_intents_are_not_taken_away(table, topics):
+    ranking = [("human_handoff", 0.8)]
+    assert (
+        interpret("und jetzt einen Menschen bitte", ranking, "gaspreisbremse", table, topics=topics)
+        is None
+    )
+
+
+def test_thanks_stays_thanks(table, topics):
+    assert (
+        interpret("danke, das wars", [("thanks", 0.9)], "gaspreisbremse", table, topics=topics)
+        is None
+    )
+
+
+def test_a_question_the_classifier_cannot_place_stays_on_the_current_topic(table, topics):
+    result = interpret(
+        "bis wann muss ich das machen?",
+        [("goodbye", 0.5)],
+        "zaehlerstand_melden",
+        table,
+        topics=topics,
+    )
+    assert result is not None
+    assert (result.kind, result.topics) == ("followup", ("zaehlerstand_melden",))
+
+
+def test_a_sure_out_of_scope_question_is_not_a_follow_up(table, topics):
+    ranking = [("out_of_scope", 0.95)]
+    assert (
+        interpret("und wie wird das Wetter?", ranking, "gaspreisbremse", table, topics=topics)
+        is None
+    )
+
+
+def test_no_stays_no(table, topics):
+    ranking = [("deny", 0.6), ("gaspreisbremse", 0.2)]
+    assert interpret("nein", ranking, "gaspreisbremse", table, topics=topics) is None
+
+
+def test_resolve_scores_named_facets_over_kept_ones(table):
+    ranked = dict(resolve(table["gaspreisbremse"], {"audience": frozenset({"mieter"})}, table))
+    assert ranked["preisbremse_mieter"] > max(
+        ranked["soforthilfe_mieter"], ranked["gaspreisbremse"]
+    )
+
+
+def test_a_topic_about_one_aspect_covers_every_energy(table):
+    ranked = resolve(table["preisbremse_sparen"], {"energy": frozenset({"gas"})}, table)
+    assert ranked[0][0] == "preisbremse_sparen"
+
+
+def test_siblings_stay_in_the_measure(table):
+    found = siblings("soforthilfe_ueberblick", table)
+    assert found and all(t.startswith("soforthilfe_") for t in found)
+
+
+def test_every_faceted_topic_is_reachable_by_a_follow_up(table):
+    # The content check refuses identical facets; the shipped content passes it.
+    assert facet_clashes({}) == []
+    assert len(
+        {(f["measure"], tuple(sorted((k, tuple(v)) for k, v in f.items()))) for f in table.values()}
+    ) == len(table)

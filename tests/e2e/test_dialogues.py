@@ -1,0 +1,88 @@
+"""Conversations of issue 16 through the real web app, Rasa server and action server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.evaluation import dialogues
+from tests.e2e.conftest import RASA_TOKEN
+from tests.e2e.test_web import say, start
+
+pytestmark = pytest.mark.slow
+
+# The smoke set is small and fixed; below this share of strict turns something broke.
+SMOKE_FLOOR = 0.9
+
+
+def test_smoke_conversations_reach_the_floor(rasa_url, repo_root):
+    conversations = dialogues.load(repo_root / "tests" / "dialogues" / "smoke.yml")
+    results = dialogues.run(conversations, dialogues.RasaClient(rasa_url, RASA_TOKEN))
+    report = dialogues.summary(results, len(conversations))
+    misses = [dialogues.describe(r) for r in results if not r.strict]
+    assert report["strict"] >= SMOKE_FLOOR, "\n".join(misses)
+
+
+def test_eval_dialogues_cli_prints_the_summary_as_last_line(rasa_url, repo_root, tmp_path):
+    conversation = tmp_path / "one.yml"
+    conversation.write_text(
+        "conversations:\n"
+        "  - id: x\n"
+        "    turns:\n"
+        "      - user: Wie hat die Gaspreisbremse funktioniert?\n"
+        "        expect: gaspreisbremse\n"
+        "      - user: und für Fernwärme?\n"
+        "        expect: waermepreisbremse\n"
+        "      - user: Wer gewinnt die Bundesliga?\n"
+        "        expect: waermepreisbremse\n",  # wrong on purpose: a miss must count
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "eval-dialogues",
+            str(conversation),
+            "--rasa-url",
+            rasa_url,
+            "--token",
+            RASA_TOKEN,
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["turns"] == 3 and summary["conversations"] == 1
+    assert summary["strict"] == pytest.approx(2 / 3, abs=0.001)
+    assert "Bundesliga" in result.stdout  # the miss is listed
+
+
+def test_web_conversation_with_follow_ups_and_two_questions(web_url):
+    cid = start(web_url)
+    first = say(web_url, cid, "Wie hat die Gaspreisbremse funktioniert?")
+    assert first["messages"][0]["faq_id"] == "gaspreisbremse"
+    # Follow-ups that name only what changes.
+    energy = say(web_url, cid, "und für Fernwärme?")
+    assert energy["messages"][0]["faq_id"] == "waermepreisbremse"
+    audience = say(web_url, cid, "und was ist mit Mietern?")
+    assert audience["messages"][0]["faq_id"] == "preisbremse_mieter"
+    # Two questions in one message: one answered with its own id and version, one offered.
+    both = say(
+        web_url,
+        cid,
+        "Wie lange galten die Preisbremsen? Und muss man die Dezember-Soforthilfe versteuern?",
+    )
+    answers = [m for m in both["messages"] if m.get("faq_id")]
+    assert len(answers) == 1 and answers[0]["content_version"] >= 1
+    asked = {"preisbremse_zeitraum", "soforthilfe_steuer"}
+    assert answers[0]["faq_id"] in asked
+    offered = [b["payload"] for m in both["messages"] for b in m.get("buttons") or []]
+    (other,) = asked - {answers[0]["faq_id"]}
+    assert f"/faq_{other}" in offered

@@ -1,0 +1,69 @@
+"""The blind sets of issue 16 (tests/nlu/BLIND.md): unchanged, unseen by training, complete."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+import pytest
+
+from bot.evaluation import dialogues
+from bot.evaluation.baselines import training_examples
+from bot.evaluation.scoring import read_questions
+from bot.nlu.normalize import question_key
+
+# sha256 of the files as their author delivered them. A blind set is never edited: a changed
+# digest means someone touched it, and its scores no longer measure generalisation.
+_BLIND_TSV = "c8eaa9afde6a64ee544a037abb8f7057631f36c00e84f0ca6afbfbc19a671b88"
+_BLIND_MULTILINGUAL = "e3a595df1f00c660d0d4ea37df8e772204f52bd5a9e61812221f8b1a2223ea40"
+_BLIND_DIALOGUES = "07a188a34ac85de77e585c47d36b875ec88c5412ddfc1b511a8b6e6a96777fa0"
+DIGESTS = {
+    "tests/nlu/blind.tsv": _BLIND_TSV,
+    "tests/nlu/blind_multilingual.tsv": _BLIND_MULTILINGUAL,
+    "tests/dialogues/blind.yml": _BLIND_DIALOGUES,
+}
+LABELS_BESIDES_TOPICS = {"out_of_scope", "instalment_calculation", "human_handoff"}
+
+
+def _catalogue(shared_dir):
+    text = (shared_dir / "faq-topics.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", text, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("path", sorted(DIGESTS))
+def test_blind_files_are_unchanged(repo_root, path):
+    assert hashlib.sha256((repo_root / path).read_bytes()).hexdigest() == DIGESTS[path]
+
+
+@pytest.mark.parametrize("name", ["blind.tsv", "blind_multilingual.tsv"])
+def test_no_blind_text_is_training_data(repo_root, name):
+    training = {question_key(text) for text, _ in training_examples(repo_root / "data" / "nlu")}
+    overlap = [
+        q.text
+        for q in read_questions(repo_root / "tests" / "nlu" / name)
+        if question_key(q.text) in training
+    ]
+    assert overlap == []
+
+
+def test_no_blind_conversation_turn_is_training_data(repo_root):
+    training = {question_key(text) for text, _ in training_examples(repo_root / "data" / "nlu")}
+    turns = [
+        t.user
+        for c in dialogues.load(repo_root / "tests" / "dialogues" / "blind.yml")
+        for t in c.turns
+        if len(t.user.split()) > 3  # "Gas", "ja", "3500 kWh" are not questions of their own
+    ]
+    assert [t for t in turns if question_key(t) in training] == []
+
+
+def test_blind_set_has_what_issue_16_asks_for(repo_root, shared_dir):
+    questions = read_questions(repo_root / "tests" / "nlu" / "blind.tsv")
+    first = Counter(q.expected[0] for q in questions)
+    topics = _catalogue(shared_dir)
+    assert sum(first[t] for t in topics) >= 300
+    assert first["out_of_scope"] >= 60
+    assert set(first) <= topics | LABELS_BESIDES_TOPICS
+    conversations = dialogues.load(repo_root / "tests" / "dialogues" / "blind.yml")
+    assert len(conversations) >= 40

@@ -1,0 +1,58 @@
+"""Several questions in one message (bot.nlu.segments)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.segments import MAX_SEGMENTS, split, texts
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "Wie lange galt die Gaspreisbremse? Und muss ich die Soforthilfe versteuern?",
+            ["Wie lange galt die Gaspreisbremse?", "Und muss ich die Soforthilfe versteuern?"],
+        ),
+        (
+            "Was ist die Soforthilfe und wie wurde sie berechnet?",
+            ["Was ist die Soforthilfe", "und wie wurde sie berechnet?"],
+        ),
+        (
+            "Frage zur Mehrwertsteuer auf Gas, außerdem: wann kommt die Jahresabrechnung",
+            ["Frage zur Mehrwertsteuer auf Gas,", "wann kommt die Jahresabrechnung"],
+        ),
+    ],
+)
+def test_splits_questions(text, parts):
+    assert texts(text) == parts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gilt das für Gas und Strom?",  # "und" between nouns
+        "Danke. Und bei Strom?",  # a short part joins its neighbour
+        "Hallo! Wie hoch war der Gaspreisdeckel?",  # a greeting is not a question
+        "gaspreisbremse",
+    ],
+)
+def test_one_question_stays_one(text):
+    assert len(split(text)) == 1
+
+
+def test_spans_cover_the_text_in_order():
+    text = "Erste Frage zur Bremse? Zweite Frage zur Hilfe! Dritte Frage zum Abschlag."
+    spans = split(text)
+    assert [text[a:b].strip() for a, b in spans] == texts(text)
+    assert all(a < b for a, b in spans) and spans == sorted(spans)
+
+
+def test_a_long_letter_has_at_most_max_segments():
+    text = " ".join(f"Das ist Satz Nummer {i} meiner Geschichte." for i in range(30))
+    assert len(split(text)) == MAX_SEGMENTS
+    assert split(text)[-1][1] == len(text)
+
+
+def test_empty_text():
+    assert split("") == [(0, 0)]
