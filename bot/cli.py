@@ -233,6 +233,9 @@ def live_model() -> Path:
 
 
 def _cmd_rasa_server(args: argparse.Namespace) -> int:
+    from bot.observability.logs import quiet_dependency_warnings
+
+    quiet_dependency_warnings()  # before anything imports rasa
     settings = get_settings()
     model = Path(args.model) if args.model else live_model()
     argv = [
@@ -260,7 +263,18 @@ def _cmd_rasa_server(args: argparse.Namespace) -> int:
         )
     else:
         print(f"starting Rasa with {model}", file=sys.stderr, flush=True)
+    import rasa.utils.common
     from rasa.__main__ import main as rasa_main
+
+    # Rasa's own warning set-up puts "once" for every UserWarning in front of all filters, and
+    # pyparsing's deprecation warnings are UserWarnings too: ours go back in front of it.
+    rasa_filter_warnings = rasa.utils.common._filter_warnings
+
+    def filter_warnings(log_level: int | None, warn_only_once: bool = True) -> None:
+        rasa_filter_warnings(log_level, warn_only_once)
+        quiet_dependency_warnings()
+
+    rasa.utils.common._filter_warnings = filter_warnings
 
     sys.argv = argv
     rasa_main()
@@ -306,7 +320,7 @@ def _cmd_retention(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.devserver import run_all
 
-    return run_all(with_web=not args.rasa_only)
+    return run_all(with_web=not args.rasa_only, log_dir=Path(args.log_dir).resolve())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="start the assistant's servers on loopback")
     p.add_argument("--rasa-only", action="store_true", help="only Rasa + action server")
+    p.add_argument("--log-dir", default=str(REPO_ROOT / "build"),
+                   help="where rasa.log, actions.log and calculator.log go (default: build/)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("run-prod", help="start the production profile on this machine")
