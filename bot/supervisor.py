@@ -67,7 +67,7 @@ class Backoff:
 
     initial_delay_s: float = 1.0
     max_delay_s: float = 60.0
-    stable_after_s: float = 120.0  # up this long: the next crash starts at the initial delay
+    stable_after_s: float = 120.0  # ran this long: its next crash starts at the initial delay
 
     def delay(self, crashes_in_a_row: int) -> float:
         """The delay before the restart after the ``crashes_in_a_row``-th crash (1, 2, ...)."""
@@ -80,6 +80,7 @@ class _Watch:
     service: Supervised
     state: State = State.RUNNING
     since: float = 0.0  # when the current state began (monotonic)
+    started_at: float = 0.0  # when the current run of the process began
     restart_at: float = 0.0
     crashes_in_a_row: int = 0
     restarts: int = 0
@@ -109,6 +110,8 @@ class Supervisor:
     def run(self, banner: str = "") -> int:
         """Start, print ``banner`` once everything is ready, supervise until :meth:`stop`.
 
+        Every service is stopped before it returns.
+
         Returns:
             0 after a stop; 1 when a service did not become ready at the first start.
         """
@@ -125,17 +128,21 @@ class Supervisor:
                     return 1
                 if self._stopping:
                     return 0
-            now = self.clock()
-            self._watches = [_Watch(s, since=now) for s in self.services]
             if banner:
                 print(banner, flush=True)
-            while not self._stopping:
-                self.check()
-                time.sleep(self.poll_s)
+            self.watch()
             return 0
         finally:
             for service in reversed(self.services):
                 service.stop()
+
+    def watch(self) -> None:
+        """Supervise the running services until :meth:`stop` (they keep running after it)."""
+        now = self.clock()
+        self._watches = [_Watch(s, since=now, started_at=now) for s in self.services]
+        while not self._stopping:
+            self.check()
+            time.sleep(self.poll_s)
 
     def check(self) -> None:
         """One round: notice crashes, restart whose delay is over, notice restarted ones ready."""
@@ -148,7 +155,7 @@ class Supervisor:
                 if now >= watch.restart_at:
                     self._say(f"restarting {service.name}")
                     service.start()
-                    watch.state, watch.since = State.STARTING, now
+                    watch.state, watch.since, watch.started_at = State.STARTING, now, now
                     watch.restarts += 1
                 continue
             code = service.returncode()
@@ -157,16 +164,14 @@ class Supervisor:
             elif watch.state is State.STARTING and self._healthy(service):
                 self._say(f"{service.name} is ready again")
                 watch.state, watch.since = State.RUNNING, now
-            elif watch.state is State.RUNNING and now - watch.since >= self.backoff.stable_after_s:
-                watch.crashes_in_a_row = 0
 
     def _crashed(self, watch: _Watch, code: int, now: float) -> None:
-        if watch.state is State.RUNNING and now - watch.since >= self.backoff.stable_after_s:
-            watch.crashes_in_a_row = 0
+        if now - watch.started_at >= self.backoff.stable_after_s:
+            watch.crashes_in_a_row = 0  # it ran long enough: not a crash loop
         watch.crashes_in_a_row += 1
         delay = self.backoff.delay(watch.crashes_in_a_row)
         how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        self._say(f"{watch.service.name} {how}; restarting in {delay:.0f} s "
+        self._say(f"{watch.service.name} {how}; restarting in {delay:g} s "
                   f"(crash {watch.crashes_in_a_row} in a row)")
         self._show_log(watch.service)
         watch.state, watch.since, watch.restart_at = State.WAITING, now, now + delay
