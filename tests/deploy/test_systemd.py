@@ -51,7 +51,8 @@ def _local_copies(tmp_path: Path) -> Path:
                     .replace(VM_PYTHON, sys.executable)
                     .replace("/opt/stadtwerk/app", str(REPO_ROOT))
                     .replace("/etc/stadtwerk/stadtwerk.env", str(env))
-                    .replace("User=stadtwerk", "User=root").replace("Group=stadtwerk", "Group=root"))
+                    .replace("User=stadtwerk", "User=root")
+                    .replace("Group=stadtwerk", "Group=root"))
             (tmp_path / path.name).write_text(text, encoding="utf-8")
     return tmp_path
 
