@@ -52,8 +52,8 @@ def _cmd_check(_: argparse.Namespace) -> int:
     from datetime import date
 
     from bot.content.checks import CheckResult, run_checks
+    from bot.content.markdown import markdown_problems
     from bot.knowledge import KnowledgeError, load_knowledge
-    from bot.web.markdown import markdown_problems
     from bot.web.site import site_paths
 
     settings = get_settings()

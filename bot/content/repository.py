@@ -254,8 +254,8 @@ def _validate(
              "beginnend mit einem Buchstaben"]
         )
     # Raw HTML and javascript:/data: links never reach customers, whichever path publishes
-    # (editor API, inbox, rollback, CLI). Plain text rules: bot.web.markdown has no web imports.
-    from bot.web.markdown import markdown_problems
+    # (editor API, inbox, rollback, CLI): bot.content.markdown.
+    from bot.content.markdown import markdown_problems
 
     answer = doc.get("answer")
     unsafe = (
