@@ -185,7 +185,10 @@ def _cmd_knowledge(args: argparse.Namespace) -> int:
     create_schema(engine)
     with make_sessionmaker(engine).begin() as session:
         if args.knowledge_command == "export":
+            from bot.content.sync import record_files
+
             changed = content.export_knowledge(session, directory)
+            record_files(session, content.published_documents(session))  # they agree now
             for path in changed:
                 print(f"wrote {path}")
             print(f"exported {len(content.published_documents(session))} topics "

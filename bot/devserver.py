@@ -209,26 +209,48 @@ def rasa_server(
 
 
 def prepare_database(settings: Settings) -> Path | None:
-    """Migrate the database and seed the content store from ``knowledge/`` on first start.
+    """Migrate the database and bring ``knowledge/`` into the content store.
 
-    Done once here, before the web app and the action server open the same database.
+    Done once here, before the web app and the action server open the same database. The first
+    start seeds the store; later starts import the topic files changed since (as new published
+    versions, audited as "imported"; ``bot.content.sync``).
 
     Returns:
         The model the editors' last retraining put live, if it still exists (else ``None``:
         the model built by ``make train``).
+
+    Raises:
+        ContentConflict: a topic changed both in its file and in the database (nothing imported;
+            the message says how to resolve it).
+        KnowledgeError: the changed files do not validate (nothing imported).
     """
+    from sqlalchemy.engine import make_url
+
     from bot.chat.db import create_schema, make_engine, make_sessionmaker
     from bot.content import repository as content
+    from bot.content.sync import sync_knowledge
 
     engine = make_engine(settings.database_url)
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
         create_schema(engine)
         with make_sessionmaker(engine).begin() as session:
             if content.ensure_content(session, settings.knowledge_dir):
                 print(f"content store seeded from {settings.knowledge_dir}", file=sys.stderr)
+            result = sync_knowledge(session, settings.knowledge_dir, database=database)
             live = content.get_setting(session, "live_model")
     finally:
         engine.dispose()
+    topics = settings.knowledge_dir / "topics"
+    for label, ids in (("imported changed", result.imported), ("added", result.added),
+                       ("removed", result.removed)):
+        if ids:
+            print(f"{topics}: {label} {len(ids)} topic(s) as new published versions: "
+                  f"{', '.join(ids)}", file=sys.stderr)
+    if result.database_only:
+        print(f"{len(result.database_only)} topic(s) were changed in the editor and are ahead of "
+              f"{topics} ({', '.join(result.database_only)}); `python -m bot knowledge export` "
+              "writes them there", file=sys.stderr)
     path = Path(live["path"]) if isinstance(live, dict) and live.get("path") else None
     return path if path is not None and path.exists() else None
 
@@ -294,8 +316,15 @@ def run_all(with_web: bool = True, log_dir: Path | None = REPO_ROOT / "build") -
 
     The web app prints the demo users' names and passwords when it starts.
     """
+    from bot.content.sync import ContentConflict
+    from bot.knowledge import KnowledgeError
+
     settings = get_settings()
-    model = prepare_database(settings) or settings.model_dir / "assistant.tar.gz"
+    try:
+        model = prepare_database(settings) or settings.model_dir / "assistant.tar.gz"
+    except (ContentConflict, KnowledgeError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2
@@ -502,8 +531,15 @@ def prepare_production(layout: ProductionLayout) -> tuple[Path, str, list[str]]:
 
 def run_production(layout: ProductionLayout | None = None) -> int:
     """Start the production profile on this machine (``make run-prod``) until Ctrl-C."""
+    from bot.content.sync import ContentConflict
+    from bot.knowledge import KnowledgeError
+
     layout = layout or ProductionLayout()
-    model, secret, users = prepare_production(layout)
+    try:
+        model, secret, users = prepare_production(layout)
+    except (ContentConflict, KnowledgeError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2

@@ -605,6 +605,9 @@ def import_knowledge(
         _bump_generation(session)
         audit(session, actor=actor, action="import", target="knowledge/",
               detail={"changed": changed}, now=when)
+    from bot.content.sync import record_files  # (sync builds on this module)
+
+    record_files(session, docs)  # files and database agree now (bot.content.sync)
     session.flush()
     return changed
 

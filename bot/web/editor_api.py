@@ -138,6 +138,7 @@ AUDIT_LABELS: Final = {
     "review.reject": "Zurückgewiesen",
     "rollback": "Auf frühere Version zurückgesetzt",
     "import": "Import aus knowledge/",
+    "imported": "Geänderte Datei aus knowledge/ beim Start übernommen",
     "inbox.add": "Frage aus dem Posteingang übernommen",
     "inbox.new_topic": "Neues Thema aus dem Posteingang",
     "inbox.dismiss": "Posteingang: verworfen",
