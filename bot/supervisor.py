@@ -31,6 +31,8 @@ import requests
 
 # How many lines of a crashed process's log file to show in the terminal.
 LOG_TAIL_LINES = 15
+# A Rasa server needs ~20-40 s to load TensorFlow and the model on a 2-core machine.
+FIRST_START_TIMEOUT_S = 180.0
 
 
 class Supervised(Protocol):
@@ -42,9 +44,6 @@ class Supervised(Protocol):
 
     def start(self) -> object:
         """Start the process."""
-
-    def wait_ready(self, timeout: float = ...) -> None:
-        """Wait until its health URL answers; ``RuntimeError`` if it exits or times out."""
 
     def stop(self, timeout: float = ...) -> None:
         """Stop it (SIGTERM, then SIGKILL); nothing if it is not running."""
@@ -120,14 +119,13 @@ class Supervisor:
                 service.start()
             for service in self.services:
                 print(f"waiting for {service.name} …", file=self.out, flush=True)
-                try:
-                    service.wait_ready()
-                except RuntimeError as exc:
-                    self._say(f"{exc}: stopping")
-                    self._show_log(service)
-                    return 1
+                problem = self._first_start(service)
                 if self._stopping:
                     return 0
+                if problem:
+                    self._say(f"{service.name} {problem}: stopping")
+                    self._show_log(service)
+                    return 1
             if banner:
                 print(banner, flush=True)
             self.watch()
@@ -135,6 +133,20 @@ class Supervisor:
         finally:
             for service in reversed(self.services):
                 service.stop()
+
+    def _first_start(self, service: Supervised) -> str | None:
+        """Wait until ``service`` is ready (or Ctrl-C); what went wrong, else ``None``."""
+        deadline = time.monotonic() + FIRST_START_TIMEOUT_S
+        while not self._stopping:
+            code = service.returncode()
+            if code is not None:
+                return f"exited with {code}"
+            if self._healthy(service):
+                return None
+            if time.monotonic() > deadline:
+                return f"not ready after {FIRST_START_TIMEOUT_S:.0f} s ({service.health_url})"
+            time.sleep(self.poll_s)
+        return None
 
     def watch(self) -> None:
         """Supervise the running services until :meth:`stop` (they keep running after it)."""

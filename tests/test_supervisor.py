@@ -80,3 +80,31 @@ def test_a_killed_process_is_reported_with_its_signal_and_the_end_of_its_log(tmp
 
     assert "victim killed by signal 9; restarting in 5 s (crash 1 in a row)" in out
     assert f"last lines of {log}" in out and "last words" in out
+
+
+def test_a_service_that_fails_its_first_start_stops_the_launcher_with_its_reason(tmp_path):
+    log = tmp_path / "broken.log"
+    broken = ServiceProcess(name="broken", health_url=UNREACHABLE, log_path=log,
+                            command=[sys.executable, "-c",
+                                     "print('port 8000 already in use', flush=True); exit(2)"])
+    steady = _process("steady", "import time; time.sleep(60)")
+    out = io.StringIO()
+
+    code = Supervisor([broken, steady], out=out, poll_s=0.05, health_timeout_s=0.2).run()
+
+    assert code == 1
+    assert "broken exited with 2: stopping" in out.getvalue()
+    assert "port 8000 already in use" in out.getvalue()
+    assert steady.returncode() == -15  # the others are stopped too
+
+
+def test_ctrl_c_while_starting_stops_at_once():
+    slow = _process("slow", "import time; time.sleep(60)")  # never becomes ready
+    supervisor = Supervisor([slow], out=io.StringIO(), poll_s=0.05, health_timeout_s=0.2)
+    threading.Timer(0.5, supervisor.stop).start()
+    started = time.monotonic()
+
+    assert supervisor.run() == 0
+
+    assert time.monotonic() - started < 10
+    assert slow.returncode() == -15
