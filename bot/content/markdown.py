@@ -110,6 +110,8 @@ def _parser() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     """Sanitised HTML for a message or an answer (empty text: empty string)."""
+    # Lone surrogates (possible in JSON) cannot go to nh3 (UTF-8): each becomes U+FFFD.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     html = _parser().render(text.replace("\x00", ""))
     return nh3.clean(
         html,

@@ -143,6 +143,11 @@ def test_any_unicode_text_renders_safely(text):
     assert_safe(render_markdown(text))
 
 
+def test_lone_surrogates_and_nul_do_not_break_rendering():
+    assert render_markdown("a\ud800b **c\x00d** \U0001f600") == (
+        "<p>a\ufffdb <strong>cd</strong> \U0001f600</p>")
+
+
 def test_link_kinds():
     assert link_kind("https://example.org/x") == "external"
     assert link_kind("mailto:a@b.de") == link_kind("tel:+4930") == "contact"
