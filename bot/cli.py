@@ -54,8 +54,8 @@ def _cmd_check(_: argparse.Namespace) -> int:
     from datetime import date
 
     from bot.content.checks import CheckResult, run_checks
+    from bot.content.markdown import markdown_problems
     from bot.knowledge import KnowledgeError, load_knowledge
-    from bot.web.markdown import markdown_problems
     from bot.web.site import site_paths
 
     settings = get_settings()
@@ -214,7 +214,10 @@ def _cmd_knowledge(args: argparse.Namespace) -> int:
     create_schema(engine)
     with make_sessionmaker(engine).begin() as session:
         if args.knowledge_command == "export":
+            from bot.content.sync import record_files
+
             changed = content.export_knowledge(session, directory)
+            record_files(session, content.published_documents(session))  # they agree now
             for path in changed:
                 print(f"wrote {path}")
             print(
@@ -264,6 +267,9 @@ def live_model() -> Path:
 
 
 def _cmd_rasa_server(args: argparse.Namespace) -> int:
+    from bot.observability.logs import quiet_dependency_warnings
+
+    quiet_dependency_warnings()  # before anything imports rasa
     settings = get_settings()
     model = Path(args.model) if args.model else live_model()
     argv = [
@@ -300,7 +306,18 @@ def _cmd_rasa_server(args: argparse.Namespace) -> int:
         )
     else:
         print(f"starting Rasa with {model}", file=sys.stderr, flush=True)
+    import rasa.utils.common
     from rasa.__main__ import main as rasa_main
+
+    # Rasa's own warning set-up puts "once" for every UserWarning in front of all filters, and
+    # pyparsing's deprecation warnings are UserWarnings too: ours go back in front of it.
+    rasa_filter_warnings = rasa.utils.common._filter_warnings
+
+    def filter_warnings(log_level: int | None, warn_only_once: bool = True) -> None:
+        rasa_filter_warnings(log_level, warn_only_once)
+        quiet_dependency_warnings()
+
+    rasa.utils.common._filter_warnings = filter_warnings
 
     sys.argv = argv
     rasa_main()
@@ -349,7 +366,7 @@ def _cmd_retention(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.devserver import run_all
 
-    return run_all(with_web=not args.rasa_only)
+    return run_all(with_web=not args.rasa_only, log_dir=Path(args.log_dir).resolve())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -418,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="start the assistant's servers on loopback")
     p.add_argument("--rasa-only", action="store_true", help="only Rasa + action server")
+    p.add_argument("--log-dir", default=str(REPO_ROOT / "build"),
+                   help="where rasa.log, actions.log and calculator.log go (default: build/)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("run-prod", help="start the production profile on this machine")

@@ -17,14 +17,12 @@ the environment win; the production profile keeps its own (``ProductionLayout``)
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import requests
 import yaml
@@ -80,6 +78,10 @@ class ServiceProcess:
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"{self.name} not ready after {timeout:.0f} s ({self.health_url})")
+
+    def returncode(self) -> int | None:
+        """The exit code once the process has ended (negative: killed by that signal)."""
+        return None if self.process is None else self.process.poll()
 
     def stop(self, timeout: float = 20.0) -> None:
         """Terminate the process (SIGTERM, then SIGKILL)."""
@@ -207,95 +209,143 @@ def rasa_server(
 
 
 def prepare_database(settings: Settings) -> Path | None:
-    """Migrate the database and seed the content store from ``knowledge/`` on first start.
+    """Migrate the database and bring ``knowledge/`` into the content store.
 
-    Done once here, before the web app and the action server open the same database.
+    Done once here, before the web app and the action server open the same database. The first
+    start seeds the store; later starts import the topic files changed since (as new published
+    versions, audited as "imported"; ``bot.content.sync``).
 
     Returns:
         The model the editors' last retraining put live, if it still exists (else ``None``:
         the model built by ``make train``).
+
+    Raises:
+        ContentConflict: a topic changed both in its file and in the database (nothing imported;
+            the message says how to resolve it).
+        KnowledgeError: the changed files do not validate (nothing imported).
     """
+    from sqlalchemy.engine import make_url
+
     from bot.chat.db import create_schema, make_engine, make_sessionmaker
     from bot.content import repository as content
+    from bot.content.sync import sync_knowledge
 
     engine = make_engine(settings.database_url)
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
         create_schema(engine)
         with make_sessionmaker(engine).begin() as session:
             if content.ensure_content(session, settings.knowledge_dir):
                 print(f"content store seeded from {settings.knowledge_dir}", file=sys.stderr)
+            result = sync_knowledge(session, settings.knowledge_dir, database=database)
             live = content.get_setting(session, "live_model")
     finally:
         engine.dispose()
+    topics = settings.knowledge_dir / "topics"
+    for label, ids in (("imported changed", result.imported), ("added", result.added),
+                       ("removed", result.removed)):
+        if ids:
+            print(f"{topics}: {label} {len(ids)} topic(s) as new published versions: "
+                  f"{', '.join(ids)}", file=sys.stderr)
+    if result.database_only:
+        print(f"{len(result.database_only)} topic(s) were changed in the editor and are ahead of "
+              f"{topics} ({', '.join(result.database_only)}); `python -m bot knowledge export` "
+              "writes them there", file=sys.stderr)
     path = Path(live["path"]) if isinstance(live, dict) and live.get("path") else None
     return path if path is not None and path.exists() else None
 
 
 def supervise(services: Sequence[ServiceProcess], banner: str) -> int:
-    """Start ``services``, wait until each is ready, print ``banner``, stop all on Ctrl-C.
+    """Start ``services``, print ``banner`` when all are ready, restart crashed ones, stop on ^C.
 
-    Returns 1 when a service stopped unexpectedly, else 0.
+    See :mod:`bot.supervisor`: a process that dies is started again with exponential backoff
+    while the others keep serving. Returns 1 when a service did not start, else 0.
     """
-    stopping = False
-    failed = False
+    from bot.supervisor import run_supervised
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        for service in services:
-            service.start()
-        for service in services:
-            print(f"waiting for {service.name} ({service.health_url}) …", flush=True)
-            service.wait_ready()
-        print(banner, flush=True)
-        while not stopping:
-            for service in services:
-                if service.process is not None and service.process.poll() is not None:
-                    print(f"{service.name} stopped unexpectedly", file=sys.stderr)
-                    stopping = failed = True
-            time.sleep(0.5)
-    finally:
-        for service in reversed(services):
-            service.stop()
-    return 1 if failed else 0
+    return run_supervised(services, banner)
 
 
-def demo_services(model: Path, *, with_web: bool = True) -> list[ServiceProcess]:
-    """The processes of ``make run`` on their default ports; Rasa and the web app share a token.
+def _port(url: str, default: int) -> int:
+    from urllib.parse import urlsplit
 
-    Rasa's HTTP API and our channel require ``RASA_TOKEN`` (``--auth-token``); the web app sends
-    it. The action server token is passed by ``action_server`` and ``rasa_server`` themselves.
+    return urlsplit(url).port or default
+
+
+def demo_services(
+    model: Path, *, with_web: bool = True, log_dir: Path | None = None
+) -> list[ServiceProcess]:
+    """The processes of ``make run``; Rasa and the web app share a token.
+
+    Ports from the settings (``WEB_PORT``, the first of ``RASA_URL``, ``ACTION_SERVER_PORT``,
+    ``TARIFF_URL``; defaults 8000, 5005, 5055, 8100). Rasa's HTTP API and our channel require
+    ``RASA_TOKEN`` (``--auth-token``); the web app sends it. The action server token is passed
+    by ``action_server`` and ``rasa_server`` themselves.
+
+    With ``log_dir`` the calculator, the action server and Rasa write to ``calculator.log``,
+    ``actions.log`` and ``rasa.log`` there, and the web app logs only warnings and errors to the
+    terminal (issue 17: the terminal shows the URLs, the demo users and real problems, not
+    TensorFlow's start-up chatter); the supervisor shows the end of a log when its process dies.
     """
+    settings = get_settings()
     rasa_token = {"RASA_TOKEN": local_token("RASA_TOKEN", RASA_TOKEN_FILE)}
-    services = [tariff_service(), action_server(), rasa_server(model, extra_env=rasa_token)]
+    tariff_port = _port(settings.tariff_url, 8100)
+    rasa_port = _port(settings.rasa_urls[0], 5005)
+
+    def log(name: str) -> Path | None:
+        return log_dir / f"{name}.log" if log_dir else None
+
+    services = [
+        tariff_service(tariff_port, log("calculator")),
+        action_server(settings.action_server_port, log("actions"),
+                      f"http://{HOST}:{tariff_port}"),
+        # Through `python -m bot rasa-server`, which quiets the dependencies' warnings before
+        # Rasa is imported; it passes RASA_TOKEN on as --auth-token.
+        rasa_server(model, rasa_port, settings.action_server_port, log("rasa"),
+                    extra_env=rasa_token, via_cli=True),
+    ]
     if with_web:
-        services.append(web_app(extra_env=rasa_token))
+        quiet = {"LOG_LEVEL": "warning"} if log_dir else {}
+        services.append(web_app(settings.web_port, f"http://{HOST}:{rasa_port}",
+                                extra_env={**rasa_token, **quiet}))
     return services
 
 
-def run_all(with_web: bool = True) -> int:
+def run_all(with_web: bool = True, log_dir: Path | None = REPO_ROOT / "build") -> int:
     """Start every service of the demo, print how to talk to the assistant, stop on Ctrl-C.
 
     The web app prints the demo users' names and passwords when it starts.
     """
+    from bot.content.sync import ContentConflict
+    from bot.knowledge import KnowledgeError
+
     settings = get_settings()
-    model = prepare_database(settings) or settings.model_dir / "assistant.tar.gz"
+    try:
+        model = prepare_database(settings) or settings.model_dir / "assistant.tar.gz"
+    except (ContentConflict, KnowledgeError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2
-    services = demo_services(model, with_web=with_web)
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    services = demo_services(model, with_web=with_web, log_dir=log_dir)
+    web, rasa = settings.web_port, _port(settings.rasa_urls[0], 5005)
+    actions, tariff = settings.action_server_port, _port(settings.tariff_url, 8100)
+    logs = (f"Logs: {log_dir}/rasa.log, actions.log, calculator.log "
+            "(the web app's warnings and errors show here).\n") if log_dir else ""
     return supervise(
         services,
         "\nThe assistant is running on loopback:\n"
-        "  website + chat widget  http://127.0.0.1:8000/  (agent console: /agent/)\n"
-        "  Rasa (token: build/rasa-token)  POST http://127.0.0.1:5005/webhooks/rest_meta/webhook\n"
-        "  action server       http://127.0.0.1:5055/health (calls only from Rasa)\n"
-        "  tariff calculator   http://127.0.0.1:8100/docs (OpenAPI: /openapi.json)\n"
-        "Try:  curl -s -XPOST localhost:5005/webhooks/rest_meta/webhook "
+        f"  website + chat widget  http://127.0.0.1:{web}/  (agent console: /agent/, "
+        "editor: /editor/, admin: /admin/)\n"
+        f"  Rasa (token: build/rasa-token)  POST http://127.0.0.1:{rasa}"
+        "/webhooks/rest_meta/webhook\n"
+        f"  action server       http://127.0.0.1:{actions}/health (calls only from Rasa)\n"
+        f"  tariff calculator   http://127.0.0.1:{tariff}/docs (OpenAPI: /openapi.json)\n"
+        + logs
+        + f"Try:  curl -s -XPOST localhost:{rasa}/webhooks/rest_meta/webhook "
         '-H "Authorization: Bearer $(cat build/rasa-token)" '
         '-d \'{"sender":"demo","message":"Wie funktionierte die Gaspreisbremse?"}\'\n'
         "Stop with Ctrl-C.",
@@ -481,8 +531,15 @@ def prepare_production(layout: ProductionLayout) -> tuple[Path, str, list[str]]:
 
 def run_production(layout: ProductionLayout | None = None) -> int:
     """Start the production profile on this machine (``make run-prod``) until Ctrl-C."""
+    from bot.content.sync import ContentConflict
+    from bot.knowledge import KnowledgeError
+
     layout = layout or ProductionLayout()
-    model, secret, users = prepare_production(layout)
+    try:
+        model, secret, users = prepare_production(layout)
+    except (ContentConflict, KnowledgeError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not model.exists():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 2

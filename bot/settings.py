@@ -44,6 +44,7 @@ class Settings:
     bind_host: str = "127.0.0.1"
     redis_url: str | None = None
     log_format: str = "text"
+    log_level: str = "info"
     retention_days: int = 90
     rasa_token: str | None = None
     # Security (README, "Security"); defaults as in get_settings().
@@ -111,6 +112,9 @@ def get_settings() -> Settings:
         redis_url=os.environ.get("REDIS_URL") or None,
         # "json": one JSON object per log line with the turn's request id (production).
         log_format=os.environ.get("LOG_FORMAT", "text").lower(),
+        # Level of our processes' logs (debug, info, warning, error); `make run` starts the web
+        # app in the terminal with "warning" (its full logs: the other processes' build/*.log).
+        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         # Conversations, Rasa trackers, tickets and feedback older than this are deleted
         # (python -m bot retention, and daily by the web app).
         retention_days=int(os.environ.get("RETENTION_DAYS", "90")),

@@ -44,8 +44,8 @@ def test_make_run_gives_rasa_and_the_action_server_tokens(tmp_path: Path, monkey
     for token_file in ("rasa-token", "action-token"):  # like the secret key: owner only
         assert stat.S_IMODE((tmp_path / token_file).stat().st_mode) == 0o600
     rasa = services["rasa server"]
-    command = list(rasa.command)
-    assert command[command.index("--auth-token") + 1] == rasa_token
+    # python -m bot rasa-server starts Rasa with --auth-token $RASA_TOKEN (tests/e2e/test_tokens)
+    assert list(rasa.command)[1:4] == ["-m", "bot", "rasa-server"]
     assert rasa.env["RASA_TOKEN"] == rasa_token
     assert rasa.env["ACTION_SERVER_TOKEN"] == action_token  # endpoints.yml sends it
     assert services["web app"].env["RASA_TOKEN"] == rasa_token

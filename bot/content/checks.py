@@ -44,7 +44,7 @@ from bot.nlu.normalize import question_key
 
 Severity = Literal["error", "warning"]
 
-# The links the chat widget turns into links (``renderMarkdown`` in static/widget.js).
+# Markdown links as the chat renders them (bot/content/markdown.py).
 _MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\(([^()\s]+)\)")
 
 

@@ -254,8 +254,8 @@ def _validate(
              "beginnend mit einem Buchstaben"]
         )
     # Raw HTML and javascript:/data: links never reach customers, whichever path publishes
-    # (editor API, inbox, rollback, CLI). Plain text rules: bot.web.markdown has no web imports.
-    from bot.web.markdown import markdown_problems
+    # (editor API, inbox, rollback, CLI): bot.content.markdown.
+    from bot.content.markdown import markdown_problems
 
     answer = doc.get("answer")
     unsafe = (
@@ -605,6 +605,9 @@ def import_knowledge(
         _bump_generation(session)
         audit(session, actor=actor, action="import", target="knowledge/",
               detail={"changed": changed}, now=when)
+    from bot.content.sync import record_files  # (sync builds on this module)
+
+    record_files(session, docs)  # files and database agree now (bot.content.sync)
     session.flush()
     return changed
 

@@ -26,6 +26,7 @@ import logging
 import re
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -156,7 +157,7 @@ def configure_logging(
     service: str,
     *,
     log_format: str | None = None,
-    level: int = logging.INFO,
+    level: int | None = None,
     stream: TextIO | None = None,
 ) -> logging.Handler:
     """Log this process's records through one masking handler on the root logger.
@@ -171,18 +172,20 @@ def configure_logging(
         service: the ``service`` field of every JSON line (``web``, ``rasa``, ``actions``,
             ``calculator``).
         log_format: ``text`` or ``json``; default ``LOG_FORMAT`` (``get_settings().log_format``).
-        level: the root logger's level.
+        level: the root logger's level; default ``LOG_LEVEL`` (``get_settings().log_level``).
         stream: where to write (default ``sys.stderr``).
 
     Returns:
         The handler installed on the root logger.
 
     Raises:
-        ValueError: ``log_format`` is neither ``text`` nor ``json``.
+        ValueError: ``log_format`` is neither ``text`` nor ``json``, or ``LOG_LEVEL`` unknown.
     """
     chosen = (log_format or get_settings().log_format).lower()
     if chosen not in LOG_FORMATS:
         raise ValueError(f"LOG_FORMAT must be text or json, not {chosen!r}")
+    if level is None:
+        level = log_level()
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -197,6 +200,45 @@ def configure_logging(
                 logger.propagate = True
         logging.captureWarnings(True)
     return handler
+
+
+# Packages of Rasa 3.6's frozen dependency tree whose imports raise deprecation warnings about
+# *their* dependencies (pyparsing's camelCase API, click 9, pkg_resources, distutils, jax): a
+# screenful at every start of Rasa and the action server, nothing we could act on. Only these
+# modules and only DeprecationWarning (and its subclasses such as pyparsing's): the same warning
+# raised in our code still shows.
+_NOISY_DEPENDENCIES: Final = (
+    r"(typer|spacy|tensorflow|keras|jax|sanic_cors|sanic|rasa|rasa_sdk|pkg_resources|packaging"
+    r"|matplotlib|google|tensorboard|absl|flatbuffers)(\.|$)"
+)
+
+
+def quiet_dependency_warnings() -> None:
+    """Ignore the deprecation warnings Rasa's dependencies raise (call before importing them).
+
+    SQLAlchemy's "2.0" warnings about Rasa's own tracker store (Rasa 3.6 is frozen on
+    SQLAlchemy 1.4) are deprecation warnings raised in ``rasa`` too.
+    """
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=_NOISY_DEPENDENCIES)
+    try:
+        # Importing sanic (Rasa's and rasa-sdk's web server) puts "once" for every
+        # DeprecationWarning in front of all filters; ours goes back in front of it.
+        import sanic.app  # noqa: F401
+    except ImportError:  # an environment without sanic (the web app's)
+        return
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=_NOISY_DEPENDENCIES)
+
+
+def log_level(name: str | None = None) -> int:
+    """The numeric level of ``name`` (default ``LOG_LEVEL``: debug, info, warning or error).
+
+    Raises:
+        ValueError: not one of those four.
+    """
+    chosen = (name or get_settings().log_level).upper()
+    if chosen not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"LOG_LEVEL must be debug, info, warning or error, not {chosen.lower()!r}")
+    return int(logging.getLevelName(chosen))
 
 
 def uvicorn_log_options(log_format: str | None = None) -> dict[str, Any]:

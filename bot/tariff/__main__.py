@@ -46,10 +46,13 @@ def main() -> int:
     except TariffError as exc:
         logging.getLogger("bot.tariff").error("cannot start the tariff calculator: %s", exc)
         return 2
-    uvicorn.run(app, host=settings.bind_host, port=port, log_level="info",
+    uvicorn.run(app, host=settings.bind_host, port=port, log_level=settings.log_level,
                 **uvicorn_log_options(settings.log_format))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C in `make run`: uvicorn shut down; no traceback
+        sys.exit(130)

@@ -34,7 +34,7 @@ def main() -> int:
         create_app(context=context),
         host=settings.bind_host,
         port=settings.web_port,
-        log_level="info",
+        log_level=settings.log_level,
         timeout_graceful_shutdown=5,
         proxy_headers=False,
         **uvicorn_log_options(settings.log_format),
@@ -43,4 +43,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C in `make run`: uvicorn shut down; no traceback
+        sys.exit(130)

@@ -12,6 +12,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat.models import Message
+from bot.content.markdown import render_markdown
 from bot.handoff.hours import OpeningHours
 from bot.knowledge.store import KnowledgeStore
 from bot.privacy import public_contacts
@@ -82,6 +83,9 @@ def message_out(message: Message, agent_names: dict[int, str] | None = None) -> 
         "seq": message.seq,
         "sender": message.sender,
         "text": message.text,
+        # Bot, agent and system messages are Markdown: rendered once here, inserted as it is by
+        # the widget and the consoles. Customers' text is never HTML (they show it as text).
+        "html": None if message.sender == "customer" else render_markdown(message.text),
         "buttons": message.buttons or [],
         "faq_id": message.faq_id,
         "content_version": message.content_version,

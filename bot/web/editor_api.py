@@ -66,6 +66,7 @@ from bot.chat.models import Feedback, Message
 from bot.content import inbox
 from bot.content import repository as content
 from bot.content.checks import CheckResult, run_checks
+from bot.content.markdown import markdown_problems, render_markdown
 from bot.content.models import ContentRevision, ContentTopic, InboxItem, TrainingRun
 from bot.knowledge.errors import KnowledgeError
 from bot.knowledge.model import MEASURES, MIN_QUESTIONS, KnowledgeBase, Topic
@@ -77,7 +78,6 @@ from bot.web import texts
 from bot.web.context import WebContext
 from bot.web.faq_page import MEASURE_HEADINGS
 from bot.web.guard import actor_of, guarded_route, user_of
-from bot.web.markdown import markdown_problems
 from bot.web.site import site_paths
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ AUDIT_LABELS: Final = {
     "review.reject": "Zurückgewiesen",
     "rollback": "Auf frühere Version zurückgesetzt",
     "import": "Import aus knowledge/",
+    "imported": "Geänderte Datei aus knowledge/ beim Start übernommen",
     "inbox.add": "Frage aus dem Posteingang übernommen",
     "inbox.new_topic": "Neues Thema aus dem Posteingang",
     "inbox.dismiss": "Posteingang: verworfen",
@@ -908,7 +909,8 @@ def build_router(ctx: WebContext) -> APIRouter:
             if body.offers_calculation
             else []
         )
-        return {"text": text, "buttons": buttons, "problems": problems}
+        return {"text": text, "html": render_markdown(text), "buttons": buttons,
+                "problems": problems}
 
     @router.get("/placeholders")
     def placeholders() -> dict[str, Any]:

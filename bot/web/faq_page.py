@@ -2,7 +2,7 @@
 
 The answers come from ``ctx.knowledge`` (the editors' published content, the same store the
 assistant answers from) through ``render_answer``, so the page shows exactly the chat's text,
-dated note included, rendered with the widget's safe Markdown (``bot.web.markdown``). Each topic
+dated note included, rendered with the chat's safe Markdown (``bot.content.markdown``). Each topic
 has the anchor ``#<topic id>``; ``?q=`` filters on the server, so the search needs no script.
 """
 
@@ -21,11 +21,11 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from bot.content.markdown import NEW_WINDOW, link_kind, render_markdown
 from bot.knowledge.model import MEASURES, KnowledgeBase, Topic
 from bot.knowledge.store import render_answer
 from bot.nlu.normalize import question_key
 from bot.web.context import WebContext
-from bot.web.markdown import NEW_WINDOW, link_kind, render_markdown
 from bot.web.site import FAQ_PATH
 
 logger = logging.getLogger(__name__)

@@ -89,7 +89,7 @@ def test_scripts_write_no_html_of_their_own():
     for name in ("admin.js", "admin_privacy.js", "staff.js"):
         assert "innerHTML" not in source(name)
         assert "eval(" not in source(name) and "new Function" not in source(name)
-    # editor.js writes HTML only in setSafeHtml (tests/web/test_static.py).
+    # editor.js writes HTML only in setServerHtml (tests/web/test_static.py).
     # Every staff script calls its API through staff.js, which sends cookie and CSRF token.
     staff = source("staff.js")
     assert "credentials: 'same-origin'" in staff and "'X-CSRF-Token': csrf" in staff

@@ -9,10 +9,10 @@ from datetime import date
 
 import pytest
 
+from bot.content.markdown import render_markdown
 from bot.knowledge.model import MEASURES, KnowledgeBase
 from bot.knowledge.store import Answer, render_answer
 from bot.web.faq_page import MEASURE_HEADINGS
-from bot.web.markdown import render_markdown
 from tests.web.conftest import OPEN
 
 TODAY = OPEN.date()  # 23.11.2026 in Berlin as well
@@ -137,7 +137,7 @@ def test_script_in_an_answer_is_escaped(ctx, client):
     article = articles(client.get("/faq").text)["gaspreisbremse"]
     assert "<script>alert" not in article and "<img src=x" not in article
     assert (
-        "<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; klick <strong>fett</strong></p>"
+        '<p>&lt;script&gt;alert("x")&lt;/script&gt; klick <strong>fett</strong></p>'
         in article
     )
     assert "javascript:" not in article

@@ -31,7 +31,6 @@ SITE_PAGES = {
 CONSOLE_PAGES = ["login.html", "agent.html"]
 WIDGET_TAG = re.compile(r"<script\b[^>]*\bsrc=\"/static/widget\.js\"[^>]*>")
 HOURS = "Mo–Fr 8–18 Uhr, Sa 9–13 Uhr"
-MARKDOWN_BLOCK = re.compile(r"// --- safe-markdown:start.*?// --- safe-markdown:end ---", re.S)
 
 
 @pytest.fixture(scope="module")
@@ -156,26 +155,24 @@ def test_templates_escape_their_data(env, utility):
 
 
 @pytest.mark.parametrize("name", ["widget.js", "agent.js", "editor.js"])
-def test_scripts_write_html_only_through_set_safe_html(name):
+def test_scripts_insert_only_the_servers_html_and_render_no_markdown(name):
+    """Issue 17: one renderer, on the server (bot/content/markdown.py); the scripts insert its
+    ``html`` in one place and have no Markdown code of their own."""
     source = js_source(name)
     writers = re.findall(
         r"\.(?:innerHTML|outerHTML)\s*\+?=|insertAdjacentHTML|document\.write", source
     )
     assert writers == [".innerHTML ="], writers
-    helper = re.search(r"function setSafeHtml\(el, markdownText\) \{\s*(.*?)\s*\}", source, re.S)
-    assert helper, "setSafeHtml missing"
-    assert helper.group(1) == "el.innerHTML = renderMarkdown(markdownText);"
+    helper = re.search(r"function setServerHtml\(el, html, text\) \{\s*(.*?)\s*\}\n", source,
+                       re.S)
+    assert helper, "setServerHtml missing"
+    assert helper.group(1).split("\n") == [
+        "if (typeof html === 'string') el.innerHTML = html;",
+        "    else el.textContent = text || '';",
+    ]
+    for markdown_code in ("renderMarkdown", "escapeHtml", "\\*\\*", "linkKind", "<strong>"):
+        assert markdown_code not in source, markdown_code
     assert "eval(" not in source and "new Function" not in source
-
-
-def test_agent_console_uses_the_same_markdown_code():
-    def block(name: str) -> str:
-        match = MARKDOWN_BLOCK.search(js_source(name))
-        assert match, name
-        return match.group(0)
-
-    assert block("widget.js") == block("agent.js")
-    assert block("widget.js") == block("editor.js")  # the editors' answer preview
 
 
 def test_widget_follows_the_chat_api_contract():

@@ -4,7 +4,7 @@
  * WebSocket /api/v1/agent/ws, polling every 3 s while it is down. Every API call sends the session
  * cookie (credentials: same-origin) and the CSRF token from <meta name="csrf-token">.
  *
- * Security rule as in widget.js: text reaches the DOM as textContent or through setSafeHtml().
+ * Security rule as in widget.js: text reaches the DOM as textContent or through setServerHtml().
  */
 (() => {
   'use strict';
@@ -29,78 +29,15 @@
   const CHANNELS = { web: 'Webchat', whatsapp: 'WhatsApp', messenger: 'Messenger' };
   const DELIVERY = { sent: 'gesendet', delivered: 'zugestellt', read: 'gelesen', failed: 'nicht zugestellt' };
 
-  // --- safe-markdown:start (an identical copy lives in agent.js; tests/web compare the two) ---
-  /** Escape every character that means something in HTML. Runs before any Markdown rule. */
-  function escapeHtml(text) {
-    const map = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-    return String(text).replace(/[&<>"']/g, (c) => map[c]);
+  /**
+   * The only place that writes innerHTML: a message's `html`, its Markdown rendered and sanitised
+   * once on the server (bot/content/markdown.py: an allow-list of tags, safe link targets only).
+   * A message without it (never sent by this server) shows its text as plain text.
+   */
+  function setServerHtml(el, html, text) {
+    if (typeof html === 'string') el.innerHTML = html;
+    else el.textContent = text || '';
   }
-
-  /** Undo escapeHtml (only its five entities), to judge a URL by what the browser will see. */
-  function unescapeHtml(text) {
-    const map = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
-    return text.replace(/&(amp|lt|gt|quot|#39);/g, (m, e) => map[e]);
-  }
-
-  /** 'external' for http(s), 'relative' for /x, #x, ./x, ../x; null for javascript:, data:, //host… */
-  function linkKind(url) {
-    // Backslashes and control characters: browsers read "/\evil.example" as "//evil.example".
-    if (/[\\\s\u0000-\u001f]/.test(url)) return null;
-    if (/^https?:\/\/[^/]/i.test(url)) return 'external';
-    if (/^(\/(?!\/)|#|\.\.?\/)/.test(url)) return 'relative';
-    return null;
-  }
-
-  /** Bold and italic on already escaped text. _x_ only between non-letters, so snake_case stays. */
-  function emphasis(html) {
-    return html
-      .replace(/\*\*(?=\S)(.+?)\*\*/g, '<strong>$1</strong>')
-      .replace(/(^|[^\p{L}\p{N}_])_(?=\S)([^_\n]+?)_(?![\p{L}\p{N}_])/gu, '$1<em>$2</em>');
-  }
-
-  /** Links first (kept out of the emphasis rules, so "_" in a URL stays a "_"), then emphasis. */
-  function inline(html) {
-    const links = [];
-    const text = html.replace(/\[([^\]\n]+)\]\(([^()\s]+)\)/g, (all, label, href) => {
-      const kind = linkKind(unescapeHtml(href));
-      if (!kind) return label; // unsafe target: keep the words, drop the link
-      const ext = kind === 'external';
-      links.push(`<a href="${href}"${ext ? ' target="_blank" rel="noopener noreferrer"' : ''}>`
-        + `${emphasis(label)}${ext ? '<span class="sr-only"> (öffnet in neuem Fenster)</span>' : ''}</a>`);
-      return `\u0000${links.length - 1}\u0000`;
-    });
-    return emphasis(text).replace(/\u0000(\d+)\u0000/g, (m, i) => links[Number(i)]);
-  }
-
-  /** Escaped HTML for a message: paragraphs, line breaks, "- " lists, **bold**, _italic_, links. */
-  function renderMarkdown(text) {
-    const src = escapeHtml(String(text ?? '').replace(/\r\n?/g, '\n').replace(/\u0000/g, ''));
-    return src.split(/\n[ \t]*\n+/).map((block) => {
-      let html = '';
-      let para = [];
-      let items = [];
-      const flush = () => {
-        if (para.length) html += `<p>${para.map(inline).join('<br>')}</p>`;
-        if (items.length) html += `<ul>${items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
-        para = [];
-        items = [];
-      };
-      for (const line of block.split('\n')) {
-        const item = /^\s*[-•]\s+(.*)$/.exec(line);
-        if (item ? para.length : items.length) flush(); // a list ends a paragraph and vice versa
-        if (item) items.push(item[1]);
-        else if (line.trim()) para.push(line);
-      }
-      flush();
-      return html;
-    }).join('');
-  }
-
-  /** The only place that writes innerHTML: always through renderMarkdown, never raw text. */
-  function setSafeHtml(el, markdownText) {
-    el.innerHTML = renderMarkdown(markdownText);
-  }
-  // --- safe-markdown:end ---
 
   // ---- helpers ----------------------------------------------------------------------------------
 
@@ -326,7 +263,7 @@
       const reveal = h('button', { type: 'button', class: 'btn btn--ghost abusive-note', text: 'Beleidigende Nachricht – anzeigen' });
       reveal.addEventListener('click', () => { bubble.classList.add('bubble--shown'); reveal.remove(); });
       bubble.append(reveal, text);
-    } else if (sender === 'customer') bubble.textContent = m.text || ''; else setSafeHtml(bubble, m.text || '');
+    } else if (sender === 'customer') bubble.textContent = m.text || ''; else setServerHtml(bubble, m.html, m.text);
     const el = h('div', { class: `msg msg--${sender}` },
       h('p', { class: 'who', text: sender === 'agent' ? (m.agent_name || 'Kundenservice') : WHO[sender] }), bubble,
       m.delivery_state && S.channel !== 'web' ? h('p', { class: `delivery delivery--${m.delivery_state}`,

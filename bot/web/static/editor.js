@@ -1,12 +1,11 @@
 /*
  * Editors' UI (/editor/). The page (templates/editor.html) is a static skeleton; this script fills
  * it from /api/editor/... Every API call sends the session cookie (credentials: same-origin) and
- * the CSRF token from <meta name="csrf-token">. The answer preview is rendered with the widget's
- * own Markdown function (the block between the safe-markdown markers is a copy of widget.js;
- * tests/web/test_static.py keeps the copies identical), after the server has filled in the
- * placeholders and the dated note exactly as the assistant does (POST /api/editor/preview).
+ * the CSRF token from <meta name="csrf-token">. The answer preview is the server's: it fills in the
+ * placeholders and the dated note exactly as the assistant does and renders the Markdown as the
+ * chat does (POST /api/editor/preview answers `text` and `html`).
  *
- * Security rule as in widget.js: text reaches the DOM as textContent or through setSafeHtml().
+ * Security rule as in widget.js: text reaches the DOM as textContent or through setServerHtml().
  *
  * Stable hooks for browser tests (ids unless noted):
  *   status and errors   editor-status (role=status), editor-alert (role=alert), form-problems
@@ -50,78 +49,15 @@
   const BACKGROUND_POLL_MS = 15000; // badges (inbox, reviews, a running training) otherwise
   const $ = (id) => document.getElementById(id);
 
-  // --- safe-markdown:start (an identical copy lives in agent.js; tests/web compare the two) ---
-  /** Escape every character that means something in HTML. Runs before any Markdown rule. */
-  function escapeHtml(text) {
-    const map = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-    return String(text).replace(/[&<>"']/g, (c) => map[c]);
+  /**
+   * The only place that writes innerHTML: a message's `html`, its Markdown rendered and sanitised
+   * once on the server (bot/content/markdown.py: an allow-list of tags, safe link targets only).
+   * A message without it (never sent by this server) shows its text as plain text.
+   */
+  function setServerHtml(el, html, text) {
+    if (typeof html === 'string') el.innerHTML = html;
+    else el.textContent = text || '';
   }
-
-  /** Undo escapeHtml (only its five entities), to judge a URL by what the browser will see. */
-  function unescapeHtml(text) {
-    const map = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
-    return text.replace(/&(amp|lt|gt|quot|#39);/g, (m, e) => map[e]);
-  }
-
-  /** 'external' for http(s), 'relative' for /x, #x, ./x, ../x; null for javascript:, data:, //host… */
-  function linkKind(url) {
-    // Backslashes and control characters: browsers read "/\evil.example" as "//evil.example".
-    if (/[\\\s\u0000-\u001f]/.test(url)) return null;
-    if (/^https?:\/\/[^/]/i.test(url)) return 'external';
-    if (/^(\/(?!\/)|#|\.\.?\/)/.test(url)) return 'relative';
-    return null;
-  }
-
-  /** Bold and italic on already escaped text. _x_ only between non-letters, so snake_case stays. */
-  function emphasis(html) {
-    return html
-      .replace(/\*\*(?=\S)(.+?)\*\*/g, '<strong>$1</strong>')
-      .replace(/(^|[^\p{L}\p{N}_])_(?=\S)([^_\n]+?)_(?![\p{L}\p{N}_])/gu, '$1<em>$2</em>');
-  }
-
-  /** Links first (kept out of the emphasis rules, so "_" in a URL stays a "_"), then emphasis. */
-  function inline(html) {
-    const links = [];
-    const text = html.replace(/\[([^\]\n]+)\]\(([^()\s]+)\)/g, (all, label, href) => {
-      const kind = linkKind(unescapeHtml(href));
-      if (!kind) return label; // unsafe target: keep the words, drop the link
-      const ext = kind === 'external';
-      links.push(`<a href="${href}"${ext ? ' target="_blank" rel="noopener noreferrer"' : ''}>`
-        + `${emphasis(label)}${ext ? '<span class="sr-only"> (öffnet in neuem Fenster)</span>' : ''}</a>`);
-      return `\u0000${links.length - 1}\u0000`;
-    });
-    return emphasis(text).replace(/\u0000(\d+)\u0000/g, (m, i) => links[Number(i)]);
-  }
-
-  /** Escaped HTML for a message: paragraphs, line breaks, "- " lists, **bold**, _italic_, links. */
-  function renderMarkdown(text) {
-    const src = escapeHtml(String(text ?? '').replace(/\r\n?/g, '\n').replace(/\u0000/g, ''));
-    return src.split(/\n[ \t]*\n+/).map((block) => {
-      let html = '';
-      let para = [];
-      let items = [];
-      const flush = () => {
-        if (para.length) html += `<p>${para.map(inline).join('<br>')}</p>`;
-        if (items.length) html += `<ul>${items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
-        para = [];
-        items = [];
-      };
-      for (const line of block.split('\n')) {
-        const item = /^\s*[-•]\s+(.*)$/.exec(line);
-        if (item ? para.length : items.length) flush(); // a list ends a paragraph and vice versa
-        if (item) items.push(item[1]);
-        else if (line.trim()) para.push(line);
-      }
-      flush();
-      return html;
-    }).join('');
-  }
-
-  /** The only place that writes innerHTML: always through renderMarkdown, never raw text. */
-  function setSafeHtml(el, markdownText) {
-    el.innerHTML = renderMarkdown(markdownText);
-  }
-  // --- safe-markdown:end ---
 
   // ---- helpers ----------------------------------------------------------------------------------
 
@@ -527,7 +463,7 @@
     try {
       const res = await api('POST', '/preview', body);
       if (seq !== S.previewSeq) return; // a newer preview is on its way
-      setSafeHtml(ui.preview, res.text || '');
+      setServerHtml(ui.preview, res.html, res.text);
       ui.previewButtons.replaceChildren(...(res.buttons || []).map((b) => h('button', { type: 'button', class: 'swc-reply', disabled: true, text: b.title })));
       ui.previewButtons.hidden = !(res.buttons || []).length;
       ui.previewProblems.replaceChildren(...(res.problems || []).map((p) => h('li', { text: p })));

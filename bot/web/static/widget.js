@@ -6,8 +6,9 @@
  * base URL of the chat API (empty: same origin). No framework and no build step: the file is
  * served as written. APIs: shared/contracts.md §3 and docs/design/web-app.md ("JSON shapes").
  *
- * Security rule: message text reaches the DOM only as textContent or through setSafeHtml(),
- * which escapes everything before adding the few Markdown tags (tests/web check this).
+ * Security rule: message text reaches the DOM only as textContent or through setServerHtml(): the
+ * message's `html`, rendered and sanitised on the server (bot/content/markdown.py). The widget has
+ * no Markdown renderer of its own.
  */
 (() => {
   'use strict';
@@ -85,78 +86,21 @@
     cbDone: (hours) => `Vielen Dank! Wir haben Ihre Anfrage erhalten und melden uns zu unseren Servicezeiten${hours ? ` (${hours})` : ''} bei Ihnen.`,
   };
 
-  // --- safe-markdown:start (an identical copy lives in agent.js; tests/web compare the two) ---
-  /** Escape every character that means something in HTML. Runs before any Markdown rule. */
-  function escapeHtml(text) {
-    const map = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-    return String(text).replace(/[&<>"']/g, (c) => map[c]);
+  /**
+   * The only place that writes innerHTML: a message's `html`, its Markdown rendered and sanitised
+   * once on the server (bot/content/markdown.py: an allow-list of tags, safe link targets only).
+   * A message without it (never sent by this server) shows its text as plain text.
+   */
+  function setServerHtml(el, html, text) {
+    if (typeof html === 'string') el.innerHTML = html;
+    else el.textContent = text || '';
   }
 
-  /** Undo escapeHtml (only its five entities), to judge a URL by what the browser will see. */
-  function unescapeHtml(text) {
-    const map = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
-    return text.replace(/&(amp|lt|gt|quot|#39);/g, (m, e) => map[e]);
-  }
-
-  /** 'external' for http(s), 'relative' for /x, #x, ./x, ../x; null for javascript:, data:, //host… */
-  function linkKind(url) {
+  /** A link target from the config: a path on this site or an http(s) address, nothing else. */
+  function safeHref(url) {
     // Backslashes and control characters: browsers read "/\evil.example" as "//evil.example".
-    if (/[\\\s\u0000-\u001f]/.test(url)) return null;
-    if (/^https?:\/\/[^/]/i.test(url)) return 'external';
-    if (/^(\/(?!\/)|#|\.\.?\/)/.test(url)) return 'relative';
-    return null;
+    return !/[\\\s\u0000-\u001f]/.test(url) && /^(\/(?!\/)|https?:\/\/[^/])/i.test(url);
   }
-
-  /** Bold and italic on already escaped text. _x_ only between non-letters, so snake_case stays. */
-  function emphasis(html) {
-    return html
-      .replace(/\*\*(?=\S)(.+?)\*\*/g, '<strong>$1</strong>')
-      .replace(/(^|[^\p{L}\p{N}_])_(?=\S)([^_\n]+?)_(?![\p{L}\p{N}_])/gu, '$1<em>$2</em>');
-  }
-
-  /** Links first (kept out of the emphasis rules, so "_" in a URL stays a "_"), then emphasis. */
-  function inline(html) {
-    const links = [];
-    const text = html.replace(/\[([^\]\n]+)\]\(([^()\s]+)\)/g, (all, label, href) => {
-      const kind = linkKind(unescapeHtml(href));
-      if (!kind) return label; // unsafe target: keep the words, drop the link
-      const ext = kind === 'external';
-      links.push(`<a href="${href}"${ext ? ' target="_blank" rel="noopener noreferrer"' : ''}>`
-        + `${emphasis(label)}${ext ? '<span class="sr-only"> (öffnet in neuem Fenster)</span>' : ''}</a>`);
-      return `\u0000${links.length - 1}\u0000`;
-    });
-    return emphasis(text).replace(/\u0000(\d+)\u0000/g, (m, i) => links[Number(i)]);
-  }
-
-  /** Escaped HTML for a message: paragraphs, line breaks, "- " lists, **bold**, _italic_, links. */
-  function renderMarkdown(text) {
-    const src = escapeHtml(String(text ?? '').replace(/\r\n?/g, '\n').replace(/\u0000/g, ''));
-    return src.split(/\n[ \t]*\n+/).map((block) => {
-      let html = '';
-      let para = [];
-      let items = [];
-      const flush = () => {
-        if (para.length) html += `<p>${para.map(inline).join('<br>')}</p>`;
-        if (items.length) html += `<ul>${items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
-        para = [];
-        items = [];
-      };
-      for (const line of block.split('\n')) {
-        const item = /^\s*[-•]\s+(.*)$/.exec(line);
-        if (item ? para.length : items.length) flush(); // a list ends a paragraph and vice versa
-        if (item) items.push(item[1]);
-        else if (line.trim()) para.push(line);
-      }
-      flush();
-      return html;
-    }).join('');
-  }
-
-  /** The only place that writes innerHTML: always through renderMarkdown, never raw text. */
-  function setSafeHtml(el, markdownText) {
-    el.innerHTML = renderMarkdown(markdownText);
-  }
-  // --- safe-markdown:end ---
 
   // ---- small helpers ----------------------------------------------------------------------------
 
@@ -395,7 +339,7 @@
     configPromise ||= api('GET', '/api/v1/config').then((c) => {
       S.config = { ...S.config, ...c, brand: { ...S.config.brand, ...(c?.brand || {}) } };
       ui.title.textContent = T.title(S.config.brand.name);
-      if (linkKind(S.config.privacy_url || '')) ui.privacyLink.href = S.config.privacy_url;
+      if (safeHref(S.config.privacy_url || '')) ui.privacyLink.href = S.config.privacy_url;
       const { primary, on_primary: onPrimary } = S.config.brand.colors || {};
       const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i;
       if (hex.test(primary || '') && hex.test(onPrimary || '') && contrast(primary, onPrimary) >= 4.5 && contrast(primary, '#ffffff') >= 4.5) {
@@ -459,7 +403,7 @@
       : h('span', { class: 'sr-only', text: T.who[sender] }));
     const bubble = h('div', { class: 'swc-bubble' });
     if (sender === 'customer') bubble.textContent = m.text || ''; // customers' text: never HTML
-    else setSafeHtml(bubble, m.text || '');
+    else setServerHtml(bubble, m.html, m.text);
     el.append(bubble);
     const buttons = Array.isArray(m.buttons) ? m.buttons.filter((b) => b && b.payload) : [];
     if (buttons.length) {
