@@ -88,6 +88,8 @@ class Target:
     concurrent_errors: int = 0
     concurrent_wall: float = 0.0
     empty_answers: int = 0
+    # Per round of the concurrent load: messages/s and the 1-min load average before it.
+    rounds: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def throughput(self) -> float:
@@ -100,7 +102,8 @@ async def _post(session: aiohttp.ClientSession, target: Target, sender: str,
     """Send one message; its latency in seconds, or ``None`` for an error.
 
     An error: no HTTP 200, a transport failure or a timeout. An answer without any bot
-    message is answered (it counts as a latency) but noted, since both bots always reply.
+    message counts as answered but is noted: the moodbot sometimes just listens after an
+    out-of-context yes/no, which costs its server less than an answer.
     """
     started = time.perf_counter()
     try:
@@ -160,10 +163,14 @@ async def concurrent(target: Target) -> None:
             else:
                 target.concurrent.append(latency)
 
+    load = os.getloadavg()[0]
+    answered = len(target.concurrent)
     async with _session(CONVERSATIONS) as session:
         started = time.perf_counter()
         await asyncio.gather(*(conversation(session, i) for i in range(CONVERSATIONS)))
-        target.concurrent_wall += time.perf_counter() - started
+        wall = time.perf_counter() - started
+    target.concurrent_wall += wall
+    target.rounds.append(((len(target.concurrent) - answered) / wall, load))
 
 
 def _rss_mb(pid: int) -> float:
@@ -295,6 +302,9 @@ def main() -> None:
     def fmt_load(load: tuple[float, float, float]) -> str:
         return " / ".join(f"{x:.2f}" for x in load)
 
+    def fmt_rounds(target: Target) -> str:
+        return ", ".join(f"{rate:.1f} (load {load:.1f})" for rate, load in target.rounds)
+
     report = f"""# Rasa server benchmark: our assistant vs. stock Rasa 3.6
 
 Command: `make bench` (`python -m bench.rasa_server`), one run, both servers on the same machine.
@@ -316,7 +326,9 @@ run to run, the ratio less than the absolute values). The whole run took {took_m
   sequential messages; {CONVERSATIONS} concurrent closed-loop conversations × {MESSAGES_PER_CONVERSATION}
   messages (each sends its next message as soon as the answer arrived; one aiohttp client),
   {ROUNDS} rounds alternating ours / stock ({messages} messages per server). An error is a
-  request without HTTP 200 (or a timeout after 60 s).
+  request without HTTP 200 (or a timeout after 60 s). An answer without any bot message counts
+  as answered and is shown separately (the moodbot sometimes just listens after an
+  out-of-context yes/no: less work for its server, so it flatters stock).
 
 ## Targets (issue 16, "Speed stays")
 
@@ -334,6 +346,7 @@ run to run, the ratio less than the absolute values). The whole run took {took_m
 | {CONVERSATIONS} concurrent conversations: throughput | {o.throughput:.1f} messages/s | {s.throughput:.1f} messages/s |
 | {CONVERSATIONS} concurrent conversations: p50 / p95 / p99 | {_row(o.concurrent)} | {_row(s.concurrent)} |
 | {CONVERSATIONS} concurrent conversations: errors / answered | {o.concurrent_errors} / {len(o.concurrent)} | {s.concurrent_errors} / {len(s.concurrent)} |
+| throughput per round, messages/s (1-min load average before it) | {fmt_rounds(o)} | {fmt_rounds(s)} |
 | sequential, {SEQUENTIAL_MESSAGES} messages: p50 / p95 / p99 | {_row(o.sequential)} | {_row(s.sequential)} |
 | sequential: errors | {o.sequential_errors} | {s.sequential_errors} |
 | answers without any bot message | {o.empty_answers} | {s.empty_answers} |
