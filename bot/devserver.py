@@ -29,9 +29,14 @@ from types import FrameType
 import requests
 import yaml
 
+from bot.environments import bin_dir
 from bot.settings import REPO_ROOT, Settings, get_settings
 
-BIN = Path(sys.executable).parent
+# Each service runs in its own environment (bot/environments.py), whichever one runs this
+# launcher: Rasa in .venv (Python 3.10), the web app, the calculator and the action server in
+# .venv-app (Python 3.12).
+RASA_BIN = bin_dir("rasa")
+APP_BIN = bin_dir("app")
 HOST = "127.0.0.1"
 RASA_TOKEN_FILE = REPO_ROOT / "build" / "rasa-token"
 ACTION_TOKEN_FILE = REPO_ROOT / "build" / "action-token"
@@ -106,7 +111,7 @@ def tariff_service(
     """The tariff calculator service (``python -m bot.tariff``)."""
     return ServiceProcess(
         name="tariff calculator",
-        command=[str(BIN / "python"), "-m", "bot.tariff"],
+        command=[str(APP_BIN / "python"), "-m", "bot.tariff"],
         health_url=f"http://{HOST}:{port}/health",
         env={"TARIFF_URL": f"http://{HOST}:{port}", "BIND_HOST": HOST, **(extra_env or {})},
         log_path=log_path,
@@ -122,7 +127,7 @@ def web_app(
     """The web app: demo website with the widget, chat API, agent console."""
     return ServiceProcess(
         name=f"web app :{port}",
-        command=[str(BIN / "python"), "-m", "bot.web"],
+        command=[str(APP_BIN / "python"), "-m", "bot.web"],
         health_url=f"http://{HOST}:{port}/health",
         env={"WEB_PORT": str(port), "RASA_URL": rasa_url, "BIND_HOST": HOST,
              **(extra_env or {})},
@@ -140,7 +145,7 @@ def action_server(
     port = port or get_settings().action_server_port
     return ServiceProcess(
         name=f"action server :{port}",
-        command=[str(BIN / "python"), "-m", "actions"],
+        command=[str(RASA_BIN / "python"), "-m", "actions"],
         health_url=f"http://{HOST}:{port}/health",
         env={
             "ACTION_SERVER_PORT": str(port),
@@ -179,11 +184,11 @@ def rasa_server(
     # Rasa's HTTP API requires the token when one is set (RASA_TOKEN).
     token = (extra_env or {}).get("RASA_TOKEN") or os.environ.get("RASA_TOKEN")
     if via_cli:
-        command = [str(BIN / "python"), "-m", "bot", "rasa-server", "--model", str(model),
+        command = [str(RASA_BIN / "python"), "-m", "bot", "rasa-server", "--model", str(model),
                    "--port", str(port), "--credentials", str(credentials),
                    "--endpoints", str(endpoints)]
     else:
-        command = [str(BIN / "rasa"), "run", "--enable-api", "--interface", HOST,
+        command = [str(RASA_BIN / "rasa"), "run", "--enable-api", "--interface", HOST,
                    "--port", str(port), "--model", str(model), "--credentials", str(credentials),
                    "--endpoints", str(endpoints), *(["--auth-token", token] if token else [])]
     # The readiness route (model loaded, tracker store reachable) belongs to the rest_meta
