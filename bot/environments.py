@@ -63,16 +63,19 @@ MODULES: Final[dict[str, frozenset[Environment]]] = {
     "actions": _APP,
 }
 
-# Test files and directories (relative to tests/) per environment, longest prefix wins; the
-# rest runs in the application environment.
-TEST_PATHS: Final[dict[str, Environment]] = {
-    "": "app",
-    "channels": "rasa",
-    "nlu": "rasa",
-    "evaluation": "rasa",
-    "test_server_patches.py": "rasa",
-    "e2e/test_eval_cli.py": "rasa",
-    "stories": "rasa",
+# Test files and directories (relative to tests/) and the environments that run them, longest
+# prefix wins; the rest runs in the application environment. The database code shared by both
+# (SQLAlchemy 1.4 there, 2.0 here) is tested in both.
+TEST_PATHS: Final[dict[str, frozenset[Environment]]] = {
+    "": _APP,
+    "channels": _RASA,
+    "nlu": _RASA,
+    "evaluation": _RASA,
+    "test_server_patches.py": _RASA,
+    "e2e/test_eval_cli.py": _RASA,
+    "stories": _RASA,
+    "chat": _BOTH,
+    "knowledge": _BOTH,
 }
 
 
@@ -84,13 +87,13 @@ def environments_of(module: str) -> frozenset[Environment]:
     raise KeyError(f"{module} is not listed in bot.environments.MODULES")
 
 
-def environment_of_test(relative: str) -> Environment:
-    """The environment that runs the test file or directory ``relative`` (to tests/)."""
+def environments_of_test(relative: str) -> frozenset[Environment]:
+    """The environments that run the test file or directory ``relative`` (to tests/)."""
     relative = relative.strip("/")
     for prefix in sorted(TEST_PATHS, key=len, reverse=True):
         if not prefix or relative == prefix or relative.startswith(prefix + "/"):
             return TEST_PATHS[prefix]
-    return "app"
+    return _APP
 
 
 def venv_dir(environment: Environment) -> Path:

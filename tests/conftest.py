@@ -19,7 +19,7 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
 
     ``make test`` runs pytest once in each environment; the two runs together cover tests/.
     """
-    from bot.environments import current, environment_of_test
+    from bot.environments import current, environments_of_test
 
     tests = Path(__file__).resolve().parent
     if collection_path == tests or tests not in collection_path.parents:
@@ -29,7 +29,7 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
         prefix.startswith(relative + "/") for prefix in _test_prefixes()
     ):
         return None  # a directory holding tests of both environments
-    return True if environment_of_test(relative) != current() else None
+    return True if current() not in environments_of_test(relative) else None
 
 
 def _test_prefixes() -> list[str]:

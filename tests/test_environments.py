@@ -72,6 +72,7 @@ def test_current_environment() -> None:
 
 
 def test_test_paths() -> None:
-    assert environments.environment_of_test("channels/test_replicas.py") == "rasa"
-    assert environments.environment_of_test("web/test_chat_api.py") == "app"
-    assert environments.environment_of_test("test_environments.py") == "app"
+    assert environments.environments_of_test("channels/test_replicas.py") == {"rasa"}
+    assert environments.environments_of_test("web/test_chat_api.py") == {"app"}
+    assert environments.environments_of_test("test_environments.py") == {"app"}
+    assert environments.environments_of_test("chat/test_kpis.py") == {"rasa", "app"}
