@@ -132,11 +132,13 @@ $(MODEL): $(VENV)/.installed $(SPACY_MODEL) $(TRAIN_INPUTS)
 
 train: $(MODEL) ## Train the model if its inputs changed
 
-run: $(MODEL) ## Set up everything and start the assistant on loopback
-	$(PY) -m bot run
+# The launcher runs in the application environment; it starts every process with its own
+# environment's interpreter (bot/environments.py).
+run: $(MODEL) $(APP_VENV)/.installed ## Set up everything and start the assistant on loopback
+	$(APP_PY) -m bot run
 
-run-prod: $(MODEL) ## Start the production profile here: PostgreSQL, Redis, 2 Rasa + 2 action servers + 2 web apps
-	$(PY) -m bot run-prod
+run-prod: $(MODEL) $(APP_VENV)/.installed ## Start the production profile here: PostgreSQL, Redis, 2 Rasa + 2 action servers + 2 web apps
+	$(APP_PY) -m bot run-prod
 
 shell: $(MODEL) ## Chat in the terminal (needs `make run` in another terminal for the actions)
 	@test -f build/action-token || { echo "start \`make run\` first (it makes build/action-token)"; exit 1; }
@@ -146,18 +148,25 @@ shell: $(MODEL) ## Chat in the terminal (needs `make run` in another terminal fo
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check bot actions channels tests bench
 
-types: $(VENV)/.installed ## mypy (strict on bot/, actions/, channels/)
-	$(VENV)/bin/mypy bot actions channels
+# Each environment checks the code it runs (bot/environments.py): the Rasa one what imports rasa
+# and the shared code under SQLAlchemy 1.4, the application one everything else.
+types: $(VENV)/.installed $(APP_VENV)/.installed ## mypy (strict on bot/, actions/, channels/), per environment
+	$(VENV)/bin/mypy channels bot/nlu bot/evaluation bot/knowledge bot/chat bot/content/models.py \
+		bot/settings.py bot/environments.py bot/cli.py
+	$(APP_VENV)/bin/mypy bot actions
 
-check-content: $(VENV)/.installed ## Validate knowledge/ and check the generated files are current
-	$(PY) -m bot check
+check-content: $(VENV)/.installed $(APP_VENV)/.installed ## Validate knowledge/ and check the generated files are current
+	$(APP_PY) -m bot check
 	$(PY) -m bot generate --check
 
 validate: $(MODEL) ## rasa data validate
 	$(RASA) data validate --fail-on-warnings > build/validate.log 2>&1 || { cat build/validate.log; exit 1; }
 
-test-unit: $(MODEL) $(FUZZ_VENV)/.installed $(BROWSER_DEPS) ## pytest (unit, API, end-to-end and schemathesis tests; starts the servers)
+# Two pytest runs, one per environment: each collects the tests of its environment
+# (bot/environments.TEST_PATHS, tests/conftest.py); together they cover tests/.
+test-unit: $(MODEL) $(APP_VENV)/.installed $(FUZZ_VENV)/.installed $(BROWSER_DEPS) ## pytest in both environments (unit, API, end-to-end and schemathesis tests; starts the servers)
 	$(PY) -m pytest
+	$(APP_PY) -m pytest
 
 test-stories: $(MODEL) ## rasa test stories against the trained model
 	$(RASA) test core --stories tests/stories --model $(MODEL) --out build/story-results \

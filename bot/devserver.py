@@ -33,8 +33,8 @@ from bot.environments import bin_dir
 from bot.settings import REPO_ROOT, Settings, get_settings
 
 # Each service runs in its own environment (bot/environments.py), whichever one runs this
-# launcher: Rasa in .venv (Python 3.10), the web app, the calculator and the action server in
-# .venv-app (Python 3.12).
+# launcher: Rasa in .venv (Python 3.10); the web app, the calculator and the action server
+# (rasa-sdk's current line, which speaks the same webhook protocol) in .venv-app (Python 3.12).
 RASA_BIN = bin_dir("rasa")
 APP_BIN = bin_dir("app")
 HOST = "127.0.0.1"
@@ -145,7 +145,7 @@ def action_server(
     port = port or get_settings().action_server_port
     return ServiceProcess(
         name=f"action server :{port}",
-        command=[str(RASA_BIN / "python"), "-m", "actions"],
+        command=[str(APP_BIN / "python"), "-m", "actions"],
         health_url=f"http://{HOST}:{port}/health",
         env={
             "ACTION_SERVER_PORT": str(port),
