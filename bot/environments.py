@@ -63,6 +63,10 @@ MODULES: Final[dict[str, frozenset[Environment]]] = {
     "actions": _APP,
 }
 
+# Packages only the Rasa environment has. A shared module imports them only inside the
+# function of a command that runs there (``python -m bot rasa-server``, ``eval``).
+RASA_ONLY_PACKAGES: Final = frozenset({"rasa", "spacy", "tensorflow", "sklearn"})
+
 # Test files and directories (relative to tests/) and the environments that run them, longest
 # prefix wins; the rest runs in the application environment. The database code shared by both
 # (SQLAlchemy 1.4 there, 2.0 here) is tested in both.
@@ -76,6 +80,7 @@ TEST_PATHS: Final[dict[str, frozenset[Environment]]] = {
     "stories": _RASA,
     "chat": _BOTH,
     "knowledge": _BOTH,
+    "deploy": _BOTH,  # each environment's install against the imports of its code
 }
 
 
