@@ -60,6 +60,7 @@ MODULES: Final[dict[str, frozenset[Environment]]] = {
     "bot.observability.asgi": _APP,
     "bot.observability.web": _APP,
     "bot.social": _APP,
+    "bot.retention": _APP,  # the web app's daily job and `python -m bot retention`
     "actions": _APP,
 }
 
