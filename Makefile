@@ -179,16 +179,17 @@ test: lint types lint-deploy check-content validate test-stories test-unit ## Se
 eval: $(MODEL) ## Held-out evaluation + baselines → docs/benchmarks/nlu.md
 	$(PY) -m bot report
 
-bench: $(MODEL) ## Benchmarks → docs/benchmarks/
-	$(PY) -m bench.rasa_server
-	$(PY) -m bench.calculator
-	$(PY) -m bench.web_app
-	$(PY) -m bench.content_publish
-	$(PY) -m bench.content_training
-	$(PY) -m bench.kpis
+# The benchmarks drive the services from the application environment, like the launcher.
+bench: $(MODEL) $(APP_VENV)/.installed ## Benchmarks → docs/benchmarks/
+	$(APP_PY) -m bench.rasa_server
+	$(APP_PY) -m bench.calculator
+	$(APP_PY) -m bench.web_app
+	$(APP_PY) -m bench.content_publish
+	$(APP_PY) -m bench.content_training
+	$(APP_PY) -m bench.kpis
 
-bench-load: $(MODEL) ## Load benchmark of the production profile (1 and 2 Rasa replicas) → docs/benchmarks/load.md
-	$(PY) -m bench.load
+bench-load: $(MODEL) $(APP_VENV)/.installed ## Load benchmark of the production profile (1 and 2 Rasa replicas) → docs/benchmarks/load.md
+	$(APP_PY) -m bench.load
 
 lock-app: ## Re-resolve constraints-app.txt from requirements-app.in in a fresh virtualenv
 	rm -rf build/lock-app-venv && $(APP_PYTHON) -m venv build/lock-app-venv
