@@ -82,6 +82,7 @@ TEST_PATHS: Final[dict[str, frozenset[Environment]]] = {
     "chat": _BOTH,
     "knowledge": _BOTH,
     "deploy": _BOTH,  # each environment's install against the imports of its code
+    "moderation": _BOTH,  # the word-list test needs spaCy's lemma table (Rasa environment)
 }
 
 
