@@ -26,6 +26,7 @@ import logging
 import re
 import secrets
 import sys
+import warnings
 import zlib
 from time import perf_counter
 from typing import Any, Final
@@ -133,6 +134,12 @@ def main() -> int:
     from rasa_sdk.endpoint import create_app
     from rasa_sdk.executor import ActionExecutor
 
+    # rasa-sdk warns on the first call that Rasa 3.6 and rasa-sdk 3.21 differ in their minor
+    # version. Measured (issue 17): the webhook protocol is the same, the whole test suite and
+    # tests/channels/test_action_exchange.py pass with this pair; the warning would only be noise.
+    warnings.filterwarnings(
+        "ignore", message="Your versions of rasa and rasa_sdk might not be compatible"
+    )
     executor = ActionExecutor()
     executor.register_package("actions")
     app = create_app(executor, cors_origins=None)
