@@ -100,7 +100,7 @@ class ServiceProcess:
 
 def local_token(variable: str, path: Path) -> str:
     """``variable`` from the environment, else a token generated once into ``path`` (0600)."""
-    from bot.web.security import load_or_create_secret
+    from bot.secretfile import load_or_create_secret
 
     return os.environ.get(variable) or load_or_create_secret(path)
 
@@ -462,7 +462,7 @@ def prepare_production(layout: ProductionLayout) -> tuple[Path, str, list[str]]:
 
     from bot.chat.db import make_engine, make_sessionmaker
     from bot.chat.models import Agent
-    from bot.web.security import load_or_create_secret
+    from bot.secretfile import load_or_create_secret
     from bot.web.users import create_demo_users
 
     if create_database(layout):
