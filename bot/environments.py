@@ -77,7 +77,6 @@ TEST_PATHS: Final[dict[str, frozenset[Environment]]] = {
     "nlu": _RASA,
     "evaluation": _RASA,
     "test_server_patches.py": _RASA,
-    "e2e/test_eval_cli.py": _RASA,
     "stories": _RASA,
     "chat": _BOTH,
     "knowledge": _BOTH,
