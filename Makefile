@@ -1,6 +1,8 @@
 # The Stadtwerk assistant. `make help` lists the targets; CI runs `make test` (.ci/run).
-# Everything is incremental: the virtualenv is rebuilt only when pyproject.toml/constraints.txt
-# change, schemathesis's build/fuzz-venv only when tools/fuzz-requirements.txt changes, the model
+# Two virtualenvs (bot/environments.py): .venv (Python 3.10, Rasa: server, NLU, training,
+# evaluation; constraints.txt) and .venv-app (Python 3.12: web app, tariff calculator, action
+# server; constraints-app.txt). Everything is incremental: each virtualenv is rebuilt only when
+# its lock changes, schemathesis's build/fuzz-venv only when tools/fuzz-requirements.txt changes, the model
 # only when knowledge/, data/, config.yml, domain.yml or the NLU code change.
 
 -include .env
@@ -13,9 +15,14 @@ PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10
 # schemathesis (tools/fuzz-requirements.txt) needs Python >= 3.11: its own venv, pyenv's 3.11 first.
 FUZZ_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) \
 	$(shell command -v python3.11 python3.12 python3.13))
+# The application environment: Python >= 3.12, pyenv's 3.12 first.
+APP_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) \
+	$(shell command -v python3.12 python3.13))
 FUZZ_VENV := build/fuzz-venv
 VENV := .venv
 PY := $(VENV)/bin/python
+APP_VENV := .venv-app
+APP_PY := $(APP_VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/assistant.tar.gz
 SPACY_MODEL := build/spacy-de/meta.json
@@ -28,7 +35,7 @@ RASA_TELEMETRY_ENABLED ?= false
 SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .PHONY: help install fuzz-venv generate train run run-prod shell test lint types check-content \
-	validate test-unit test-stories eval bench bench-load clean lock lock-fuzz browser-deps \
+	validate test-unit test-stories eval bench bench-load clean lock lock-app lock-fuzz browser-deps \
 	deploy-venv lint-deploy lock-deploy
 
 help: ## Show this help
@@ -43,7 +50,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 		|| { tail -30 build/install.log; exit 1; }
 	@touch $@
 
-install: $(VENV)/.installed ## Create the virtualenv with the locked dependencies
+$(APP_VENV)/.installed: requirements-app.in constraints-app.txt pyproject.toml
+	@test -n "$(APP_PYTHON)" || { echo "Python >= 3.12 not found (set APP_PYTHON=/path/to/python3.12)"; exit 1; }
+	@mkdir -p build
+	@echo "creating $(APP_VENV) with $(APP_PYTHON) (log: build/install-app.log)"
+	@test -x $(APP_PY) || $(APP_PYTHON) -m venv $(APP_VENV)
+	@{ $(APP_PY) -m pip install -c constraints-app.txt -r requirements-app.in \
+		&& $(APP_PY) -m pip install --no-deps -e . && $(APP_PY) -m pip check; } \
+		> build/install-app.log 2>&1 || { tail -30 build/install-app.log; exit 1; }
+	@touch $@
+
+install: $(VENV)/.installed $(APP_VENV)/.installed ## Create both virtualenvs with their locked dependencies
 
 $(FUZZ_VENV)/.installed: tools/fuzz-requirements.txt
 	@test -n "$(FUZZ_PYTHON)" || { echo "Python >= 3.11 not found (set FUZZ_PYTHON=/path/to/python3.11)"; exit 1; }
@@ -116,11 +133,13 @@ $(MODEL): $(VENV)/.installed $(SPACY_MODEL) $(TRAIN_INPUTS)
 
 train: $(MODEL) ## Train the model if its inputs changed
 
-run: $(MODEL) ## Set up everything and start the assistant on loopback
-	$(PY) -m bot run
+# The launcher runs in the application environment; it starts every process with its own
+# environment's interpreter (bot/environments.py).
+run: $(MODEL) $(APP_VENV)/.installed ## Set up everything and start the assistant on loopback
+	$(APP_PY) -m bot run
 
-run-prod: $(MODEL) ## Start the production profile here: PostgreSQL, Redis, 2 Rasa + 2 action servers + 2 web apps
-	$(PY) -m bot run-prod
+run-prod: $(MODEL) $(APP_VENV)/.installed ## Start the production profile here: PostgreSQL, Redis, 2 Rasa + 2 action servers + 2 web apps
+	$(APP_PY) -m bot run-prod
 
 shell: $(MODEL) ## Chat in the terminal (needs `make run` in another terminal for the actions)
 	@test -f build/action-token || { echo "start \`make run\` first (it makes build/action-token)"; exit 1; }
@@ -130,18 +149,25 @@ shell: $(MODEL) ## Chat in the terminal (needs `make run` in another terminal fo
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check bot actions channels tests bench
 
-types: $(VENV)/.installed ## mypy (strict on bot/, actions/, channels/)
-	$(VENV)/bin/mypy bot actions channels
+# Each environment checks the code it runs (bot/environments.py): the Rasa one what imports rasa
+# and the shared code under SQLAlchemy 1.4, the application one everything else.
+types: $(VENV)/.installed $(APP_VENV)/.installed ## mypy (strict on bot/, actions/, channels/), per environment
+	$(VENV)/bin/mypy --follow-imports=silent channels bot/nlu bot/evaluation bot/knowledge bot/chat \
+		bot/content/models.py bot/settings.py bot/environments.py bot/cli.py
+	$(APP_VENV)/bin/mypy bot actions
 
-check-content: $(VENV)/.installed ## Validate knowledge/ and check the generated files are current
-	$(PY) -m bot check
+check-content: $(VENV)/.installed $(APP_VENV)/.installed ## Validate knowledge/ and check the generated files are current
+	$(APP_PY) -m bot check
 	$(PY) -m bot generate --check
 
 validate: $(MODEL) ## rasa data validate
 	$(RASA) data validate --fail-on-warnings > build/validate.log 2>&1 || { cat build/validate.log; exit 1; }
 
-test-unit: $(MODEL) $(FUZZ_VENV)/.installed $(BROWSER_DEPS) ## pytest (unit, API, end-to-end and schemathesis tests; starts the servers)
+# Two pytest runs, one per environment: each collects the tests of its environment
+# (bot/environments.TEST_PATHS, tests/conftest.py); together they cover tests/.
+test-unit: $(MODEL) $(APP_VENV)/.installed $(FUZZ_VENV)/.installed $(BROWSER_DEPS) ## pytest in both environments (unit, API, end-to-end and schemathesis tests; starts the servers)
 	$(PY) -m pytest
+	$(APP_PY) -m pytest
 
 test-stories: $(MODEL) ## rasa test stories against the trained model
 	$(RASA) test core --stories tests/stories --model $(MODEL) --out build/story-results \
@@ -154,17 +180,25 @@ test: lint types lint-deploy check-content validate test-stories test-unit ## Se
 eval: $(MODEL) ## Held-out evaluation + baselines → docs/benchmarks/nlu.md
 	$(PY) -m bot report
 
-bench: $(MODEL) ## Benchmarks → docs/benchmarks/
-	$(PY) -m bench.rasa_server
-	$(PY) -m bench.calculator
-	$(PY) -m bench.web_app
-	$(PY) -m bench.content_publish
-	$(PY) -m bench.content_training
-	$(PY) -m bench.kpis
-	$(PY) -m bench.social
+# The benchmarks drive the services from the application environment, like the launcher.
+bench: $(MODEL) $(APP_VENV)/.installed ## Benchmarks → docs/benchmarks/
+	$(APP_PY) -m bench.rasa_server
+	$(APP_PY) -m bench.calculator
+	$(APP_PY) -m bench.web_app
+	$(APP_PY) -m bench.content_publish
+	$(APP_PY) -m bench.content_training
+	$(APP_PY) -m bench.kpis
+	$(APP_PY) -m bench.social
 
-bench-load: $(MODEL) ## Load benchmark of the production profile (1 and 2 Rasa replicas) → docs/benchmarks/load.md
-	$(PY) -m bench.load
+bench-load: $(MODEL) $(APP_VENV)/.installed ## Load benchmark of the production profile (1 and 2 Rasa replicas) → docs/benchmarks/load.md
+	$(APP_PY) -m bench.load
+
+lock-app: ## Re-resolve constraints-app.txt from requirements-app.in in a fresh virtualenv
+	rm -rf build/lock-app-venv && $(APP_PYTHON) -m venv build/lock-app-venv
+	build/lock-app-venv/bin/pip install -q -r requirements-app.in
+	{ sed -n '1,3p' constraints-app.txt; build/lock-app-venv/bin/pip freeze --exclude-editable; } \
+		> constraints-app.txt.new
+	@echo "review constraints-app.txt.new and move it over constraints-app.txt"
 
 lock: ## Re-resolve constraints.txt in a fresh virtualenv (needs the package index)
 	rm -rf build/lock-venv && $(PYTHON310) -m venv build/lock-venv
@@ -181,4 +215,4 @@ lock-fuzz: ## Re-resolve tools/fuzz-requirements.txt (SCHEMATHESIS=version, defa
 	@echo "review tools/fuzz-requirements.txt.new and move it over tools/fuzz-requirements.txt"
 
 clean: ## Remove the virtualenv, build outputs and models
-	rm -rf $(VENV) build models .rasa .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(APP_VENV) build models .rasa .pytest_cache .mypy_cache .ruff_cache

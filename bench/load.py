@@ -28,7 +28,7 @@ import psutil
 from sqlalchemy import create_engine, text
 
 from bench.common import REPO_ROOT, RESULTS_DIR, machine
-from bot.devserver import BIN, ProductionLayout, prepare_production, production_services
+from bot.devserver import ProductionLayout, prepare_production, production_services
 
 P95_LIMIT_MS = 500.0
 DEFAULT_LEVELS = (100, 200, 300, 400, 500, 600, 700, 800, 1000)
@@ -107,7 +107,7 @@ def run_level(web_urls: str, conversations: int, warmup: float, measure: float,
     before = psutil.cpu_times()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(
-        [str(BIN / "python"), "-m", "bench.load_client", "--web", web_urls,
+        [sys.executable, "-m", "bench.load_client", "--web", web_urls,
          "--conversations", str(conversations), "--warmup", str(warmup),
          "--measure", str(measure)],
         cwd=REPO_ROOT, capture_output=True, text=True,

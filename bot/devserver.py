@@ -27,9 +27,14 @@ from pathlib import Path
 import requests
 import yaml
 
+from bot.environments import bin_dir
 from bot.settings import REPO_ROOT, Settings, get_settings
 
-BIN = Path(sys.executable).parent
+# Each service runs in its own environment (bot/environments.py), whichever one runs this
+# launcher: Rasa in .venv (Python 3.10); the web app, the calculator and the action server
+# (rasa-sdk's current line, which speaks the same webhook protocol) in .venv-app (Python 3.12).
+RASA_BIN = bin_dir("rasa")
+APP_BIN = bin_dir("app")
 HOST = "127.0.0.1"
 RASA_TOKEN_FILE = REPO_ROOT / "build" / "rasa-token"
 ACTION_TOKEN_FILE = REPO_ROOT / "build" / "action-token"
@@ -97,7 +102,7 @@ class ServiceProcess:
 
 def local_token(variable: str, path: Path) -> str:
     """``variable`` from the environment, else a token generated once into ``path`` (0600)."""
-    from bot.web.security import load_or_create_secret
+    from bot.secretfile import load_or_create_secret
 
     return os.environ.get(variable) or load_or_create_secret(path)
 
@@ -108,7 +113,7 @@ def tariff_service(
     """The tariff calculator service (``python -m bot.tariff``)."""
     return ServiceProcess(
         name="tariff calculator",
-        command=[str(BIN / "python"), "-m", "bot.tariff"],
+        command=[str(APP_BIN / "python"), "-m", "bot.tariff"],
         health_url=f"http://{HOST}:{port}/health",
         env={"TARIFF_URL": f"http://{HOST}:{port}", "BIND_HOST": HOST, **(extra_env or {})},
         log_path=log_path,
@@ -124,7 +129,7 @@ def web_app(
     """The web app: demo website with the widget, chat API, agent console."""
     return ServiceProcess(
         name=f"web app :{port}",
-        command=[str(BIN / "python"), "-m", "bot.web"],
+        command=[str(APP_BIN / "python"), "-m", "bot.web"],
         health_url=f"http://{HOST}:{port}/health",
         env={"WEB_PORT": str(port), "RASA_URL": rasa_url, "BIND_HOST": HOST,
              **(extra_env or {})},
@@ -142,7 +147,7 @@ def action_server(
     port = port or get_settings().action_server_port
     return ServiceProcess(
         name=f"action server :{port}",
-        command=[str(BIN / "python"), "-m", "actions"],
+        command=[str(APP_BIN / "python"), "-m", "actions"],
         health_url=f"http://{HOST}:{port}/health",
         env={
             "ACTION_SERVER_PORT": str(port),
@@ -181,11 +186,11 @@ def rasa_server(
     # Rasa's HTTP API requires the token when one is set (RASA_TOKEN).
     token = (extra_env or {}).get("RASA_TOKEN") or os.environ.get("RASA_TOKEN")
     if via_cli:
-        command = [str(BIN / "python"), "-m", "bot", "rasa-server", "--model", str(model),
+        command = [str(RASA_BIN / "python"), "-m", "bot", "rasa-server", "--model", str(model),
                    "--port", str(port), "--credentials", str(credentials),
                    "--endpoints", str(endpoints)]
     else:
-        command = [str(BIN / "rasa"), "run", "--enable-api", "--interface", HOST,
+        command = [str(RASA_BIN / "rasa"), "run", "--enable-api", "--interface", HOST,
                    "--port", str(port), "--model", str(model), "--credentials", str(credentials),
                    "--endpoints", str(endpoints), *(["--auth-token", token] if token else [])]
     # The readiness route (model loaded, tracker store reachable) belongs to the rest_meta
@@ -507,7 +512,7 @@ def prepare_production(layout: ProductionLayout) -> tuple[Path, str, list[str]]:
 
     from bot.chat.db import make_engine, make_sessionmaker
     from bot.chat.models import Agent
-    from bot.web.security import load_or_create_secret
+    from bot.secretfile import load_or_create_secret
     from bot.web.users import create_demo_users
 
     if create_database(layout):

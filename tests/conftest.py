@@ -14,6 +14,30 @@ SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 MODEL_PATH = REPO_ROOT / "models" / "assistant.tar.gz"
 
 
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Collect only the tests of the environment pytest runs in (bot/environments.py).
+
+    ``make test`` runs pytest once in each environment; the two runs together cover tests/.
+    """
+    from bot.environments import current, environments_of_test
+
+    tests = Path(__file__).resolve().parent
+    if collection_path == tests or tests not in collection_path.parents:
+        return None
+    relative = collection_path.relative_to(tests).as_posix()
+    if collection_path.is_dir() and any(
+        prefix.startswith(relative + "/") for prefix in _test_prefixes()
+    ):
+        return None  # a directory holding tests of both environments
+    return True if current() not in environments_of_test(relative) else None
+
+
+def _test_prefixes() -> list[str]:
+    from bot.environments import TEST_PATHS
+
+    return [prefix for prefix in TEST_PATHS if prefix]
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

@@ -162,8 +162,15 @@ class _Buckets:
         self._size = literal_column(str(int(size.total_seconds())))
 
     def of(self, column: Any) -> Any:
-        """The bucket index of ``column`` (SQLAlchemy 1.4: ``/`` of integers divides whole)."""
-        return ((_epoch(column, self.dialect) - self._start) / self._size).label("bucket")
+        """The bucket index of ``column``: SQL's ``/`` of two integers, which divides whole.
+
+        A plain operator, not SQLAlchemy's ``/``: 1.4 renders that as integer division, 2.0 as
+        true division (it casts the divisor), and this code runs under both (bot/environments.py).
+        """
+        offset = _epoch(column, self.dialect) - self._start
+        # Precedence of SQL division, so that the subtraction is parenthesised.
+        divide = offset.op("/", precedence=8, return_type=BigInteger)
+        return divide(self._size).label("bucket")
 
 
 def _handoff_message(message: Any) -> Any:

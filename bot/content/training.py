@@ -41,7 +41,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import threading
 import time
@@ -65,6 +64,7 @@ from bot.content.repository import (
     request_training,
     set_setting,
 )
+from bot.environments import bin_dir
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.nlu.generate import generate, write
 from bot.settings import REPO_ROOT, Settings, get_settings
@@ -75,7 +75,9 @@ LIVE_MODEL_KEY: Final = "live_model"
 # The model `make train` builds; live until the first retraining goes live.
 DEFAULT_MODEL_NAME: Final = "assistant.tar.gz"
 CONTENT_MODEL_PREFIX: Final = "content-"
-BIN: Final = Path(sys.executable).parent
+# Training and evaluation import rasa: they run in the Rasa environment, whichever environment
+# the web app (this worker's process) runs in.
+BIN: Final = bin_dir("rasa")
 # How often an idle worker looks for queued runs (s): a publish waits at most this long.
 POLL_INTERVAL_S: Final = 2.0
 # Niceness of `rasa train` and the evaluations: the Rasa server and the web app keep

@@ -18,18 +18,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Extra, Field, condecimal, validator
-from pydantic import errors as pydantic_errors
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,79 +73,77 @@ MAX_KWH = Decimal(1_000_000_000)
 MAX_PRICE_CT = Decimal(1000)
 MAX_EUR = Decimal(1_000_000)
 
-_NUMBER_FIELDS_INSTALMENT = (
-    "forecast_kwh",
-    "contingent_forecast_kwh",
-    "working_price_ct",
-    "base_price_eur_year",
-    "current_instalment_eur",
-)
-_NUMBER_FIELDS_DECEMBER = (
-    "forecast_kwh_sept_2022",
-    "working_price_ct_dec_2022",
-    "base_price_eur_year",
-    "september_instalment_eur",
-    "december_instalment_eur",
-)
-
-
 def _json_number(value: Any) -> Any:
-    """Accept JSON numbers only: pydantic v1 would also turn ``"48"`` or ``true`` into one."""
+    """Accept JSON numbers only: pydantic's lax mode would also turn ``"48"`` into one."""
     if value is None or (isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)):
         return value
-    raise TypeError("must be a JSON number")
+    raise PydanticCustomError("type_error.number", "must be a JSON number")
 
 
-def _mark_nullable(schema: dict[str, Any], model: type[BaseModel]) -> None:
-    """Document ``null`` for optional fields (pydantic v1 leaves it out of the JSON schema).
+def _number_out(value: Decimal) -> int | float:
+    """A result as a JSON number, as the contract shows it (pydantic 2 would write a string)."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
-    Used as ``Config.schema_extra``, so ``/openapi.json`` says exactly what is accepted and
-    returned (OpenAPI 3.1: ``anyOf`` with ``{"type": "null"}``).
+
+def _number_schema(**bounds: Decimal) -> WithJsonSchema:
+    """``type: number`` with ``bounds`` (``gt``/``ge``/``le``) as the JSON schema of an input.
+
+    pydantic 2 would also document (and accept) a numeric string, which the contract does not.
     """
-    properties = schema.get("properties", {})
-    for field in model.__fields__.values():
-        prop = properties.get(field.alias)
-        if prop is None or not field.allow_none:
-            continue
-        keep = {k: prop.pop(k) for k in ("title", "description", "default") if k in prop}
-        properties[field.alias] = {"anyOf": [prop, {"type": "null"}], **keep}
+    schema: dict[str, Any] = {"type": "number"}
+    keywords = {"gt": "exclusiveMinimum", "ge": "minimum", "le": "maximum"}
+    for name, bound in bounds.items():
+        schema[keywords[name]] = int(bound)
+    return WithJsonSchema(schema)
 
 
-class IsoDate(date):
-    """A day written ``YYYY-MM-DD`` (OpenAPI ``format: date``), and nothing else.
+# Decimal inputs: JSON numbers within bounds that keep every calculation small and exact.
+Kwh = Annotated[
+    Decimal, BeforeValidator(_json_number), Field(gt=0, le=MAX_KWH),
+    _number_schema(gt=Decimal(0), le=MAX_KWH),
+]
+PriceCt = Annotated[
+    Decimal, BeforeValidator(_json_number), Field(gt=0, le=MAX_PRICE_CT),
+    _number_schema(gt=Decimal(0), le=MAX_PRICE_CT),
+]
+Eur = Annotated[
+    Decimal, BeforeValidator(_json_number), Field(ge=0, le=MAX_EUR),
+    _number_schema(ge=Decimal(0), le=MAX_EUR),
+]
+PositiveEur = Annotated[
+    Decimal, BeforeValidator(_json_number), Field(gt=0, le=MAX_EUR),
+    _number_schema(gt=Decimal(0), le=MAX_EUR),
+]
+# A result in the answers: a decimal, written as a JSON number.
+Number = Annotated[
+    Decimal, PlainSerializer(_number_out, return_type=float), WithJsonSchema({"type": "number"})
+]
 
-    pydantic v1's ``date`` also takes a number as a Unix timestamp, so ``?on=20230601`` or
+
+def _iso_date(value: Any) -> date:
+    """The day ``value`` names, only if it is a real ``YYYY-MM-DD`` day.
+
+    pydantic's ``date`` also takes a number as a Unix timestamp, so ``?on=20230601`` or
     ``?on=0.5`` silently meant a day in 1970; the contract wants ``422`` for invalid input.
     """
-
-    @classmethod
-    def __get_validators__(cls) -> Iterator[Callable[[Any], date]]:
-        yield cls.validate
-
-    @classmethod
-    def __modify_schema__(cls, field_schema: dict[str, Any]) -> None:
-        field_schema.update(type="string", format="date")
-
-    @classmethod
-    def validate(cls, value: Any) -> date:
-        """The day ``value`` names; ``DateError`` unless it is a real ``YYYY-MM-DD`` day."""
-        if isinstance(value, date):
-            return value
-        if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value):
-            raise pydantic_errors.DateError()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and DATE_PATTERN.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise pydantic_errors.DateError() from None
+            pass
+    raise PydanticCustomError("value_error.date", "invalid date format, expected YYYY-MM-DD")
+
+
+# A day written ``YYYY-MM-DD`` (OpenAPI ``format: date``), and nothing else.
+IsoDate = Annotated[
+    date, PlainValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})
+]
 
 
 class _Model(BaseModel):
-    """Base of the API's bodies: optional fields are documented as nullable."""
-
-    class Config:
-        """Mark nullable fields in the schema."""
-
-        schema_extra = staticmethod(_mark_nullable)
+    """Base of the API's bodies."""
 
 
 # --- request and response bodies ----------------------------------------------------------------
@@ -146,19 +152,35 @@ class _Model(BaseModel):
 class InstalmentIn(_Model):
     """Body of ``POST /v1/instalment``."""
 
+    # Unknown fields are errors: a misspelt optional field must not be silently ignored.
+    model_config = ConfigDict(
+        extra="forbid",
+        # Worked example S1 with a current instalment.
+        json_schema_extra={
+            "example": {
+                "energy": "strom",
+                "forecast_kwh": 4500,
+                "working_price_ct": 50,
+                "base_price_eur_year": 84,
+                "month": "2023-06",
+                "current_instalment_eur": 120,
+            }
+        },
+    )
+
     energy: Energy = Field(..., description="strom, gas or waerme")
-    forecast_kwh: condecimal(gt=0, le=MAX_KWH) = Field(  # type: ignore[valid-type]
+    forecast_kwh: Kwh = Field(
         ..., description="annual consumption forecast used for the instalment, kWh"
     )
-    contingent_forecast_kwh: condecimal(gt=0, le=MAX_KWH) | None = Field(  # type: ignore[valid-type]
+    contingent_forecast_kwh: Kwh | None = Field(
         None,
         description="forecast the relief contingent is based on (gas/heat: the supplier's "
         "September 2022 forecast), kWh; default forecast_kwh",
     )
-    working_price_ct: condecimal(gt=0, le=MAX_PRICE_CT) = Field(  # type: ignore[valid-type]
+    working_price_ct: PriceCt = Field(
         ..., description="working price, ct/kWh (gross unless price_basis is net)"
     )
-    base_price_eur_year: condecimal(ge=0, le=MAX_EUR) = Field(  # type: ignore[valid-type]
+    base_price_eur_year: Eur = Field(
         Decimal(0), description="standing charge, EUR per year"
     )
     price_basis: PriceBasis = Field(
@@ -168,34 +190,15 @@ class InstalmentIn(_Model):
     )
     instalments_per_year: Literal[12, 11] = Field(12, description="12 or 11")
     month: str = Field(
-        DEFAULT_MONTH, regex=MONTH_PATTERN, description="the month the instalment is for, YYYY-MM"
+        DEFAULT_MONTH, pattern=MONTH_PATTERN, description="the month the instalment is for, YYYY-MM"
     )
-    current_instalment_eur: condecimal(ge=0, le=MAX_EUR) | None = Field(  # type: ignore[valid-type]
+    current_instalment_eur: Eur | None = Field(
         None, description="the customer's present instalment, for a comparison, EUR"
     )
 
-    class Config:
-        """Unknown fields are errors: a misspelt optional field must not be silently ignored."""
-
-        extra = Extra.forbid
-
-        @staticmethod
-        def schema_extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
-            """Nullable fields and an example (worked example S1 with a current instalment)."""
-            _mark_nullable(schema, model)
-            schema["example"] = {
-                "energy": "strom",
-                "forecast_kwh": 4500,
-                "working_price_ct": 50,
-                "base_price_eur_year": 84,
-                "month": "2023-06",
-                "current_instalment_eur": 120,
-            }
-
-    _numbers = validator(*_NUMBER_FIELDS_INSTALMENT, pre=True, allow_reuse=True)(_json_number)
-
-    @validator("month")
-    def _valid_month(cls, value: str) -> str:  # noqa: N805 - pydantic passes the class
+    @field_validator("month")
+    @classmethod
+    def _valid_month(cls, value: str) -> str:
         parse_month(value)
         return value
 
@@ -206,32 +209,32 @@ class InstalmentOut(_Model):
     energy: Energy
     month: str = Field(..., description="YYYY-MM")
     brake_applies: bool = Field(..., description="whether a price brake applies in month")
-    working_price_gross_ct: Decimal = Field(..., description="gross working price used, ct/kWh")
-    vat_rate_percent: Decimal | None = Field(
+    working_price_gross_ct: Number = Field(..., description="gross working price used, ct/kWh")
+    vat_rate_percent: Number | None = Field(
         None, description="VAT rate added to a net price, %; null for gross prices"
     )
-    reference_price_ct: Decimal | None = Field(
+    reference_price_ct: Number | None = Field(
         ..., description="40, 12 or 9.5 ct/kWh; null when no brake applies in month"
     )
-    contingent_kwh_year: Decimal = Field(
+    contingent_kwh_year: Number = Field(
         ..., description="80 % of the contingent forecast, kWh; 0 when no brake applies"
     )
-    annual_relief_eur: Decimal = Field(
+    annual_relief_eur: Number = Field(
         ..., description="max(working price - reference, 0) x contingent / 100"
     )
-    monthly_relief_eur: Decimal = Field(..., description="annual relief / 12")
-    instalment_without_relief_eur: Decimal = Field(
+    monthly_relief_eur: Number = Field(..., description="annual relief / 12")
+    instalment_without_relief_eur: Number = Field(
         ..., description="(forecast x working price / 100 + base price) / instalments"
     )
-    instalment_with_relief_eur: Decimal = Field(
+    instalment_with_relief_eur: Number = Field(
         ..., description="max(0, without - annual relief / instalments)"
     )
-    march_2023_instalment_eur: Decimal | None = Field(
+    march_2023_instalment_eur: Number | None = Field(
         ...,
         description="the March 2023 instalment, which also credits January and February "
         "(2 x monthly relief), never below 0; null when month is not in 2023",
     )
-    difference_to_current_eur: Decimal | None = Field(
+    difference_to_current_eur: Number | None = Field(
         ...,
         description="current instalment - instalment with relief (positive: the present "
         "instalment is higher than needed); null without current_instalment_eur",
@@ -243,55 +246,51 @@ class InstalmentOut(_Model):
 class DecemberReliefIn(_Model):
     """Body of ``POST /v1/december-relief``."""
 
-    energy: Energy = Field(
-        ..., description="gas or waerme; strom gets 422: there was no December aid for it"
-    )
-    forecast_kwh_sept_2022: condecimal(gt=0, le=MAX_KWH) | None = Field(  # type: ignore[valid-type]
-        None, description="gas: the supplier's September-2022 annual forecast, kWh"
-    )
-    working_price_ct_dec_2022: condecimal(gt=0, le=MAX_PRICE_CT) | None = Field(  # type: ignore[valid-type]
-        None, description="gas: gross working price on 1 December 2022, ct/kWh"
-    )
-    base_price_eur_year: condecimal(ge=0, le=MAX_EUR) = Field(  # type: ignore[valid-type]
-        Decimal(0), description="gas: annual gross standing charge in December 2022, EUR"
-    )
-    september_instalment_eur: condecimal(gt=0, le=MAX_EUR) | None = Field(  # type: ignore[valid-type]
-        None, description="heat: the September-2022 instalment, EUR"
-    )
-    december_instalment_eur: condecimal(ge=0, le=MAX_EUR) | None = Field(  # type: ignore[valid-type]
-        None, description="the December 2022 instalment that was not debited, EUR"
-    )
-
-    class Config:
-        """Unknown fields are errors: a misspelt optional field must not be silently ignored."""
-
-        extra = Extra.forbid
-
-        @staticmethod
-        def schema_extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
-            """Nullable fields and an example (worked example D3)."""
-            _mark_nullable(schema, model)
-            schema["example"] = {
+    # Unknown fields are errors: a misspelt optional field must not be silently ignored.
+    model_config = ConfigDict(
+        extra="forbid",
+        # Worked example D3.
+        json_schema_extra={
+            "example": {
                 "energy": "gas",
                 "forecast_kwh_sept_2022": 21600,
                 "working_price_ct_dec_2022": 10,
                 "base_price_eur_year": 120,
                 "december_instalment_eur": 180,
             }
+        },
+    )
 
-    _numbers = validator(*_NUMBER_FIELDS_DECEMBER, pre=True, allow_reuse=True)(_json_number)
+    energy: Energy = Field(
+        ..., description="gas or waerme; strom gets 422: there was no December aid for it"
+    )
+    forecast_kwh_sept_2022: Kwh | None = Field(
+        None, description="gas: the supplier's September-2022 annual forecast, kWh"
+    )
+    working_price_ct_dec_2022: PriceCt | None = Field(
+        None, description="gas: gross working price on 1 December 2022, ct/kWh"
+    )
+    base_price_eur_year: Eur = Field(
+        Decimal(0), description="gas: annual gross standing charge in December 2022, EUR"
+    )
+    september_instalment_eur: PositiveEur | None = Field(
+        None, description="heat: the September-2022 instalment, EUR"
+    )
+    december_instalment_eur: Eur | None = Field(
+        None, description="the December 2022 instalment that was not debited, EUR"
+    )
 
 
 class DecemberReliefOut(_Model):
     """Answer of ``POST /v1/december-relief`` (money in EUR, rounded half up to the cent)."""
 
     energy: Energy
-    relief_eur: Decimal = Field(
+    relief_eur: Number = Field(
         ...,
         description="gas: forecast / 12 x price / 100 + base / 12; heat: 1.2 x September "
         "instalment",
     )
-    settlement_eur: Decimal | None = Field(
+    settlement_eur: Number | None = Field(
         ...,
         description="relief - December instalment: credited (positive) or charged (negative) "
         "in the annual bill; null without december_instalment_eur",
@@ -304,8 +303,8 @@ class PricePeriodOut(_Model):
 
     valid_from: date
     valid_to: date | None = Field(..., description="last day; null while current")
-    working_price_ct: Decimal = Field(..., description="gross working price, ct/kWh")
-    base_price_eur_year: Decimal = Field(..., description="gross standing charge, EUR/year")
+    working_price_ct: Number = Field(..., description="gross working price, ct/kWh")
+    base_price_eur_year: Number = Field(..., description="gross standing charge, EUR/year")
 
 
 class TariffOut(_Model):
@@ -500,8 +499,13 @@ def create_app(rules: ReliefRules | None = None, catalogue: Catalogue | None = N
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own 422, but without echoing the request body back.
-        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
+        # FastAPI's own 422, but without echoing the request body back (pydantic 2 puts the
+        # offending value into "input" and "ctx").
+        detail = [
+            {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+            for error in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(detail)})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -32,7 +32,7 @@ from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool, StrictStr, validator
+from pydantic import BaseModel, Field, StrictBool, StrictStr, field_validator
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -74,8 +74,9 @@ class UserIn(BaseModel):
     display_name: StrictStr = Field(..., min_length=1, max_length=MAX_DISPLAY_NAME)
     role: StrictStr = Field(..., max_length=16)
 
-    @validator("username")
-    def _username(cls, value: str) -> str:  # noqa: N805 - pydantic passes the class
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
         value = value.strip()
         if not _USERNAME.match(value):
             raise ValueError(
@@ -84,8 +85,15 @@ class UserIn(BaseModel):
             )
         return value
 
-    _role = validator("role", allow_reuse=True)(_role)
-    _name = validator("display_name", allow_reuse=True)(_display_name)
+    @field_validator("role")
+    @classmethod
+    def _valid_role(cls, value: str) -> str:
+        return _role(value)
+
+    @field_validator("display_name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return _display_name(value)
 
 
 class UserChange(BaseModel):
@@ -95,12 +103,14 @@ class UserChange(BaseModel):
     display_name: StrictStr | None = Field(None, min_length=1, max_length=MAX_DISPLAY_NAME)
     active: StrictBool | None = None
 
-    @validator("role")
-    def _role(cls, value: str | None) -> str | None:  # noqa: N805
+    @field_validator("role")
+    @classmethod
+    def _valid_role(cls, value: str | None) -> str | None:
         return None if value is None else _role(value)
 
-    @validator("display_name")
-    def _name(cls, value: str | None) -> str | None:  # noqa: N805
+    @field_validator("display_name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
         return None if value is None else _display_name(value)
 
 

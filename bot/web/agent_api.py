@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictStr, validator
+from pydantic import BaseModel, Field, StrictStr, field_validator
 
 from bot.chat import repository as repo
 from bot.chat.models import Agent
@@ -42,8 +42,9 @@ class AgentMessage(BaseModel):
 
     text: StrictStr = Field(..., min_length=1, max_length=2000)
 
-    @validator("text")
-    def _not_blank(cls, value: str) -> str:  # noqa: N805 - pydantic passes the class
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("Die Nachricht ist leer.")
         return value.strip()

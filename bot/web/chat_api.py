@@ -16,11 +16,11 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool, StrictStr, conint, root_validator, validator
+from pydantic import BaseModel, Field, StrictBool, StrictStr, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 
 from bot import retention
@@ -46,10 +46,8 @@ logger = logging.getLogger(__name__)
 MAX_TEXT = 1000  # characters of one customer message (contract §3)
 # The largest value of an INTEGER column (PostgreSQL: 32 bits); larger ones are refused (422).
 MAX_DB_INT = 2**31 - 1
-if TYPE_CHECKING:
-    DbInt = int
-else:  # a whole number an INTEGER column holds, at least 1
-    DbInt = conint(strict=True, ge=1, le=MAX_DB_INT)
+# A whole number an INTEGER column holds, at least 1.
+DbInt = Annotated[int, Field(strict=True, ge=1, le=MAX_DB_INT)]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/\-]{5,}$")
 # The bot's "talk to a person" button; the web app hands over by itself when Rasa is away.
@@ -61,7 +59,7 @@ STORED_META = ("handoff", "calculation", "decision")
 class NewConversation(BaseModel):
     """Body of ``POST /conversations`` (optional)."""
 
-    page: StrictStr | None = Field(None, max_length=100, regex=r"^[a-z0-9_-]*$")
+    page: StrictStr | None = Field(None, max_length=100, pattern=r"^[a-z0-9_-]*$")
 
 
 class CustomerMessage(BaseModel):
@@ -71,8 +69,9 @@ class CustomerMessage(BaseModel):
     payload: StrictStr | None = Field(None, max_length=200)
     title: StrictStr | None = Field(None, max_length=200)
 
-    @validator("text")
-    def _text(cls, value: str | None) -> str | None:  # noqa: N805 - pydantic passes the class
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
         if value is None:
             return None
         if not value.strip():
@@ -81,17 +80,18 @@ class CustomerMessage(BaseModel):
             raise ValueError(f"Die Nachricht ist länger als {MAX_TEXT} Zeichen.")
         return value.strip()
 
-    @validator("payload")
-    def _payload(cls, value: str | None) -> str | None:  # noqa: N805
+    @field_validator("payload")
+    @classmethod
+    def _payload(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("Der Button-Wert ist leer.")
         return value
 
-    @root_validator(skip_on_failure=True)
-    def _one_of(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
-        if (values.get("text") is None) == (values.get("payload") is None):
+    @model_validator(mode="after")
+    def _one_of(self) -> CustomerMessage:
+        if (self.text is None) == (self.payload is None):
             raise ValueError("Genau eines von 'text' oder 'payload' ist nötig.")
-        return values
+        return self
 
 
 class FeedbackIn(BaseModel):
@@ -114,14 +114,16 @@ class CallbackIn(BaseModel):
     contact: StrictStr = Field(..., min_length=3, max_length=200)
     concern: StrictStr = Field(..., min_length=1, max_length=MAX_TEXT)
 
-    @validator("name", "concern")
-    def _not_blank(cls, value: str) -> str:  # noqa: N805
+    @field_validator("name", "concern")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("Bitte ausfüllen.")
         return value.strip()
 
-    @validator("contact")
-    def _contact(cls, value: str) -> str:  # noqa: N805
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str) -> str:
         value = value.strip()
         if not (_EMAIL.match(value) or _PHONE.match(value)):
             raise ValueError("Bitte geben Sie eine Telefonnummer oder E-Mail-Adresse an.")

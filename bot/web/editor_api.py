@@ -54,11 +54,11 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import yaml
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field, StrictBool, StrictStr, validator
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictStr, field_validator
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
@@ -175,14 +175,39 @@ def _date_or_none(value: str | None) -> str | None:
     return value
 
 
+def _related_id(value: str) -> str:
+    if len(value) > MAX_TOPIC_ID or not _TOPIC_ID.match(value):
+        raise ValueError("Das ist keine Themenkennung.")
+    return value
+
+
+def _question(value: str) -> str:
+    if len(value.strip()) > MAX_QUESTION:
+        raise ValueError(f"Höchstens {MAX_QUESTION} Zeichen je Frage.")
+    return " ".join(value.split())
+
+
+def _item_id(value: int) -> int:
+    if not 1 <= value <= MAX_ID:
+        raise ValueError("Das ist keine Eintragsnummer.")
+    return value
+
+
+# List items checked one by one (a problem names the item: "Frage 3: ...").
+RelatedId = Annotated[StrictStr, AfterValidator(_related_id)]
+Question = Annotated[StrictStr, AfterValidator(_question)]
+ItemId = Annotated[int, AfterValidator(_item_id)]
+
+
 class SourceIn(BaseModel):
     """A source of an answer: title and address."""
 
     title: StrictStr = Field("", max_length=MAX_SOURCE_TITLE)
     url: StrictStr = Field("", max_length=MAX_URL)
 
-    @validator("title", "url")
-    def _strip(cls, value: str) -> str:  # noqa: N805 - pydantic passes the class
+    @field_validator("title", "url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
         return value.strip()
 
 
@@ -195,41 +220,35 @@ class TopicIn(BaseModel):
     valid_to: StrictStr | None = Field(None, max_length=10)
     stand: StrictStr | None = Field(None, max_length=10)
     answer: StrictStr = Field("", max_length=MAX_ANSWER)
-    sources: list[SourceIn] = Field(default_factory=list, max_items=MAX_SOURCES)
-    related: list[StrictStr] = Field(default_factory=list, max_items=MAX_RELATED)
+    sources: list[SourceIn] = Field(default_factory=list, max_length=MAX_SOURCES)
+    related: list[RelatedId] = Field(default_factory=list, max_length=MAX_RELATED)
     offers_calculation: StrictBool = False
-    questions: list[StrictStr] = Field(default_factory=list, max_items=MAX_QUESTIONS)
+    questions: list[Question] = Field(default_factory=list, max_length=MAX_QUESTIONS)
 
-    _dates = validator("valid_from", "valid_to", "stand", allow_reuse=True)(_date_or_none)
+    @field_validator("valid_from", "valid_to", "stand")
+    @classmethod
+    def _dates(cls, value: str | None) -> str | None:
+        return _date_or_none(value)
 
-    @validator("measure")
-    def _measure(cls, value: str) -> str:  # noqa: N805
+    @field_validator("measure")
+    @classmethod
+    def _measure(cls, value: str) -> str:
         value = value.strip()
         if value and value not in MEASURES:
             raise ValueError("Bitte einen Bereich aus der Liste wählen.")
         return value
 
-    @validator("answer")
-    def _safe_markdown(cls, value: str) -> str:  # noqa: N805
+    @field_validator("answer")
+    @classmethod
+    def _safe_markdown(cls, value: str) -> str:
         problems = markdown_problems(value)
         if problems:
             raise ValueError(" ".join(problems))
         return value.strip()
 
-    @validator("related", each_item=True)
-    def _related_id(cls, value: str) -> str:  # noqa: N805
-        if len(value) > MAX_TOPIC_ID or not _TOPIC_ID.match(value):
-            raise ValueError("Das ist keine Themenkennung.")
-        return value
-
-    @validator("questions", each_item=True)
-    def _question_length(cls, value: str) -> str:  # noqa: N805
-        if len(value.strip()) > MAX_QUESTION:
-            raise ValueError(f"Höchstens {MAX_QUESTION} Zeichen je Frage.")
-        return " ".join(value.split())
-
-    @validator("questions")
-    def _drop_empty(cls, value: list[str]) -> list[str]:  # noqa: N805
+    @field_validator("questions")
+    @classmethod
+    def _drop_empty(cls, value: list[str]) -> list[str]:
         return [q for q in value if q]
 
     def document(self) -> dict[str, Any]:
@@ -265,8 +284,9 @@ class NewTopicIn(TopicIn):
 
     id: StrictStr = Field(..., min_length=1, max_length=MAX_TOPIC_ID)
 
-    @validator("id")
-    def _topic_id(cls, value: str) -> str:  # noqa: N805
+    @field_validator("id")
+    @classmethod
+    def _topic_id(cls, value: str) -> str:
         value = value.strip()
         if not _TOPIC_ID.match(value):
             raise ValueError(
@@ -281,8 +301,9 @@ class RejectIn(BaseModel):
 
     note: StrictStr = Field(..., min_length=1, max_length=MAX_NOTE)
 
-    @validator("note")
-    def _not_blank(cls, value: str) -> str:  # noqa: N805
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("Bitte schreiben Sie kurz, was geändert werden soll.")
         return value.strip()
@@ -303,19 +324,16 @@ class PreviewIn(BaseModel):
     valid_to: StrictStr | None = Field(None, max_length=10)
     offers_calculation: StrictBool = False
 
-    _dates = validator("valid_from", "valid_to", "stand", allow_reuse=True)(_date_or_none)
+    @field_validator("valid_from", "valid_to", "stand")
+    @classmethod
+    def _dates(cls, value: str | None) -> str | None:
+        return _date_or_none(value)
 
 
 class ItemsIn(BaseModel):
     """Inbox items to act on (usually a group's ``item_ids``)."""
 
-    item_ids: list[int] = Field(..., min_items=1, max_items=MAX_ITEM_IDS)
-
-    @validator("item_ids", each_item=True)
-    def _item_id(cls, value: int) -> int:  # noqa: N805
-        if not 1 <= value <= MAX_ID:
-            raise ValueError("Das ist keine Eintragsnummer.")
-        return value
+    item_ids: list[ItemId] = Field(..., min_length=1, max_length=MAX_ITEM_IDS)
 
 
 class AddVariantIn(ItemsIn):
@@ -324,8 +342,9 @@ class AddVariantIn(ItemsIn):
     topic_id: StrictStr = Field(..., min_length=1, max_length=MAX_TOPIC_ID)
     text: StrictStr = Field(..., min_length=1, max_length=MAX_QUESTION)
 
-    @validator("text")
-    def _not_blank(cls, value: str) -> str:  # noqa: N805
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("Bitte geben Sie die Frage ein.")
         return value.strip()
@@ -700,7 +719,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 if current is None and not content.history(session, topic_id):
                     raise content.UnknownTopic(texts.UNKNOWN_TOPIC.format(topic_id=topic_id))
                 version = current.version if current else None
-                if "base_version" in body.__fields_set__ and body.base_version != version:
+                if "base_version" in body.model_fields_set and body.base_version != version:
                     raise content.EditConflict(texts.STALE_TOPIC.format(version=version))
             else:
                 rev = content.revision(session, body.revision_id)

@@ -62,12 +62,14 @@ def build_router(ctx: WebContext) -> APIRouter:
         }
         if user.role not in roles:
             response = templates.TemplateResponse(
+                request,
                 "forbidden.html",
                 variables(request, "forbidden", message=forbidden, user=shown),
                 status_code=403,
             )
         else:
             response = templates.TemplateResponse(
+                request,
                 template,
                 variables(request, page, csrf_token=ctx.signer.csrf_token(token), user=shown),
             )

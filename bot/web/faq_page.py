@@ -165,6 +165,6 @@ def build_router(ctx: WebContext) -> APIRouter:
             "total": len(kb.topics),
             "new_window": Markup(NEW_WINDOW),
         }
-        return templates.TemplateResponse("faq.html", variables)
+        return templates.TemplateResponse(request, "faq.html", variables)
 
     return router

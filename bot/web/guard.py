@@ -103,7 +103,7 @@ FIELD_LABELS = {
     "after": "ab Nachricht",
 }
 # Problems of the whole body (a validator of several fields): the message alone says it.
-UNNAMED_FIELDS = frozenset({"body", "__root__"})
+UNNAMED_FIELDS = frozenset({"body"})
 _SUBFIELD_LABELS = {"title": "Titel", "url": "Adresse"}
 
 
@@ -141,42 +141,44 @@ def invalid(problems: Sequence[dict[str, str]], detail: str = texts.INVALID_INPU
 
 
 def _german(error: dict[str, Any]) -> str:
-    """Pydantic v1's English message of one error in German (our own validators: as they are)."""
+    """Pydantic 2's English message of one error in German (our own validators: as they are)."""
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
-    limit = ctx.get("limit_value")
-    if kind == "value_error.missing":
+    if kind == "missing":
         return "Diese Angabe fehlt."
-    if kind == "value_error.any_str.max_length":
-        return f"Höchstens {limit} Zeichen sind erlaubt."
-    if kind == "value_error.any_str.min_length":
+    if kind == "string_too_long":
+        return f"Höchstens {ctx.get('max_length')} Zeichen sind erlaubt."
+    if kind == "string_too_short":
+        limit = ctx.get("min_length")
         return "Bitte ausfüllen." if limit == 1 else f"Mindestens {limit} Zeichen sind nötig."
-    if kind == "value_error.list.max_items":
-        return f"Höchstens {limit} Einträge sind erlaubt."
-    if kind == "value_error.list.min_items":
-        return f"Mindestens {limit} Einträge sind nötig."
-    if kind in ("value_error.number.not_ge", "value_error.number.not_gt"):
-        return f"Die Zahl ist zu klein (mindestens {limit})."
-    if kind in ("value_error.number.not_le", "value_error.number.not_lt"):
-        return f"Die Zahl ist zu groß (höchstens {limit})."
-    if kind.startswith("type_error.str") or kind == "type_error.none.not_allowed":
+    if kind == "too_long":
+        return f"Höchstens {ctx.get('max_length')} Einträge sind erlaubt."
+    if kind == "too_short":
+        return f"Mindestens {ctx.get('min_length')} Einträge sind nötig."
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"Die Zahl ist zu klein (mindestens {ctx.get('ge', ctx.get('gt'))})."
+    if kind in ("less_than_equal", "less_than"):
+        return f"Die Zahl ist zu groß (höchstens {ctx.get('le', ctx.get('lt'))})."
+    if kind in ("string_type", "none_required"):
         return "Bitte einen Text angeben."
-    if kind.startswith("type_error.integer") or kind == "type_error.int":
+    if kind.startswith("int_"):
         return "Bitte eine ganze Zahl angeben."
-    if kind.startswith("type_error.bool") or kind == "value_error.strictbool":
+    if kind.startswith("bool_"):
         return "Bitte ja oder nein (true/false) angeben."
-    if kind == "type_error.list":
+    if kind in ("list_type", "tuple_type"):
         return "Bitte eine Liste angeben."
-    if kind in ("type_error.dict", "type_error.dict_type"):
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "Bitte ein Objekt mit Feldern angeben."
-    if kind == "value_error.extra":
+    if kind == "extra_forbidden":
         return "Dieses Feld gibt es nicht."
-    if kind == "value_error.jsondecode":
+    if kind == "json_invalid":
         return "Die Anfrage ist kein gültiges JSON."
-    if kind in ("type_error.enum", "value_error.const"):
+    if kind in ("enum", "literal_error"):
         return "Dieser Wert ist nicht erlaubt."
-    if kind == "value_error" or kind.startswith("assertion_error"):
-        return str(error.get("msg", "Ungültige Angabe."))  # our validators speak German
+    if kind in ("value_error", "assertion_error"):
+        # Our validators speak German; pydantic prefixes their message ("Value error, ...").
+        cause = ctx.get("error")
+        return str(cause) if cause is not None else str(error.get("msg", "Ungültige Angabe."))
     return "Diese Angabe ist ungültig."
 
 
@@ -198,7 +200,7 @@ def german_problems(errors: Sequence[Any]) -> list[dict[str, str]]:
             )
             sub = f", {_SUBFIELD_LABELS.get(loc[2], loc[2])}" if len(loc) >= 3 else ""
             message = f"{what} {number}{sub}: {message}"
-        if field == "body" and error.get("type") == "value_error.missing":
+        if field == "body" and error.get("type") == "missing":
             message = "Die Anfrage braucht einen Inhalt (JSON)."
         result.append(problem(field, message, ".".join(loc) or field))
     return result

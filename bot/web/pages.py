@@ -52,7 +52,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     def site_page(template: str, page: str) -> Any:
         async def render(request: Request) -> Response:
-            return templates.TemplateResponse(template, variables(request, page))
+            return templates.TemplateResponse(request, template, variables(request, page))
 
         return render
 
@@ -74,6 +74,7 @@ def build_router(ctx: WebContext) -> APIRouter:
     def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
         nonce = secrets.token_urlsafe(16)
         response = templates.TemplateResponse(
+            request,
             "login.html",
             variables(request, "login", csrf_token=ctx.signer.csrf_token(nonce), error=error),
             status_code=status,
@@ -148,6 +149,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         if agent is None or agent.role not in AGENT_ROLES:
             return RedirectResponse("/agent/login", status_code=303)
         return templates.TemplateResponse(
+            request,
             "agent.html",
             variables(
                 request,

@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.secretfile import load_or_create_secret as load_or_create_secret
 
 _hasher = PasswordHasher()
 
@@ -47,25 +47,6 @@ def dummy_hash() -> str:
 def generate_password() -> str:
     """A random password for demo users (printed once at start-up)."""
     return secrets.token_urlsafe(12)
-
-
-def load_or_create_secret(path: Path) -> str:
-    """A secret generated once into ``path`` (git-ignored build/), readable by the owner only.
-
-    The demo mode's secret key, and the tokens ``make run`` gives Rasa and the action server.
-    """
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    try:
-        # Created with mode 0600 (never readable by others, not even for a moment).
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process of `make run` made it just now
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(secret)
-    return secret
 
 
 @dataclass(frozen=True)

@@ -87,35 +87,6 @@ async def test_low_confidence_without_candidates_is_a_fallback(dispatcher, domai
     assert dispatcher.messages[0]["decision"] == "fallback"
 
 
-async def test_fallback_marker_reaches_the_web_app_like_faq_id(dispatcher, domain):
-    """Through Rasa's handling of action responses and the rest_meta channel, unchanged text."""
-    from rasa.core.actions.action import RemoteAction
-    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from channels.rest_with_metadata import MetadataCollectingOutputChannel
-
-    rasa_domain = Domain.from_dict(domain)
-    await ActionAnswerQuestion().run(dispatcher, make_tracker("out_of_scope", 0.97), domain)
-    await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_mwst_ende", 0.9), domain)
-    channel = MetadataCollectingOutputChannel()
-    events = await RemoteAction._utter_responses(
-        dispatcher.messages,
-        channel,
-        TemplatedNaturalLanguageGenerator(rasa_domain.responses),
-        DialogueStateTracker("test", rasa_domain.slots),
-    )
-    for event in events:  # what Rasa's processor does with the action's BotUttered events
-        await channel.send_response("test", event.message())
-    fallback, answer = channel.messages
-    assert fallback["text"] == rasa_domain.responses["utter_fallback"][0]["text"]
-    assert fallback["metadata"]["decision"] == "fallback"
-    assert "faq_id" not in fallback["metadata"]
-    assert answer["metadata"]["faq_id"] == "mwst_ende"
-    assert "decision" not in answer["metadata"]
-
-
 async def test_answer_resets_the_failure_count(dispatcher, domain):
     tracker = make_tracker("faq_mwst_ende", 0.9, slots={"failed_attempts": 1.0})
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from bot.chat.db import create_schema, make_engine, make_sessionmaker
 from bot.content.repository import Actor
-from bot.web.users import set_user
 from tests.chat.test_repository import POSTGRES_URL
 
 EDITOR = Actor(None, "Erika")  # replaced by real users in ``editors``
@@ -63,6 +62,8 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def editors(session: Session) -> tuple[Actor, Actor]:
     """Two editors (real users, so author/reviewer ids differ)."""
+    from bot.web.users import set_user  # the application environment's (password hashing)
+
     actors = []
     for name in ("erika", "emil"):
         user = set_user(session=session, username=name, role="editor",

@@ -711,15 +711,31 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _direct_runtime_requirements() -> list[str]:
+    """What the images install into the environment this test runs in, without dev tools.
+
+    The Rasa environment: pyproject's dependencies (`pip install .`); the application one:
+    requirements-app.in up to its development section.
+    """
+    from bot.environments import current
+
+    if current() == "rasa":
+        import tomli
+
+        text = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+        return list(tomli.loads(text)["project"]["dependencies"])
+    lines = (REPO_ROOT / "requirements-app.in").read_text(encoding="utf-8").splitlines()
+    runtime = lines[: lines.index("# development and tests")]
+    return [line.split("#")[0].strip() for line in runtime if line.split("#")[0].strip()]
+
+
 def _runtime_distributions() -> set[str]:
-    """Distributions a `pip install .` (no extras) brings: pyproject's dependencies, closed."""
+    """Distributions the images install into this environment, closed over their dependencies."""
     from importlib import metadata
 
-    import tomli
     from packaging.requirements import Requirement
 
-    project = tomli.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    todo = [Requirement(line) for line in project["dependencies"]]
+    todo = [Requirement(line) for line in _direct_runtime_requirements()]
     seen: set[tuple[str, frozenset[str]]] = set()
     found: set[str] = set()
     while todo:
@@ -744,12 +760,25 @@ def _runtime_distributions() -> set[str]:
 
 
 def _third_party_imports() -> dict[str, str]:
-    """Top-level module → first file importing it, over the code the images run."""
+    """Top-level module → first file importing it, over the code this environment runs."""
+    from bot.environments import RASA_ONLY_PACKAGES, current, environments_of
+
     own = {"bot", "actions", "channels"}
     imports: dict[str, str] = {}
     for package in sorted(own):
         for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+            module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            if current() not in environments_of(module):
+                continue
+            shared = len(environments_of(module)) > 1
             tree = ast.parse(path.read_text(encoding="utf-8"))
+            local = {
+                id(n)
+                for node in ast.walk(tree)
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for n in ast.walk(node)
+            }
             type_only = {
                 id(n)
                 for node in ast.walk(tree)
@@ -767,6 +796,8 @@ def _third_party_imports() -> dict[str, str]:
                     continue
                 for name in names:
                     top = name.split(".")[0]
+                    if id(node) in local and top in RASA_ONLY_PACKAGES and shared:
+                        continue  # a command of the Rasa environment in a shared module
                     if top not in own and top not in sys.stdlib_module_names:
                         imports.setdefault(top, str(path.relative_to(REPO_ROOT)))
     return imports
@@ -804,8 +835,9 @@ def test_production_install_provides_every_import():
         if not providers.get(module, set()) & runtime
     }
     assert not missing, (
-        f"imported at run time but not installed by `pip install .` (only via [dev] or not at "
-        f"all): {missing}; add them to [project].dependencies in pyproject.toml"
+        f"imported at run time but not installed in this environment's image (only as a "
+        f"development tool or not at all): {missing}; add them to [project].dependencies in "
+        f"pyproject.toml (Rasa environment) or to requirements-app.in (application environment)"
     )
 
 

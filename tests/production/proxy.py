@@ -58,13 +58,15 @@ class TcpProxy:
                                                       reuse_address=True)
 
     async def _cut(self) -> None:
+        # Connections first: since Python 3.12, wait_closed() waits until every connection the
+        # server accepted has ended.
+        for writer in list(self._open):
+            writer.close()
+        self._open.clear()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for writer in list(self._open):
-            writer.close()
-        self._open.clear()
 
     async def _handle(self, client_reader, client_writer) -> None:
         self.connections += 1

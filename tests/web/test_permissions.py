@@ -39,10 +39,18 @@ LOGIN = "/agent/login"
 CSRF_FAILED = "Die Sitzung ist abgelaufen. Bitte laden Sie die Seite neu."
 
 
+def _flat(routes):
+    """Routes of included routers too (FastAPI >= 0.120 keeps each included router as one entry
+    holding its ``original_router``; our routers carry their prefix themselves)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from _flat(included.routes) if included is not None else (route,)
+
+
 def staff_routes(app):
     """(method, path template) of every route under the editor and admin prefixes."""
     found = []
-    for route in app.routes:
+    for route in _flat(app.routes):
         if not isinstance(route, APIRoute) or not route.path.startswith(PREFIXES):
             continue
         for method in sorted(route.methods - {"HEAD"}):
