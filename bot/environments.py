@@ -53,6 +53,9 @@ MODULES: Final[dict[str, frozenset[Environment]]] = {
     "bot.nlu.components": _RASA,
     "bot.nlu.spacy_pipeline": _RASA,
     "bot.evaluation": _RASA,
+    # The conversation evaluation only speaks HTTP to a Rasa server (the e2e tests use it).
+    "bot.evaluation.dialogues": _BOTH,
+    "bot.evaluation.servers": _BOTH,
     "channels": _RASA,
     # Application only: FastAPI/pydantic 2 services and the action server (rasa-sdk).
     "bot.web": _APP,
