@@ -51,6 +51,10 @@ MODULES: Final[dict[str, frozenset[Environment]]] = {
     "bot": _BOTH,
     # Rasa only: what imports rasa, spaCy or TensorFlow.
     "bot.nlu.components": _RASA,
+    "bot.nlu.embeddings": _RASA,
+    # Markdown rendering (nh3, markdown-it-py) and the file sync built on it: web app, launcher.
+    "bot.content.markdown": _APP,
+    "bot.content.sync": _APP,
     "bot.nlu.spacy_pipeline": _RASA,
     "bot.evaluation": _RASA,
     # The conversation evaluation only speaks HTTP to a Rasa server (the e2e tests use it).

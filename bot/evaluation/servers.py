@@ -3,12 +3,16 @@
 ``python -m bot eval-dialogues`` without ``--rasa-url`` starts them here, on free loopback
 ports, with a temporary SQLite content store seeded from ``knowledge/`` (as ``make run`` seeds
 it on first start), so that a conversation is judged on the real model and the real actions.
+The store is seeded by ``python -m bot knowledge import`` in the application environment, whose
+content code (Markdown checks) the Rasa environment this runs in does not have.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,21 +34,22 @@ def free_port() -> int:
 @contextmanager
 def local_assistant(model: Path, knowledge_dir: Path | None = None) -> Iterator[tuple[str, str]]:
     """Start the three processes; yields (Rasa URL, Rasa token); stops them on exit."""
-    from bot.chat.db import create_schema, make_engine, make_sessionmaker
-    from bot.content.repository import ensure_content
     from bot.devserver import action_server, rasa_server, tariff_service
+    from bot.environments import python_of
 
     knowledge = knowledge_dir or REPO_ROOT / "knowledge"
     token = secrets.token_urlsafe(24)
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="eval-dialogues-")))
         database = f"sqlite:///{work / 'content.db'}"
-        engine = make_engine(database)
-        create_schema(engine)
-        with make_sessionmaker(engine)() as session:
-            ensure_content(session, knowledge)
-            session.commit()
-        engine.dispose()
+        subprocess.run(
+            [python_of("app"), "-m", "bot", "knowledge", "import", "--dir", str(knowledge)],
+            cwd=REPO_ROOT,
+            env={**os.environ, "DATABASE_URL": database},
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         tariff_port, action_port, rasa_port = free_port(), free_port(), free_port()
         calculator = tariff_service(port=tariff_port, log_path=work / "tariff.log").start()
         stack.callback(calculator.stop)

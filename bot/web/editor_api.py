@@ -69,7 +69,7 @@ from bot.content.checks import CheckResult, run_checks
 from bot.content.markdown import markdown_problems, render_markdown
 from bot.content.models import ContentRevision, ContentTopic, InboxItem, TrainingRun
 from bot.knowledge.errors import KnowledgeError
-from bot.knowledge.model import MEASURES, MIN_QUESTIONS, KnowledgeBase, Topic
+from bot.knowledge.model import FACETS, MEASURES, MIN_QUESTIONS, KnowledgeBase, Topic
 from bot.knowledge.render import digits_outside_placeholders, format_fact, unknown_placeholders
 from bot.knowledge.store import render_answer
 from bot.nlu.normalize import fold
@@ -193,6 +193,29 @@ def _item_id(value: int) -> int:
     return value
 
 
+# German names of the facets and their values (issue 16: follow-ups), for the editor console.
+FACET_LABELS = {"energy": "Energie", "audience": "Zielgruppe", "aspect": "Aspekt"}
+FACET_VALUE_LABELS = {
+    "strom": "Strom",
+    "gas": "Gas",
+    "waerme": "Fernwärme",
+    "heizstrom": "Heizstrom/Wärmepumpe",
+    "haushalt": "Haushalte",
+    "mieter": "Mieter",
+    "gewerbe": "Gewerbe/Firmen",
+    "funktion": "Wie es funktioniert",
+    "berechnung": "Berechnung",
+    "zeitraum": "Zeitraum",
+    "antrag": "Antrag",
+    "abschlag": "Abschlag",
+    "jahresabrechnung": "Jahresabrechnung",
+    "steuer": "Steuer",
+    "sparen": "Sparen",
+    "grundpreis": "Grundpreis",
+    "umzug": "Umzug/Wechsel",
+    "missbrauch": "Missbrauch",
+}
+
 # List items checked one by one (a problem names the item: "Frage 3: ...").
 RelatedId = Annotated[StrictStr, AfterValidator(_related_id)]
 Question = Annotated[StrictStr, AfterValidator(_question)]
@@ -223,12 +246,30 @@ class TopicIn(BaseModel):
     sources: list[SourceIn] = Field(default_factory=list, max_length=MAX_SOURCES)
     related: list[RelatedId] = Field(default_factory=list, max_length=MAX_RELATED)
     offers_calculation: StrictBool = False
+    facets: dict[StrictStr, list[StrictStr]] = Field(default_factory=dict, max_length=len(FACETS))
     questions: list[Question] = Field(default_factory=list, max_length=MAX_QUESTIONS)
 
     @field_validator("valid_from", "valid_to", "stand")
     @classmethod
     def _dates(cls, value: str | None) -> str | None:
         return _date_or_none(value)
+
+    @field_validator("facets")
+    @classmethod
+    def _facets(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Known facets with known values only; empty facets are dropped (general)."""
+        cleaned = {}
+        for name, values in value.items():
+            if name not in FACETS:
+                raise ValueError(f"Die Facette „{name}“ gibt es nicht.")
+            unknown = [v for v in values if v not in FACETS[name]]
+            if unknown:
+                raise ValueError(
+                    f"„{unknown[0]}“ ist kein Wert der Facette „{FACET_LABELS[name]}“."
+                )
+            if values:
+                cleaned[name] = sorted(set(values))
+        return cleaned
 
     @field_validator("measure")
     @classmethod
@@ -263,6 +304,7 @@ class TopicIn(BaseModel):
             "sources": [{"title": s.title, "url": s.url} for s in self.sources],
             "related": list(dict.fromkeys(self.related)),
             "offers_calculation": self.offers_calculation,
+            "facets": self.facets,
             "questions": self.questions,
         }
 
@@ -581,6 +623,14 @@ def build_router(ctx: WebContext) -> APIRouter:
             "inbox_open": open_items,
             "reviews_pending": pending,
             "measures": [{"id": m, "label": MEASURE_HEADINGS.get(m, m)} for m in MEASURES],
+            "facets": [
+                {
+                    "id": name,
+                    "label": FACET_LABELS[name],
+                    "values": [{"id": v, "label": FACET_VALUE_LABELS.get(v, v)} for v in values],
+                }
+                for name, values in FACETS.items()
+            ],
             "min_questions": MIN_QUESTIONS,
             "training_enabled": ctx.settings.training_enabled,
             "limits": {

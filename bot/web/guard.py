@@ -70,6 +70,7 @@ FIELD_LABELS = {
     "sources": "Quellen",
     "related": "Verwandte Themen",
     "offers_calculation": "Berechnung anbieten",
+    "facets": "Facetten",
     "questions": "Fragevarianten",
     "version": "Version",
     "base_version": "Ausgangsversion",
@@ -274,6 +275,23 @@ _REST_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "damit jede Zahl an einer Stelle gepflegt und geprüft wird.",
         ),
         (
+            r"^: unknown facet .*$",
+            "Diese Facette gibt es nicht. Bitte nur Facetten aus der Liste wählen.",
+        ),
+        (
+            r"^: facet '(?P<facet>[a-z]+)' takes values from .*$",
+            "Bitte nur Werte aus der Liste wählen.",
+        ),
+        (
+            r"^ must map facet names .*$",
+            "Bitte die Facetten als Auswahl aus der Liste angeben.",
+        ),
+        (
+            r"^ is the same as in topic '(?P<other>[a-z0-9_]+)' .*$",
+            "Das Thema „{other_title}“ hat genau dieselben Facetten. Eine Anschlussfrage wie „und "
+            "für Mieter?“ könnte die beiden nicht unterscheiden: bitte eine Facette ändern.",
+        ),
+        (
             r"^: unknown topic '(?P<topic>.+)'$",
             "Das verwandte Thema „{topic}“ gibt es nicht (mehr).",
         ),
@@ -319,6 +337,7 @@ def content_problems(
                 # for both topics; the one that is not being edited (no path: ours) owns it.
                 owner = match.group("stem") or values.get("other", "")
                 values["owner"] = titles.get(owner, owner)
+                values["other_title"] = titles.get(values.get("other", ""), values.get("other", ""))
                 values["number"] = str(int(index) + 1) if index is not None else ""
                 one = values.get("count") == "1"
                 values["variants"] = "Fragevariante" if one else "Fragevarianten"

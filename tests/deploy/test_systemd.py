@@ -21,7 +21,15 @@ from bot.devserver import ProductionLayout, production_services
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UNITS = REPO_ROOT / "deploy" / "systemd"
+# Two environments (bot/environments.py): Rasa on Python 3.10, the rest on 3.12.
 VM_PYTHON = "/opt/stadtwerk/venv/bin/python"
+VM_APP_PYTHON = "/opt/stadtwerk/venv-app/bin/python"
+UNIT_PYTHON = {
+    "stadtwerk-calculator.service": VM_APP_PYTHON,
+    "stadtwerk-actions@.service": VM_APP_PYTHON,
+    "stadtwerk-rasa@.service": VM_PYTHON,
+    "stadtwerk-web@.service": VM_APP_PYTHON,
+}
 # Unit → how the launcher names the process (ServiceProcess.name before " :").
 PROCESSES = {
     "stadtwerk-calculator.service": "tariff calculator",
@@ -48,6 +56,7 @@ def _local_copies(tmp_path: Path) -> Path:
     for path in UNITS.iterdir():
         if path.suffix in (".service", ".target"):
             text = (path.read_text(encoding="utf-8")
+                    .replace(VM_APP_PYTHON, sys.executable)
                     .replace(VM_PYTHON, sys.executable)
                     .replace("/opt/stadtwerk/app", str(REPO_ROOT))
                     .replace("/etc/stadtwerk/stadtwerk.env", str(env))
@@ -63,7 +72,7 @@ def test_every_process_type_of_the_production_profile_has_a_unit_with_its_comman
         launcher[service.name.split(" :")[0]] = list(service.command)[1:]  # without the python
     for name, process in PROCESSES.items():
         command = _unit(name)["Service"]["ExecStart"].split()
-        assert command[0] == VM_PYTHON, name
+        assert command[0] == UNIT_PYTHON[name], name
         expected = launcher[process]
         if process == "rasa server":  # the launcher names the model and files; the VM: defaults
             expected = [*expected[:3], "--port", "%i"]

@@ -735,3 +735,32 @@ def test_id_of_a_discarded_new_topic_is_free_again(editor_client):
     first = editor_client.post("/api/editor/topics", json=VALID_NEW).json()["revision"]
     assert editor_client.post(f"/api/editor/revisions/{first['id']}/discard").status_code == 200
     assert editor_client.post("/api/editor/topics", json=VALID_NEW).status_code == 201
+
+
+# ---- facets (issue 16) ---------------------------------------------------------------------------
+
+
+def test_editors_see_and_change_facets(ctx, editor_client):
+    me = editor_client.get("/api/editor/me").json()
+    energy = next(f for f in me["facets"] if f["id"] == "energy")
+    assert energy["label"] == "Energie"
+    assert {"id": "waerme", "label": "Fernwärme"} in energy["values"]
+    assert published(ctx)["facets"] == {"aspect": ["funktion"], "energy": ["gas"]}
+    publish(editor_client, edited(ctx, facets={"energy": ["gas", "strom"], "aspect": ["funktion"]}))
+    assert published(ctx)["facets"] == {"aspect": ["funktion"], "energy": ["gas", "strom"]}
+
+
+def test_unknown_facets_are_refused_in_german(ctx, editor_client):
+    response = editor_client.post(
+        f"/api/editor/topics/{TOPIC}/drafts", json=edited(ctx, facets={"energy": ["kohle"]})
+    )
+    assert "„kohle“ ist kein Wert der Facette „Energie“" in problems_of(response)["facets"]
+
+
+def test_facets_a_follow_up_could_not_tell_apart_are_refused(ctx, editor_client):
+    # The tenants' topic of the price brakes has {audience: mieter}; the gas brake copies it.
+    body = edited(ctx, facets={"audience": ["mieter"]})
+    revision = save(editor_client, body)
+    problems = problems_of(editor_client.post(f"/api/editor/revisions/{revision['id']}/submit"))
+    assert "dieselben Facetten" in problems["facets"]
+    assert published(ctx)["facets"] == {"aspect": ["funktion"], "energy": ["gas"]}

@@ -19,7 +19,8 @@
  *                       field-answer, answer-counter, placeholder-select, placeholder-insert,
  *                       preview (the chat bubble, data-testid="preview"), preview-problems,
  *                       sources-list (rows data-testid="source-row"), source-add, related-list
- *                       (checkboxes data-testid="related-<topic id>"), field-offers-calculation,
+ *                       (checkboxes data-testid="related-<topic id>"), facets-list (checkboxes
+ *                       data-testid="facet-<facet>-<value>"), field-offers-calculation,
  *                       field-questions, questions-counter, error-<field> (per-field messages),
  *                       btn-save-draft, btn-publish ("Veröffentlichen" or "Zur Freigabe senden"),
  *                       btn-discard, btn-close-editor
@@ -130,7 +131,7 @@
     answer: $('field-answer'), answerCounter: $('answer-counter'),
     placeholderSelect: $('placeholder-select'), placeholderInsert: $('placeholder-insert'),
     preview: $('preview'), previewButtons: $('preview-buttons'), previewProblems: $('preview-problems'),
-    sources: $('sources-list'), sourceAdd: $('source-add'), related: $('related-list'),
+    sources: $('sources-list'), sourceAdd: $('source-add'), related: $('related-list'), facets: $('facets-list'),
     offers: $('field-offers-calculation'), questions: $('field-questions'), questionsCounter: $('questions-counter'),
     save: $('btn-save-draft'), publish: $('btn-publish'), discard: $('btn-discard'), close: $('btn-close-editor'),
     historyBody: $('history-body'), diffView: $('diff-view'), diffTitle: $('diff-title'), diffText: $('diff-text'),
@@ -144,7 +145,7 @@
   const FIELD_LABELS = {
     id: 'Kennung', title: 'Titel', measure: 'Bereich', valid_from: 'Gültig ab', valid_to: 'Gültig bis',
     stand: 'Stand', answer: 'Antwort', sources: 'Quellen', related: 'Verwandte Themen',
-    questions: 'Fragevarianten', offers_calculation: 'Berechnung anbieten', content: 'Inhalt',
+    questions: 'Fragevarianten', offers_calculation: 'Berechnung anbieten', facets: 'Facetten', content: 'Inhalt',
   };
 
   // ---- views ------------------------------------------------------------------------------------
@@ -334,6 +335,7 @@
     const sources = doc.sources?.length ? doc.sources : [{ title: '', url: '' }];
     sources.forEach((s) => addSourceRow(s, false));
     renderRelated(doc.related || []);
+    renderFacets(doc.facets || {});
     updateCounters();
     schedulePreview();
   }
@@ -345,11 +347,26 @@
       url: row.querySelector('.source-url').value.trim(),
     })).filter((s) => s.title || s.url);
     const related = [...ui.related.querySelectorAll('input[type="checkbox"]:checked')].map((c) => c.value);
+    const facets = {};
+    for (const c of ui.facets.querySelectorAll('input[type="checkbox"]:checked')) {
+      (facets[c.dataset.facet] ||= []).push(c.value);
+    }
     return {
       title: ui.title.value.trim(), measure: ui.measure.value,
       valid_from: ui.validFrom.value || null, valid_to: ui.validTo.value || null, stand: ui.stand.value || null,
-      answer: ui.answer.value, sources, related, offers_calculation: ui.offers.checked, questions,
+      answer: ui.answer.value, sources, related, facets, offers_calculation: ui.offers.checked, questions,
     };
+  }
+
+  /** One row of checkboxes per facet (energy, audience, aspect), from /me; `selected` by facet. */
+  function renderFacets(selected) {
+    ui.facets.replaceChildren(...(S.me?.facets || []).map((f) => {
+      const chosen = new Set(selected[f.id] || []);
+      return h('div', { class: 'facet-row' }, h('span', { class: 'facet-name', text: `${f.label}:` }),
+        ...f.values.map((v) => h('label', { class: 'facet-item' },
+          h('input', { type: 'checkbox', value: v.id, 'data-facet': f.id, 'data-testid': `facet-${f.id}-${v.id}`, checked: chosen.has(v.id) }),
+          ` ${v.label}`)));
+    }));
   }
 
   function addSourceRow(source = { title: '', url: '' }, focus = true) {
