@@ -33,7 +33,7 @@ import aiohttp
 import psutil
 
 from bench.common import REPO_ROOT, RESULTS_DIR, machine, questions, summary_ms
-from bot.devserver import BIN, ServiceProcess, action_server, rasa_server, tariff_service
+from bot.devserver import RASA_BIN, ServiceProcess, action_server, rasa_server, tariff_service
 
 ACTION_PORT, RASA_PORT, TARIFF_PORT, STOCK_PORT = 25055, 25005, 25100, 25006
 SEQUENTIAL_MESSAGES = 200
@@ -191,7 +191,7 @@ def init_stock_bot(directory: Path, log_path: Path) -> tuple[Path, float]:
            "RASA_CACHE_DIRECTORY": str(directory / ".rasa-cache")}
     started = time.perf_counter()
     with log_path.open("wb") as log:
-        subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(directory)],
+        subprocess.run([str(RASA_BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(directory)],
                        cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT, check=True,
                        timeout=INIT_TIMEOUT_S)
     took = time.perf_counter() - started
