@@ -133,6 +133,8 @@ def write_report(model: Path, heldout: Path, dev: Path, target: Path) -> dict[st
     ``heldout`` is the main blind set; ``dev`` the development set the TF-IDF threshold is
     tuned on.
     """
+    heldout = heldout if heldout.is_absolute() else REPO_ROOT / heldout
+    dev = dev if dev.is_absolute() else REPO_ROOT / dev
     started = time.perf_counter()
     parse = rasa_parser(model)
     dev_questions = read_questions(dev)
