@@ -55,6 +55,8 @@ MODULES: Final[dict[str, frozenset[Environment]]] = {
     # Markdown rendering (nh3, markdown-it-py) and the file sync built on it: web app, launcher.
     "bot.content.markdown": _APP,
     "bot.content.sync": _APP,
+    "bot.content.overview": _APP,  # the editor console's topic list and checks
+    "bot.content.preview": _APP,
     "bot.nlu.spacy_pipeline": _RASA,
     "bot.evaluation": _RASA,
     # The conversation evaluation only speaks HTTP to a Rasa server (the e2e tests use it).

@@ -26,6 +26,8 @@ confirm with ``deleted_events: 0``. Every Rasa call carries ``?token=RASA_TOKEN`
 All deletes are idempotent, so several web app instances and the CronJob may run the job at the
 same time: the second one finds nothing left to delete.
 
+``retention_status`` is what the admins' data protection page shows: what is due, what is pending.
+
 Plain Python: no ``rasa`` import, HTTP to the Rasa servers with ``httpx``. Logs carry counts and
 replica addresses, never a conversation id (it grants access to a transcript).
 """
@@ -376,6 +378,36 @@ def count_traces(session: Session, conversation_ids: Sequence[str]) -> dict[str,
                 ).scalar_one()
             )
     return counts
+
+
+@dataclass(frozen=True)
+class RetentionStatus:
+    """What the next retention run would delete, and what is still pending (the admins' page).
+
+    Attributes:
+        cutoff: conversations without activity since then are due.
+        due_conversations: how many conversations are due.
+        due_counts: their rows per table (:func:`count_traces`).
+        pending_tracker_deletions: conversations whose Rasa tracker is still to be deleted.
+        oldest_activity: the oldest activity of a stored conversation (None: there is none).
+    """
+
+    cutoff: datetime
+    due_conversations: int
+    due_counts: dict[str, int]
+    pending_tracker_deletions: int
+    oldest_activity: datetime | None
+
+
+def retention_status(session: Session, *, now: datetime, days: int) -> RetentionStatus:
+    """The retention status with a period of ``days`` at ``now``."""
+    cutoff = now - timedelta(days=days)
+    due = repo.inactive_conversations(session=session, before=cutoff)
+    pending = session.execute(
+        select(func.count(func.distinct(PendingTrackerDeletion.conversation_id)))
+    ).scalar_one()
+    oldest = session.execute(select(func.min(Conversation.updated_at))).scalar_one()
+    return RetentionStatus(cutoff, len(due), count_traces(session, due), int(pending), oldest)
 
 
 @dataclass

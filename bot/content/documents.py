@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.knowledge.errors import KnowledgeError
+from bot.knowledge.errors import KnowledgeError, Problem
 from bot.knowledge.loader import TOPIC_FIELDS, _topic, check_topics, load_facts
 from bot.knowledge.model import Fact, KnowledgeBase, Topic
 
@@ -151,7 +151,8 @@ def read_topic_file(path: Path) -> dict[str, Any]:
     """
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise KnowledgeError([f"{path}: expected a mapping"])
+        fields = ", ".join(TOPIC_FIELDS)
+        raise KnowledgeError([Problem("topic_not_mapping", str(path), params={"fields": fields})])
     return normalize(data)
 
 
@@ -170,21 +171,21 @@ def load_facts_and_utility(directory: Path) -> tuple[dict[str, Fact], dict[str, 
     Raises:
         KnowledgeError: a fact file or the utility profile is invalid.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     facts = load_facts((directory / "facts").glob("*.yml"), problems)
     utility_path = directory / "utility.yml"
     utility = (
         yaml.safe_load(utility_path.read_text(encoding="utf-8")) if utility_path.exists() else None
     )
     if not isinstance(utility, dict):
-        problems.append(f"{utility_path}: missing or not a mapping")
+        problems.append(Problem("utility_missing", str(utility_path)))
         utility = {}
     if problems:
         raise KnowledgeError(problems)
     return facts, utility
 
 
-def to_topic(doc: dict[str, Any], problems: list[str]) -> Topic | None:
+def to_topic(doc: dict[str, Any], problems: list[Problem]) -> Topic | None:
     """Validate one document (field problems appended to ``problems``, named by field)."""
     topic_id = str(doc.get("id") or "neu")
     return _topic(Path(f"topics/{topic_id}.yml"), doc, problems)
@@ -198,7 +199,7 @@ def build_knowledge(
     Raises:
         KnowledgeError: every problem, each naming the topic file and field.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     topics: dict[str, Topic] = {}
     for doc in docs.values():
         topic = to_topic(doc, problems)

@@ -8,7 +8,8 @@ question in two topics, related ids), so nothing invalid ever reaches customers.
 Errors raised to the web layer carry German messages for editors:
 
 * ``ContentError``: base class; ``message`` is shown to the editor.
-* ``InvalidContent``: the document does not validate; ``problems`` lists each field's problem.
+* ``InvalidContent``: the document does not validate; ``problems`` lists each field's problem
+  as a ``bot.knowledge.errors.Problem`` (a code, worded in German by the web tier).
 * ``EditConflict``: someone published the topic since the draft was started.
 * ``ReviewRequired`` / ``NotAllowed``: the four-eyes rule or a state forbids the step.
 * ``UnknownTopic`` / ``UnknownRevision``: no such id.
@@ -16,6 +17,7 @@ Errors raised to the web layer carry German messages for editors:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Sequence
@@ -41,7 +43,7 @@ from bot.content.models import (
     ContentTopic,
     TrainingRun,
 )
-from bot.knowledge.errors import KnowledgeError
+from bot.knowledge.errors import KnowledgeError, Problem
 from bot.knowledge.model import KnowledgeBase
 
 TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
@@ -57,10 +59,14 @@ class ContentError(Exception):
 
 
 class InvalidContent(ContentError):
-    """The topic does not validate; ``problems`` names each field."""
+    """The topic does not validate; ``problems`` names each field.
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("Der Inhalt ist noch nicht gültig: " + "; ".join(problems))
+    The problems of the topic being validated have no ``file``; problems of other topics (a
+    question both have) keep theirs.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("Der Inhalt ist noch nicht gültig: " + "; ".join(map(str, problems)))
         self.problems = list(problems)
 
 
@@ -245,13 +251,14 @@ def _validate(
     """Validate ``doc`` in the context of all other published topics.
 
     Raises:
-        InvalidContent: with each problem (the loader's messages name the field).
+        InvalidContent: with each problem of this topic, or of another one naming it (a
+            question both have), else every problem (a broken fact file).
     """
     topic_id = doc.get("id")
     if not isinstance(topic_id, str) or not TOPIC_ID.match(topic_id):
         raise InvalidContent(
-            ["Feld 'id': nur Kleinbuchstaben, Ziffern und _, 3 bis 64 Zeichen, "
-             "beginnend mit einem Buchstaben"]
+            [Problem.text("id", "nur Kleinbuchstaben, Ziffern und _, 3 bis 64 Zeichen, "
+                                "beginnend mit einem Buchstaben")]
         )
     # Raw HTML and javascript:/data: links never reach customers, whichever path publishes
     # (editor API, inbox, rollback, CLI): bot.content.markdown.
@@ -259,7 +266,7 @@ def _validate(
 
     answer = doc.get("answer")
     unsafe = (
-        [f"Feld 'answer': {p}" for p in markdown_problems(answer)]
+        [Problem.text("answer", p) for p in markdown_problems(answer)]
         if isinstance(answer, str)
         else []
     )
@@ -271,8 +278,11 @@ def _validate(
         facts, utility = load_facts_and_utility(knowledge_dir)
         build_knowledge(docs, facts, utility)
     except KnowledgeError as exc:
-        mine = [p for p in exc.problems if f"topics/{topic_id}.yml" in p] or exc.problems
-        problems = [p.replace(f"topics/{topic_id}.yml: ", "") for p in mine]
+        own = f"topics/{topic_id}.yml"  # the file name bot.content.documents validates under
+        mine = [
+            p for p in exc.problems if p.file == own or p.params.get("other") == topic_id
+        ] or exc.problems
+        problems = [dataclasses.replace(p, file=None) if p.file == own else p for p in mine]
         raise InvalidContent([*unsafe, *problems]) from exc
     if unsafe:
         raise InvalidContent(unsafe)

@@ -53,7 +53,7 @@ from bot.content.repository import (
     request_training,
     set_setting,
 )
-from bot.knowledge.errors import KnowledgeError
+from bot.knowledge.errors import KnowledgeError, Problem
 
 FILES_KEY = "knowledge_files"  # content setting: topic id -> digest of the agreed document
 IMPORT_NOTE = "Import aus knowledge/"  # the note of revisions written by import_knowledge
@@ -217,7 +217,8 @@ def _check(current: dict[str, ContentTopic], files: dict[str, dict[str, Any]],
         docs.pop(topic_id, None)
     facts, utility = load_facts_and_utility(knowledge_dir)
     build_knowledge(docs, facts, utility)  # raises KnowledgeError
-    problems = [f"{knowledge_dir / 'topics' / (topic_id + '.yml')}: {problem}"
+    topics = knowledge_dir / "topics"
+    problems = [Problem.text("answer", problem, file=str(topics / f"{topic_id}.yml"))
                 for topic_id in [*result.imported, *result.added]
                 for problem in markdown_problems(str(files[topic_id].get("answer", "")))]
     if problems:

@@ -429,7 +429,7 @@ class TrainingWorker:
             elif isinstance(exc, KnowledgeError):
                 reason = (
                     "Die veröffentlichten Inhalte ließen sich nicht für das Training aufbereiten: "
-                    f"{'; '.join(exc.problems)}. Das bisherige Modell bleibt aktiv."
+                    f"{'; '.join(map(str, exc.problems))}. Das bisherige Modell bleibt aktiv."
                 )
             else:
                 reason = (

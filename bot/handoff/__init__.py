@@ -1,4 +1,6 @@
-"""Handoff to people: when the chat is staffed (``hours``).
+"""Handoff to people: when the chat is staffed (``hours``), what agents see of the queue.
+
+``queue``: each waiting conversation with a summary for the agent console.
 
 The handoff itself (queue, claim, hand-back) lives in the web app's store, ``bot.chat``.
 """

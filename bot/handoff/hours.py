@@ -32,13 +32,13 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
 
 import holidays
 
-from bot.knowledge.errors import KnowledgeError
+from bot.knowledge.errors import KnowledgeError, Problem
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # German abbreviations (DIN 5008 style) and names, index 0 = Monday as in datetime.weekday().
@@ -88,45 +88,49 @@ class SpecialDay:
     periods: tuple[Period, ...]
 
 
-def _load_zone(name: Any, field: str, problems: list[str]) -> zoneinfo.ZoneInfo | None:
+def _load_zone(name: Any, field: str, problems: list[Problem]) -> zoneinfo.ZoneInfo | None:
     if not isinstance(name, str) or not name.strip():
-        problems.append(f"field '{field}': must name a time zone such as 'Europe/Berlin'")
+        problems.append(Problem.setting(field, "must name a time zone such as 'Europe/Berlin'"))
         return None
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         available = zoneinfo.available_timezones()
         if available:
-            problems.append(f"field '{field}': unknown time zone {name!r}")
+            problems.append(Problem.setting(field, f"unknown time zone {name!r}"))
         else:
             problems.append(
-                f"field '{field}': time zone {name!r} cannot be loaded because this machine has no "
-                "time-zone database; install the 'tzdata' package (pip install tzdata) or the "
-                "operating system's tzdata"
+                Problem.setting(
+                    field,
+                    f"time zone {name!r} cannot be loaded because this machine has no "
+                    "time-zone database; install the 'tzdata' package (pip install tzdata) or the "
+                    "operating system's tzdata",
+                )
             )
         return None
 
 
-def _minute(value: Any, field: str, problems: list[str]) -> int | None:
+def _minute(value: Any, field: str, problems: list[Problem]) -> int | None:
     match = _TIME.fullmatch(value) if isinstance(value, str) else None
     minute = int(match[1]) * 60 + int(match[2]) if match else None
     if minute is None or minute > MINUTES_PER_DAY:
         # YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60); say so.
         hint = ' (write times in quotes: "18:00")' if isinstance(value, int) else ""
         problems.append(
-            f"field '{field}': expected a time \"HH:MM\" between 00:00 and 24:00, "
-            f"got {value!r}{hint}"
+            Problem.setting(
+                field, f'expected a time "HH:MM" between 00:00 and 24:00, got {value!r}{hint}'
+            )
         )
         return None
     return minute
 
 
-def _periods(value: Any, field: str, problems: list[str]) -> tuple[Period, ...]:
+def _periods(value: Any, field: str, problems: list[Problem]) -> tuple[Period, ...]:
     if value is None or value == []:
         return ()
     if not isinstance(value, list):
         problems.append(
-            f'field \'{field}\': expected ["HH:MM", "HH:MM"] or a list of them, got {value!r}'
+            Problem.setting(field, f'expected ["HH:MM", "HH:MM"] or a list of them, got {value!r}')
         )
         return ()
     pairs: list[Any] = value if all(isinstance(v, list) for v in value) else [value]
@@ -135,7 +139,7 @@ def _periods(value: Any, field: str, problems: list[str]) -> tuple[Period, ...]:
         where = field if len(pairs) == 1 else f"{field}[{i}]"
         if not isinstance(pair, list) or len(pair) != 2:
             problems.append(
-                f'field \'{where}\': expected ["HH:MM", "HH:MM"] (from, to), got {pair!r}'
+                Problem.setting(where, f'expected ["HH:MM", "HH:MM"] (from, to), got {pair!r}')
             )
             continue
         start = _minute(pair[0], where, problems)
@@ -144,37 +148,48 @@ def _periods(value: Any, field: str, problems: list[str]) -> tuple[Period, ...]:
             continue
         if start >= end:
             problems.append(
-                f"field '{where}': opening time {pair[0]} must be before closing time {pair[1]}"
+                Problem.setting(
+                    where, f"opening time {pair[0]} must be before closing time {pair[1]}"
+                )
             )
             continue
         if periods and start < periods[-1].end:
-            problems.append(f"field '{where}': periods must be in order and must not overlap")
+            problems.append(Problem.setting(where, "periods must be in order and must not overlap"))
             continue
         periods.append(Period(start, end))
     return tuple(periods)
 
 
-def _public_holidays(spec: Any, problems: list[str]) -> holidays.HolidayBase | None:
+def _public_holidays(spec: Any, problems: list[Problem]) -> holidays.HolidayBase | None:
     where = "opening_hours.public_holidays"
     if spec is None:
         return None
     if not isinstance(spec, Mapping):
-        problems.append(f"field '{where}': expected a mapping with 'country' and 'subdivision'")
+        problems.append(
+            Problem.setting(where, "expected a mapping with 'country' and 'subdivision'")
+        )
         return None
     for key in spec:
         if key not in ("country", "subdivision"):
-            problems.append(f"field '{where}.{key}': unknown, use 'country' and 'subdivision'")
+            problems.append(
+                Problem.setting(f"{where}.{key}", "unknown, use 'country' and 'subdivision'")
+            )
     country, subdivision = spec.get("country"), spec.get("subdivision")
     supported = holidays.list_supported_countries()
     if not isinstance(country, str) or country not in supported:
         problems.append(
-            f"field '{where}.country': expected an ISO 3166-1 code such as 'DE', got {country!r}"
+            Problem.setting(
+                f"{where}.country", f"expected an ISO 3166-1 code such as 'DE', got {country!r}"
+            )
         )
         return None
     if subdivision is not None and subdivision not in supported[country]:
         problems.append(
-            f"field '{where}.subdivision': {subdivision!r} is not a subdivision of {country}; "
-            f"use one of {', '.join(supported[country])}"
+            Problem.setting(
+                f"{where}.subdivision",
+                f"{subdivision!r} is not a subdivision of {country}; "
+                f"use one of {', '.join(supported[country])}",
+            )
         )
         return None
     try:
@@ -184,7 +199,7 @@ def _public_holidays(spec: Any, problems: list[str]) -> holidays.HolidayBase | N
 
 
 def _special_days(
-    spec: Any, problems: list[str]
+    spec: Any, problems: list[Problem]
 ) -> tuple[dict[date, SpecialDay], dict[tuple[int, int], SpecialDay]]:
     dated: dict[date, SpecialDay] = {}
     yearly: dict[tuple[int, int], SpecialDay] = {}
@@ -192,18 +207,22 @@ def _special_days(
         return dated, yearly
     if not isinstance(spec, list):
         problems.append(
-            "field 'opening_hours.special_days': expected a list of "
-            '{date: "MM-DD" or "YYYY-MM-DD", name: ..., hours: [...]}'
+            Problem.setting(
+                "opening_hours.special_days",
+                'expected a list of {date: "MM-DD" or "YYYY-MM-DD", name: ..., hours: [...]}',
+            )
         )
         return dated, yearly
     for i, item in enumerate(spec):
         where = f"opening_hours.special_days[{i}]"
         if not isinstance(item, Mapping):
-            problems.append(f"field '{where}': expected a mapping with date, name and hours")
+            problems.append(Problem.setting(where, "expected a mapping with date, name and hours"))
             continue
         for key in item:
             if key not in ("date", "name", "hours"):
-                problems.append(f"field '{where}.{key}': unknown, use date, name and hours")
+                problems.append(
+                    Problem.setting(f"{where}.{key}", "unknown, use date, name and hours")
+                )
         raw_date, name = item.get("date"), item.get("name")
         match = _SPECIAL_DATE.fullmatch(raw_date) if isinstance(raw_date, str) else None
         day: date | None = None
@@ -217,24 +236,27 @@ def _special_days(
             # YAML reads an unquoted 2026-12-31 as a date: say how to write it.
             hint = " (write it in quotes)" if isinstance(raw_date, date) else ""
             problems.append(
-                f"field '{where}.date': expected \"MM-DD\" (every year) or \"YYYY-MM-DD\" "
-                f"(once), got {raw_date!r}{hint}"
+                Problem.setting(
+                    f"{where}.date",
+                    f'expected "MM-DD" (every year) or "YYYY-MM-DD" '
+                    f"(once), got {raw_date!r}{hint}",
+                )
             )
             continue
         if not isinstance(name, str) or not name.strip():
-            problems.append(f"field '{where}.name': the day's name, e.g. Heiligabend")
+            problems.append(Problem.setting(f"{where}.name", "the day's name, e.g. Heiligabend"))
             continue
         if "hours" not in item:
-            problems.append(f"field '{where}.hours': missing; [] or null means closed")
+            problems.append(Problem.setting(f"{where}.hours", "missing; [] or null means closed"))
             continue
         special = SpecialDay(name.strip(), _periods(item.get("hours"), f"{where}.hours", problems))
         if match[1]:
             if day in dated:
-                problems.append(f"field '{where}.date': {raw_date} is listed twice")
+                problems.append(Problem.setting(f"{where}.date", f"{raw_date} is listed twice"))
             dated[day] = special
         else:
             if (day.month, day.day) in yearly:
-                problems.append(f"field '{where}.date': {raw_date} is listed twice")
+                problems.append(Problem.setting(f"{where}.date", f"{raw_date} is listed twice"))
             yearly[(day.month, day.day)] = special
     return dated, yearly
 
@@ -300,7 +322,7 @@ class OpeningHours:
         Raises:
             OpeningHoursError: listing every problem, each naming its field.
         """
-        problems: list[str] = []
+        problems: list[Problem] = []
         spec = utility.get("opening_hours")
         zone: zoneinfo.ZoneInfo | None = None
         days: list[tuple[Period, ...]] = []
@@ -309,19 +331,25 @@ class OpeningHours:
         yearly: dict[tuple[int, int], SpecialDay] = {}
         if not isinstance(spec, Mapping):
             problems.append(
-                "field 'opening_hours': missing or not a mapping with 'timezone' and 'weekly'"
+                Problem.setting(
+                    "opening_hours", "missing or not a mapping with 'timezone' and 'weekly'"
+                )
             )
         else:
             zone = _load_zone(spec.get("timezone"), "opening_hours.timezone", problems)
             weekly = spec.get("weekly")
             if not isinstance(weekly, Mapping):
-                problems.append("field 'opening_hours.weekly': missing or not a mapping of days")
+                problems.append(
+                    Problem.setting("opening_hours.weekly", "missing or not a mapping of days")
+                )
             else:
                 for key in weekly:
                     if key not in WEEKDAYS:
                         problems.append(
-                            f"field 'opening_hours.weekly.{key}': unknown day, "
-                            f"use {', '.join(WEEKDAYS)}"
+                            Problem.setting(
+                                f"opening_hours.weekly.{key}",
+                                f"unknown day, use {', '.join(WEEKDAYS)}",
+                            )
                         )
                 days = [
                     _periods(weekly.get(day), f"opening_hours.weekly.{day}", problems)
@@ -330,13 +358,15 @@ class OpeningHours:
             for key in spec:
                 if key not in ("timezone", "weekly", "public_holidays", "special_days"):
                     problems.append(
-                        f"field 'opening_hours.{key}': unknown, use timezone, weekly, "
-                        "public_holidays and special_days"
+                        Problem.setting(
+                            f"opening_hours.{key}",
+                            "unknown, use timezone, weekly, public_holidays and special_days",
+                        )
                     )
             calendar = _public_holidays(spec.get("public_holidays"), problems)
             dated, yearly = _special_days(spec.get("special_days"), problems)
         if problems or zone is None:
-            raise OpeningHoursError([f"{source}: {problem}" for problem in problems])
+            raise OpeningHoursError([replace(p, file=source) for p in problems])
         return cls(
             zone=zone,
             weekly=tuple(days),

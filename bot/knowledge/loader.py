@@ -1,8 +1,9 @@
 """Load and validate ``knowledge/``: topics, facts and the utility profile.
 
-Every problem is collected with the file and field it concerns and raised together as one
-``KnowledgeError``: malformed YAML, missing or mistyped fields, duplicate ids, a question in
-two topics, unknown placeholders, digits in an answer outside placeholders.
+Every problem is collected as a ``Problem`` (a code with the file and field it concerns, see
+``bot.knowledge.errors``) and raised together as one ``KnowledgeError``: malformed YAML, missing
+or mistyped fields, duplicate ids, a question in two topics, unknown placeholders, digits in an
+answer outside placeholders.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.knowledge.errors import KnowledgeError
+from bot.knowledge.errors import Code, KnowledgeError, Problem
 from bot.knowledge.model import (
     FACETS,
     MEASURES,
@@ -44,20 +45,30 @@ TOPIC_FIELDS = (
 )
 
 
-def _read_yaml(path: Path, problems: list[str]) -> Any:
+def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problems.append(f"{path}: malformed YAML{where}: {getattr(exc, 'problem', exc)}")
+        params = {"detail": str(getattr(exc, "problem", exc))}
+        if mark is not None:
+            params["line"] = str(mark.line + 1)
+        problems.append(Problem("bad_yaml", str(path), params=params))
     except OSError as exc:
-        problems.append(f"{path}: cannot be read: {exc}")
+        problems.append(Problem("unreadable", str(path), params={"detail": str(exc)}))
     return None
 
 
-def _date(value: Any, where: str, problems: list[str], *, optional: bool) -> date | None:
+def _date(
+    value: Any,
+    problems: list[Problem],
+    *,
+    file: str,
+    field: str,
+    optional: bool,
+    fact: str | None = None,
+) -> date | None:
     if value is None and optional:
         return None
     if isinstance(value, date):
@@ -67,57 +78,71 @@ def _date(value: Any, where: str, problems: list[str], *, optional: bool) -> dat
             return date.fromisoformat(value)
         except ValueError:
             pass
-    problems.append(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
+    params = {"got": repr(value)} if fact is None else {"got": repr(value), "fact": fact}
+    problems.append(Problem("bad_date", file, field, params=params))
     return None
 
 
-def _text(value: Any, where: str, problems: list[str]) -> str:
+def _text(value: Any, file: str, field: str, problems: list[Problem]) -> str:
     if not isinstance(value, str) or not value.strip():
-        problems.append(f"{where}: must be a non-empty text")
+        problems.append(Problem("empty_text", file, field))
         return ""
     return value.strip()
 
 
-def load_facts(paths: Iterable[Path], problems: list[str]) -> dict[str, Fact]:
+def load_facts(paths: Iterable[Path], problems: list[Problem]) -> dict[str, Fact]:
     """Load ``facts/*.yml``; a name defined twice is an error naming both files."""
     facts: dict[str, Fact] = {}
     for path in sorted(paths):
+        file = str(path)
         data = _read_yaml(path, problems)
         if data is None:
             continue
         if not isinstance(data, dict):
-            problems.append(f"{path}: expected a mapping of fact names")
+            problems.append(Problem("facts_not_mapping", file))
             continue
         for name, spec in data.items():
-            where = f"{path}: fact {name!r}"
+            fact = {"fact": str(name)}
             if name in facts:
-                problems.append(f"{where}: already defined in {facts[name].path}")
+                problems.append(
+                    Problem(
+                        "fact_defined_twice",
+                        file,
+                        params={**fact, "other_file": str(facts[name].path)},
+                    )
+                )
                 continue
             if not isinstance(spec, dict):
-                problems.append(f"{where}: expected a mapping with value, unit, check, source")
+                problems.append(Problem("fact_not_mapping", file, params=fact))
                 continue
             unit = spec.get("unit")
             if unit not in UNITS:
-                problems.append(f"{where}: field 'unit' must be one of {', '.join(UNITS)}")
+                problems.append(
+                    Problem(
+                        "unknown_unit", file, "unit", params={**fact, "choices": ", ".join(UNITS)}
+                    )
+                )
                 continue
             raw = spec.get("value")
             value: Decimal | date | None
             if unit == "date":
-                value = _date(raw, f"{where} field 'value'", problems, optional=False)
+                value = _date(
+                    raw, problems, file=file, field="value", optional=False, fact=str(name)
+                )
             elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
                 try:
                     value = Decimal(str(raw))
                 except InvalidOperation:  # pragma: no cover - str(float) is always valid
                     value = None
             else:
-                problems.append(f"{where}: field 'value' must be a number")
+                problems.append(Problem("not_a_number", file, "value", params=fact))
                 value = None
             check = spec.get("check")
             source = spec.get("source")
             if not isinstance(check, str) or not check.strip():
-                problems.append(f"{where}: field 'check' (a snippet of the domain source) missing")
+                problems.append(Problem("no_check", file, "check", params=fact))
             if not isinstance(source, str) or not source.startswith("http"):
-                problems.append(f"{where}: field 'source' must be a URL")
+                problems.append(Problem("not_url", file, "source", params=fact))
             if value is None:
                 continue
             facts[name] = Fact(
@@ -131,63 +156,74 @@ def load_facts(paths: Iterable[Path], problems: list[str]) -> dict[str, Fact]:
     return facts
 
 
-def _topic(path: Path, data: Any, problems: list[str]) -> Topic | None:
+def _topic(path: Path, data: Any, problems: list[Problem]) -> Topic | None:
+    file = str(path)
+
+    def add(code: Code, field: str, index: int | None = None, /, **params: str) -> None:
+        problems.append(Problem(code, file, field, index, params))
+
     if not isinstance(data, dict):
-        problems.append(f"{path}: expected a mapping with the fields {', '.join(TOPIC_FIELDS)}")
+        problems.append(
+            Problem("topic_not_mapping", file, params={"fields": ", ".join(TOPIC_FIELDS)})
+        )
         return None
     before = len(problems)
     for name in TOPIC_FIELDS:
         if name not in data:
-            problems.append(f"{path}: field {name!r} is missing")
+            add("missing", name)
     if len(problems) > before:
         return None
     topic_id = data["id"]
     if topic_id != path.stem:
-        problems.append(f"{path}: field 'id' is {topic_id!r} but must equal the file name")
+        add("id_mismatch", "id", value=str(topic_id))
     version = data["version"]
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        problems.append(f"{path}: field 'version' must be a positive integer")
+        add("not_positive_int", "version")
     if data["measure"] not in MEASURES:
-        problems.append(f"{path}: field 'measure' must be one of {', '.join(MEASURES)}")
+        add("unknown_measure", "measure", choices=", ".join(MEASURES))
     sources: list[Source] = []
     if not isinstance(data["sources"], list) or not data["sources"]:
-        problems.append(f"{path}: field 'sources' must list at least one source")
+        add("no_sources", "sources")
     else:
         for i, src in enumerate(data["sources"]):
             if not isinstance(src, dict) or not src.get("title") or not src.get("url"):
-                problems.append(f"{path}: field 'sources[{i}]' needs 'title' and 'url'")
+                add("source_incomplete", "sources", i)
             else:
                 sources.append(Source(title=str(src["title"]), url=str(src["url"])))
     related = data["related"] or []
     if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
-        problems.append(f"{path}: field 'related' must be a list of topic ids")
+        add("related_not_list", "related")
         related = []
     questions = data["questions"]
     if not isinstance(questions, list) or not all(
         isinstance(q, str) and q.strip() for q in questions
     ):
-        problems.append(f"{path}: field 'questions' must be a list of non-empty texts")
+        add("questions_not_texts", "questions")
         questions = []
-    valid_from = _date(data["valid_from"], f"{path}: field 'valid_from'", problems, optional=True)
-    valid_to = _date(data["valid_to"], f"{path}: field 'valid_to'", problems, optional=True)
-    stand = _date(data["stand"], f"{path}: field 'stand'", problems, optional=False)
+
+    def when(field: str, *, optional: bool) -> date | None:
+        return _date(data[field], problems, file=file, field=field, optional=optional)
+
+    valid_from = when("valid_from", optional=True)
+    valid_to = when("valid_to", optional=True)
+    stand = when("stand", optional=False)
     if valid_from and valid_to and valid_from > valid_to:
-        problems.append(f"{path}: field 'valid_to' is before 'valid_from'")
+        add("valid_to_before_from", "valid_to")
     offers = data.get("offers_calculation", False)
     if not isinstance(offers, bool):
-        problems.append(f"{path}: field 'offers_calculation' must be true or false")
-    facets = _facets(data.get("facets"), f"{path}: field 'facets'", problems)
+        add("not_bool", "offers_calculation")
+    facets = _facets(data.get("facets"), file, problems)
     if len(problems) > before or stand is None:
         return None
     return Topic(
         id=str(topic_id),
         version=int(version),
-        title=_text(data["title"], f"{path}: field 'title'", problems),
+        title=_text(data["title"], file, "title", problems),
         measure=str(data["measure"]),
         valid_from=valid_from,
         valid_to=valid_to,
         stand=stand,
-        answer=_text(data["answer"], f"{path}: field 'answer'", problems),
+        answer=_text(data["answer"], file, "answer", problems),
         sources=tuple(sources),
         related=tuple(related),
         questions=tuple(q.strip() for q in questions),
@@ -197,28 +233,42 @@ def _topic(path: Path, data: Any, problems: list[str]) -> Topic | None:
     )
 
 
-def _facets(value: Any, where: str, problems: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _facets(
+    value: Any, file: str, problems: list[Problem]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``facets: {energy: [gas], aspect: [zeitraum]}`` as sorted pairs; problems collected."""
     if value is None:
         return ()
+    known = ", ".join(FACETS)
     if not isinstance(value, dict):
-        problems.append(f"{where} must map facet names ({', '.join(FACETS)}) to lists of values")
+        problems.append(Problem("facets_not_mapping", file, "facets", params={"choices": known}))
         return ()
     pairs = []
     for name, values in value.items():
         if name not in FACETS:
-            problems.append(f"{where}: unknown facet {name!r} (known: {', '.join(FACETS)})")
+            problems.append(
+                Problem(
+                    "unknown_facet", file, "facets", params={"facet": str(name), "choices": known}
+                )
+            )
             continue
         items = values if isinstance(values, list) else [values]
         unknown = [v for v in items if v not in FACETS[name]]
         if unknown or not items:
-            problems.append(f"{where}: facet {name!r} takes values from {', '.join(FACETS[name])}")
+            problems.append(
+                Problem(
+                    "facet_value",
+                    file,
+                    "facets",
+                    params={"facet": str(name), "choices": ", ".join(FACETS[name])},
+                )
+            )
             continue
         pairs.append((str(name), tuple(sorted(set(items)))))
     return tuple(sorted(pairs))
 
 
-def facet_clashes(topics: dict[str, Topic]) -> list[str]:
+def facet_clashes(topics: dict[str, Topic]) -> list[Problem]:
     """Topics whose facets are identical within one measure.
 
     A follow-up could not tell them apart ("und für Mieter?" must lead to one topic); the
@@ -232,8 +282,12 @@ def facet_clashes(topics: dict[str, Topic]) -> list[str]:
         key = (topic.measure, topic.facets)
         if key in seen:
             problems.append(
-                f"{topic.path}: field 'facets' is the same as in topic {seen[key]!r} "
-                f"(measure {topic.measure!r}); a follow-up could not tell them apart"
+                Problem(
+                    "same_facets",
+                    str(topic.path),
+                    "facets",
+                    params={"other": seen[key], "measure": topic.measure},
+                )
             )
         else:
             seen[key] = topic.id
@@ -242,39 +296,34 @@ def facet_clashes(topics: dict[str, Topic]) -> list[str]:
 
 def check_topics(
     topics: dict[str, Topic], facts: dict[str, Fact], utility: dict[str, Any]
-) -> list[str]:
+) -> list[Problem]:
     """Cross-topic checks: question counts and duplicates, placeholders, digits, related ids."""
-    problems: list[str] = facet_clashes(topics)
+    problems: list[Problem] = facet_clashes(topics)
     owner: dict[str, str] = {}
+
+    def add(topic: Topic, code: Code, field: str, /, **params: str) -> None:
+        problems.append(Problem(code, str(topic.path), field, params=params))
+
     for topic in topics.values():
-        where = f"{topic.path}"
         if len(topic.questions) < MIN_QUESTIONS:
-            problems.append(
-                f"{where}: field 'questions' has {len(topic.questions)} variants, "
-                f"at least {MIN_QUESTIONS} are required"
-            )
+            count, minimum = str(len(topic.questions)), str(MIN_QUESTIONS)
+            add(topic, "too_few_questions", "questions", count=count, minimum=minimum)
         for question in topic.questions:
             key = question_key(question)
             other = owner.get(key)
             if other == topic.id:
-                problems.append(f"{where}: field 'questions' lists {question!r} twice")
+                add(topic, "duplicate_question", "questions", question=question)
             elif other is not None:
-                problems.append(
-                    f"{where}: field 'questions': {question!r} is also a question of topic "
-                    f"{other!r} (knowledge/topics/{other}.yml)"
-                )
+                add(topic, "question_taken", "questions", question=question, other=other)
             else:
                 owner[key] = topic.id
         for bad in unknown_placeholders(topic.answer, facts, utility):
-            problems.append(f"{where}: field 'answer': unknown placeholder {bad}")
+            add(topic, "unknown_placeholder", "answer", placeholder=bad)
         for fragment in digits_outside_placeholders(topic.answer):
-            problems.append(
-                f"{where}: field 'answer': figure {fragment!r} must come from knowledge/facts "
-                "as a placeholder"
-            )
+            add(topic, "figure_not_placeholder", "answer", figure=fragment)
         for rel in topic.related:
             if rel not in topics:
-                problems.append(f"{where}: field 'related': unknown topic {rel!r}")
+                add(topic, "unknown_related", "related", topic=rel)
     return problems
 
 
@@ -284,12 +333,12 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     Raises:
         KnowledgeError: listing every problem, each with its file and field.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     facts = load_facts((directory / "facts").glob("*.yml"), problems)
     utility_path = directory / "utility.yml"
     utility = _read_yaml(utility_path, problems) if utility_path.exists() else None
     if not isinstance(utility, dict):
-        problems.append(f"{utility_path}: missing or not a mapping")
+        problems.append(Problem("utility_missing", str(utility_path)))
         utility = {}
     topics: dict[str, Topic] = {}
     for path in sorted((directory / "topics").glob("*.yml")):
@@ -298,17 +347,13 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         if len(problems) > before:
             continue
         if data is None:
-            problems.append(f"{path}: file is empty")
+            problems.append(Problem("empty_file", str(path)))
             continue
         topic = _topic(path, data, problems)
-        if topic is None:
-            continue
-        if topic.id in topics:
-            problems.append(f"{path}: field 'id': {topic.id!r} already defined")
-            continue
-        topics[topic.id] = topic
+        if topic is not None:  # its id is its file name (checked), so ids are unique
+            topics[topic.id] = topic
     if not topics and not problems:
-        problems.append(f"{directory / 'topics'}: no topics found")
+        problems.append(Problem("no_topics", str(directory / "topics")))
     problems.extend(check_topics(topics, facts, utility))
     if problems:
         raise KnowledgeError(problems)

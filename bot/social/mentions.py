@@ -38,7 +38,7 @@ from typing import Any, Final, Protocol
 import feedparser
 import httpx
 
-from bot.knowledge.errors import KnowledgeError
+from bot.knowledge.errors import KnowledgeError, Problem
 from bot.social.events import clean_text
 
 logger = logging.getLogger(__name__)
@@ -110,43 +110,48 @@ class MentionSettings:
         spec = utility.get("mention_feeds")
         if spec is None:
             return cls()
-        problems: list[str] = []
+        problems: list[Problem] = []
         if not isinstance(spec, Mapping):
-            raise MentionFeedsError([f"{source}: field 'mention_feeds': expected a mapping"])
+            problem = Problem.setting("mention_feeds", "expected a mapping")
+            raise MentionFeedsError([replace(problem, file=source)])
         for key in spec:
             if key not in ("interval_minutes", "terms", "feeds"):
-                problems.append(f"field 'mention_feeds.{key}': unknown, use interval_minutes, "
-                                "terms and feeds")  # fmt: skip
+                detail = "unknown, use interval_minutes, terms and feeds"
+                problems.append(Problem.setting(f"mention_feeds.{key}", detail))
         minutes = spec.get("interval_minutes", 15)
         if not isinstance(minutes, int) or isinstance(minutes, bool) or not 5 <= minutes <= 1440:
-            problems.append("field 'mention_feeds.interval_minutes': a whole number 5 to 1440")
+            problems.append(
+                Problem.setting("mention_feeds.interval_minutes", "a whole number 5 to 1440")
+            )
             minutes = 15
         terms = spec.get("terms")
         if terms is None:
             name = utility.get("name")
             terms = [name] if isinstance(name, str) else []
         if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
-            problems.append("field 'mention_feeds.terms': a list of names, e.g. [Stadtwerke X]")
+            problems.append(
+                Problem.setting("mention_feeds.terms", "a list of names, e.g. [Stadtwerke X]")
+            )
             terms = []
         feeds: list[Feed] = []
         raw_feeds = spec.get("feeds", [])
         if not isinstance(raw_feeds, list):
-            problems.append("field 'mention_feeds.feeds': a list of {name, url}")
+            problems.append(Problem.setting("mention_feeds.feeds", "a list of {name, url}"))
             raw_feeds = []
         for i, item in enumerate(raw_feeds):
             where = f"mention_feeds.feeds[{i}]"
             name = item.get("name") if isinstance(item, Mapping) else None
             url = item.get("url") if isinstance(item, Mapping) else None
             if not isinstance(name, str) or not name.strip():
-                problems.append(f"field '{where}.name': the feed's name for the console")
+                problems.append(Problem.setting(f"{where}.name", "the feed's name for the console"))
             elif not isinstance(url, str) or not re.fullmatch(r"https?://[^\s/]+\S*", url):
-                problems.append(f"field '{where}.url': an http(s) URL, got {url!r}")
+                problems.append(Problem.setting(f"{where}.url", f"an http(s) URL, got {url!r}"))
             elif url in {f.url for f in feeds}:
-                problems.append(f"field '{where}.url': listed twice")
+                problems.append(Problem.setting(f"{where}.url", "listed twice"))
             else:
                 feeds.append(Feed(name.strip(), url))
         if problems:
-            raise MentionFeedsError([f"{source}: {problem}" for problem in problems])
+            raise MentionFeedsError([replace(p, file=source) for p in problems])
         return cls(tuple(feeds), tuple(t.strip() for t in terms), timedelta(minutes=minutes))
 
 

@@ -206,18 +206,29 @@ def unblock(*, session: Session, channel: str, contact_id: str) -> None:
     )
 
 
+def _iso_week(moment: datetime) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def abusive_conversations_per_week(
-    *, session: Session, since: datetime
+    *, session: Session, now: datetime, weeks: int
 ) -> list[tuple[str, int]]:
-    """ISO weeks (``2026-W49``) and how many conversations had an abusive message in them."""
+    """Conversations with an abusive message in each of the last ``weeks`` ISO weeks.
+
+    Returns:
+        ``(week, count)`` for every week up to ``now`` (``2026-W49``), oldest first, weeks
+        without any included.
+    """
     statement = select(Message.conversation_id, Message.created_at).where(
-        Message.abusive.is_(True), Message.created_at >= since  # type: ignore[attr-defined]
+        Message.abusive.is_(True),  # type: ignore[attr-defined]
+        Message.created_at >= now - timedelta(weeks=weeks),
     )
-    weeks: dict[str, set[str]] = {}
+    found: dict[str, set[str]] = {}
     for conversation_id, created_at in session.execute(statement):
-        year, week, _ = created_at.isocalendar()
-        weeks.setdefault(f"{year}-W{week:02d}", set()).add(conversation_id)
-    return sorted((week, len(ids)) for week, ids in weeks.items())
+        found.setdefault(_iso_week(created_at), set()).add(conversation_id)
+    shown = [_iso_week(now - timedelta(weeks=back)) for back in reversed(range(weeks))]
+    return [(week, len(found.get(week, ()))) for week in shown]
 
 
 def set_external_ids(*, session: Session, messages: Sequence[tuple[Message, str]]) -> None:

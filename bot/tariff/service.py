@@ -41,6 +41,7 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.knowledge.errors import Problem
 from bot.knowledge.loader import load_facts
 from bot.observability.asgi import instrument
 from bot.observability.metrics import CalculatorMetrics
@@ -447,7 +448,7 @@ def load_default_rules() -> ReliefRules:
     Raises:
         RulesError: a fact is invalid or missing.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     facts_dir = get_settings().knowledge_dir / "facts"
     facts = load_facts(facts_dir.glob("*.yml"), problems)
     if problems:

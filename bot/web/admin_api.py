@@ -1,16 +1,10 @@
 """The admins' JSON API ``/api/admin/...`` (role ``admin``): users, settings, audit, operations.
 
-Access, CSRF, size limit and German errors as in ``bot.web.guard`` (editors and agents get
-``403``). Passwords are generated on the server (``security.generate_password``), returned once
-in the answer that creates or resets them and stored only as an Argon2 hash. Every change is
-written to the audit log (``repository.audit``) in the same transaction, never with a password.
-
-A password reset, a role change, deactivation and deletion end every session of the user at once
-(``bot.web.sessions``): an open console of theirs gets ``401`` with its next request.
-
-An admin cannot delete, deactivate or demote themself, and the last admin cannot be removed, so the
-application never ends up without anyone who can manage it. A user who still holds a
-conversation with a customer is not deleted (the customer would be left with no one).
+Access, CSRF, size limit and German errors as in ``bot.web.guard`` (the route class
+``AdminRoute``; editors and agents get ``403``). The routes are plain ``def`` (FastAPI runs them
+in its thread pool): what they do to users is ``bot.web.users`` (generated passwords returned
+once, sessions ended, the audit log, no admin removing themself or the last admin), the
+operations figures are ``bot.chat.kpis``.
 
 Routes::
 
@@ -28,26 +22,21 @@ Routes::
 from __future__ import annotations
 
 import re
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool, StrictStr, field_validator
-from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bot.chat import kpis
-from bot.chat import repository as repo
-from bot.chat.models import ROLES, Agent, Conversation
+from bot.chat.models import ROLES, Agent
 from bot.content import repository as content
-from bot.web import sessions, texts
-from bot.web.context import WebContext
-from bot.web.editor_api import MAX_ID, TRAINING_STATE_LABELS, audit_out, iso
-from bot.web.guard import NotFound, actor_of, guarded_route, problem, user_of
-from bot.web.security import generate_password, hash_password
+from bot.web import deps, guard, texts, users
+from bot.web.editor.schemas import MAX_ID
+from bot.web.editor.shapes import TRAINING_STATE_LABELS, audit_out, iso
+from bot.web.guard import problem
 
-ADMIN_ROLES: Final = ("admin",)
 ROLE_LABELS: Final = {"agent": "Kundenservice", "editor": "Redaktion", "admin": "Administration"}
 MAX_USERNAME: Final = 64
 MAX_DISPLAY_NAME: Final = 100
@@ -183,196 +172,6 @@ def current_out(now: kpis.Current) -> dict[str, Any]:
     }
 
 
-class UnknownUser(NotFound):
-    """No user with this id (the guard answers ``404``)."""
-
-
-def _user(session: Session, user_id: int) -> Agent:
-    user: Agent | None = session.get(Agent, user_id)
-    if user is None:
-        raise UnknownUser(texts.UNKNOWN_USER)
-    return user
-
-
-def _admins(session: Session) -> int:
-    """How many active admins there are."""
-    statement = select(func.count()).select_from(Agent).where(
-        Agent.role == "admin", Agent.active == true()
-    )
-    return int(session.execute(statement).scalar_one())
-
-
-def build_router(ctx: WebContext) -> APIRouter:
-    """The admins' API bound to ``ctx``."""
-    router = APIRouter(
-        prefix="/api/admin",
-        tags=["admin"],
-        route_class=guarded_route(ctx, ADMIN_ROLES, texts.ADMIN_ONLY),
-    )
-    user_path = Path(..., ge=1, le=MAX_ID)
-
-    @router.get("/users")
-    def users(request: Request) -> dict[str, Any]:
-        with ctx.session() as session:
-            rows = session.execute(select(Agent).order_by(Agent.username)).scalars()
-            return {
-                "users": [user_out(u) for u in rows],
-                "roles": ROLE_LABELS,
-                "me": user_of(request).id,
-            }
-
-    @router.post("/users", status_code=201)
-    def create_user(body: UserIn, request: Request) -> Any:
-        password = generate_password()
-        try:
-            with ctx.session() as session:
-                if repo.agent_by_username(session=session, username=body.username):
-                    return _taken(body.username)
-                user = repo.create_agent(
-                    session=session,
-                    username=body.username,
-                    password_hash=hash_password(password),
-                    display_name=body.display_name,
-                    role=body.role,
-                    now=ctx.clock(),
-                )
-                content.audit(
-                    session,
-                    actor=actor_of(request),
-                    action="user.create",
-                    target=f"user:{body.username}",
-                    detail={"role": body.role, "display_name": body.display_name},
-                    now=ctx.clock(),
-                )
-                out = user_out(user)
-        except IntegrityError:  # created by someone else in the same moment
-            return _taken(body.username)
-        return {"user": out, "password": password}
-
-    @router.patch("/users/{user_id}")
-    def change_user(body: UserChange, request: Request, user_id: int = user_path) -> Any:
-        me = user_of(request)
-        with ctx.session() as session:
-            user = _user(session, user_id)
-            changes: dict[str, Any] = {}
-            if body.role is not None and body.role != user.role:
-                if user.id == me.id:
-                    raise content.NotAllowed(texts.CANNOT_DEMOTE_SELF)
-                if user.role == "admin" and user.active and _admins(session) <= 1:
-                    raise content.NotAllowed(texts.LAST_ADMIN)
-                changes["role"] = {"from": user.role, "to": body.role}
-                user.role = body.role
-            if body.display_name is not None and body.display_name != user.display_name:
-                changes["display_name"] = {"from": user.display_name, "to": body.display_name}
-                user.display_name = body.display_name
-            if body.active is not None and body.active != user.active:
-                if user.id == me.id:
-                    raise content.NotAllowed(texts.CANNOT_DEACTIVATE_SELF)
-                if not body.active and user.role == "admin" and _admins(session) <= 1:
-                    raise content.NotAllowed(texts.LAST_ADMIN)
-                changes["active"] = {"from": user.active, "to": body.active}
-                user.active = body.active
-            if "role" in changes or not user.active:
-                # Whatever the old role or account allowed ends now, in every open console.
-                sessions.end_all(session=session, agent_id=user.id)
-            if changes:
-                content.audit(
-                    session,
-                    actor=actor_of(request),
-                    action="user.update",
-                    target=f"user:{user.username}",
-                    detail=changes,
-                    now=ctx.clock(),
-                )
-            return {"user": user_out(user), "changed": sorted(changes)}
-
-    @router.post("/users/{user_id}/password")
-    def reset_password(request: Request, user_id: int = user_path) -> dict[str, Any]:
-        password = generate_password()
-        with ctx.session() as session:
-            user = _user(session, user_id)
-            user.password_hash = hash_password(password)
-            sessions.end_all(session=session, agent_id=user.id)
-            content.audit(
-                session,
-                actor=actor_of(request),
-                action="user.password",
-                target=f"user:{user.username}",
-                now=ctx.clock(),
-            )
-            return {"user": user_out(user), "password": password}
-
-    @router.delete("/users/{user_id}", status_code=204)
-    def delete_user(request: Request, user_id: int = user_path) -> Response:
-        me = user_of(request)
-        with ctx.session() as session:
-            user = _user(session, user_id)
-            if user.id == me.id:
-                raise content.NotAllowed(texts.CANNOT_DELETE_SELF)
-            if user.role == "admin" and user.active and _admins(session) <= 1:
-                raise content.NotAllowed(texts.LAST_ADMIN)
-            busy = session.execute(
-                select(func.count())
-                .select_from(Conversation)
-                .where(Conversation.agent_id == user.id, Conversation.state == "agent")
-            ).scalar_one()
-            if busy:
-                raise content.NotAllowed(texts.USER_HAS_CHATS.format(name=user.display_name))
-            content.audit(
-                session,
-                actor=actor_of(request),
-                action="user.delete",
-                target=f"user:{user.username}",
-                detail={"role": user.role, "display_name": user.display_name},
-                now=ctx.clock(),
-            )
-            sessions.end_all(session=session, agent_id=user.id)
-            session.delete(user)
-        return Response(status_code=204)
-
-    @router.get("/settings")
-    def settings() -> dict[str, Any]:
-        with ctx.session() as session:
-            return {"four_eyes": content.four_eyes(session)}
-
-    @router.put("/settings/four-eyes")
-    def four_eyes(body: FourEyesIn, request: Request) -> dict[str, Any]:
-        with ctx.session() as session:
-            content.set_four_eyes(session, enabled=body.enabled, actor=actor_of(request))
-        state = "eingeschaltet" if body.enabled else "ausgeschaltet"
-        return {
-            "four_eyes": body.enabled,
-            "message": f"Das Vier-Augen-Prinzip ist {state}.",
-        }
-
-    @router.get("/audit")
-    def audit(
-        limit: int = Query(50, ge=1, le=200),
-        offset: int = Query(0, ge=0, le=1_000_000),
-        target: str | None = Query(None, max_length=200),
-    ) -> dict[str, Any]:
-        with ctx.session() as session:
-            entries = content.audit_log(session, limit=limit, offset=offset, target=target)
-            return {"entries": audit_out(entries)}
-
-    @router.get("/kpis")
-    def operations(period: Literal["24h", "7d"] = Query("24h")) -> dict[str, Any]:
-        chosen = kpis.PERIODS[period]
-        now = ctx.clock()
-        with ctx.session() as session:
-            buckets = kpis.series(session, now=now, period=chosen)
-            current = kpis.current(session, now=now)
-        return {
-            "period": period,
-            "bucket_hours": int(chosen.bucket.total_seconds() // 3600),
-            "generated_at": iso(now),
-            "buckets": [bucket_out(b) for b in buckets],
-            "current": current_out(current),
-        }
-
-    return router
-
-
 def _taken(username: str) -> JSONResponse:
     return JSONResponse(
         {
@@ -381,3 +180,120 @@ def _taken(username: str) -> JSONResponse:
         },
         status_code=409,
     )
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=guard.AdminRoute)
+UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("/users")
+def list_users(ctx: deps.Context, me: deps.User) -> dict[str, Any]:
+    """Every user, the role labels and the caller's id."""
+    with ctx.session() as session:
+        return {
+            "users": [user_out(u) for u in users.all_users(session)],
+            "roles": ROLE_LABELS,
+            "me": me.id,
+        }
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserIn, ctx: deps.Context, actor: deps.Editor) -> Any:
+    """Create a user: ``{user, password}`` (the password is shown this once)."""
+    try:
+        with ctx.session() as session:
+            user, password = users.create_user(
+                session,
+                username=body.username,
+                display_name=body.display_name,
+                role=body.role,
+                actor=actor,
+                now=ctx.clock(),
+            )
+            out = user_out(user)
+    except (users.UsernameTaken, IntegrityError):  # IntegrityError: created at the same moment
+        return _taken(body.username)
+    return {"user": out, "password": password}
+
+
+@router.patch("/users/{user_id}")
+def change_user(body: UserChange, user_id: UserId, ctx: deps.Context, actor: deps.Editor) -> Any:
+    """Change a user's role, display name or active flag."""
+    with ctx.session() as session:
+        user, changed = users.change_user(
+            session,
+            user_id,
+            role=body.role,
+            display_name=body.display_name,
+            active=body.active,
+            actor=actor,
+            now=ctx.clock(),
+        )
+        return {"user": user_out(user), "changed": changed}
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(user_id: UserId, ctx: deps.Context, actor: deps.Editor) -> dict[str, Any]:
+    """A new generated password: ``{user, password}``."""
+    with ctx.session() as session:
+        user, password = users.reset_password(session, user_id, actor=actor, now=ctx.clock())
+        return {"user": user_out(user), "password": password}
+
+
+@router.delete("/users/{user_id}", status_code=204)
+def delete_user(user_id: UserId, ctx: deps.Context, actor: deps.Editor) -> Response:
+    """Delete a user (``204``)."""
+    with ctx.session() as session:
+        users.delete_user(session, user_id, actor=actor, now=ctx.clock())
+    return Response(status_code=204)
+
+
+@router.get("/settings")
+def settings(ctx: deps.Context) -> dict[str, Any]:
+    """The settings: ``{four_eyes}``."""
+    with ctx.session() as session:
+        return {"four_eyes": content.four_eyes(session)}
+
+
+@router.put("/settings/four-eyes")
+def four_eyes(body: FourEyesIn, ctx: deps.Context, actor: deps.Editor) -> dict[str, Any]:
+    """Switch the four-eyes rule for publishing on or off."""
+    with ctx.session() as session:
+        content.set_four_eyes(session, enabled=body.enabled, actor=actor)
+    state = "eingeschaltet" if body.enabled else "ausgeschaltet"
+    return {
+        "four_eyes": body.enabled,
+        "message": f"Das Vier-Augen-Prinzip ist {state}.",
+    }
+
+
+@router.get("/audit")
+def audit(
+    ctx: deps.Context,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    target: str | None = Query(None, max_length=200),
+) -> dict[str, Any]:
+    """The audit log, newest first (``target``: of one target)."""
+    with ctx.session() as session:
+        entries = content.audit_log(session, limit=limit, offset=offset, target=target)
+        return {"entries": audit_out(entries)}
+
+
+@router.get("/kpis")
+def operations(ctx: deps.Context, period: Literal["24h", "7d"] = Query("24h")) -> dict[str, Any]:
+    """The operations figures over ``period`` and now (``bot.chat.kpis``)."""
+    chosen = kpis.PERIODS[period]
+    now = ctx.clock()
+    with ctx.session() as session:
+        buckets = kpis.series(session, now=now, period=chosen)
+        current = kpis.current(session, now=now)
+    return {
+        "period": period,
+        "bucket_hours": int(chosen.bucket.total_seconds() // 3600),
+        "generated_at": iso(now),
+        "buckets": [bucket_out(b) for b in buckets],
+        "current": current_out(current),
+    }

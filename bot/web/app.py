@@ -29,7 +29,7 @@ from bot.web import (
     admin_api,
     agent_api,
     chat_api,
-    editor_api,
+    editor,
     editor_pages,
     faq_page,
     health,
@@ -179,16 +179,17 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
     for error in (DBAPIError, PoolTimeout, redis.RedisError):
         app.add_exception_handler(error, store_unavailable)
-    app.include_router(health.build_router(ctx))
-    metrics = WebMetrics()  # this app's own registry (tests build many apps)
-    app.include_router(chat_api.build_router(ctx, metrics))
-    app.include_router(agent_api.build_router(ctx))
-    app.include_router(pages.build_router(ctx))
-    app.include_router(faq_page.build_router(ctx))
-    app.include_router(editor_api.build_router(ctx))
-    app.include_router(admin_api.build_router(ctx))
-    app.include_router(privacy_api.build_router(ctx))
-    app.include_router(editor_pages.build_router(ctx))
+    metrics = WebMetrics()  # this app's own registry (tests build many apps): app.state.metrics
+    # Module-level routers; what their routes need comes from bot.web.deps (app.state).
+    app.include_router(health.router)
+    app.include_router(chat_api.router)
+    app.include_router(agent_api.router)
+    app.include_router(pages.router)
+    app.include_router(faq_page.router)
+    app.include_router(editor.router)
+    app.include_router(admin_api.router)
+    app.include_router(privacy_api.router)
+    app.include_router(editor_pages.router)
     social_api.install(app, ctx)  # WhatsApp and Messenger (off while META_APP_SECRET is unset)
     app.mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static")
     # Innermost first: bodies capped before any route reads them, security headers on every

@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -46,11 +47,28 @@ def agent_channel(agent_id: int) -> str:
     return f"__agent__:{agent_id}"
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the calling thread, if it runs one."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class EventHub:
-    """Channels keyed by conversation id, plus :data:`AGENTS`."""
+    """Channels keyed by conversation id, plus :data:`AGENTS`.
+
+    Publishing is safe from any thread: routes that use the database run in FastAPI's thread
+    pool, and ``asyncio.Queue`` is not thread-safe, so an event for a queue is handed to the
+    event loop that queue belongs to (the loop its subscriber ran on).
+    """
 
     def __init__(self) -> None:
         self._subscribers: defaultdict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        # Each queue's event loop (tests run several apps, each TestClient on its own loop).
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.Queue[dict[str, Any]], asyncio.AbstractEventLoop
+        ] = weakref.WeakKeyDictionary()
 
     def subscribe(
         self, channel: str, queue: asyncio.Queue[dict[str, Any]] | None = None
@@ -58,6 +76,9 @@ class EventHub:
         """A queue receiving the channel's events: a new one, or ``queue`` (several channels)."""
         if queue is None:
             queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        loop = _running_loop()
+        if loop is not None:
+            self._loops[queue] = loop
         self._subscribers[channel].add(queue)
         return queue
 
@@ -68,12 +89,27 @@ class EventHub:
             self._subscribers.pop(channel, None)
 
     def publish(self, channel: str, event: dict[str, Any]) -> None:
-        """Deliver ``event`` to every subscriber of ``channel`` (never blocks)."""
+        """Deliver ``event`` to every subscriber of ``channel`` (never blocks, any thread)."""
+        self._deliver_local(channel, event)
+
+    def _deliver_local(self, channel: str, event: dict[str, Any]) -> None:
+        current = _running_loop()
         for queue in list(self._subscribers.get(channel, ())):
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                self.unsubscribe(channel, queue)
+            loop = self._loops.get(queue)
+            if loop is not None and loop is not current and not loop.is_closed():
+                loop.call_soon_threadsafe(self._put, channel, queue, event)
+            else:
+                self._put(channel, queue, event)
+
+    def _put(
+        self, channel: str, queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]
+    ) -> None:
+        if queue not in self._subscribers.get(channel, ()):
+            return  # unsubscribed while the event was on its way to the loop
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.unsubscribe(channel, queue)
 
     def subscribers(self, channel: str) -> int:
         """How many subscribers a channel has (for tests and metrics)."""
@@ -97,12 +133,21 @@ class RedisEventHub(EventHub):
         self.instance = uuid.uuid4().hex
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the sending loop (start)
         self.connected = asyncio.Event()  # the subscription is up (tests, readiness)
 
     def publish(self, channel: str, event: dict[str, Any]) -> None:
-        """Deliver locally, and queue for the other instances (never blocks)."""
-        super().publish(channel, event)
+        """Deliver locally, and queue for the other instances (never blocks, any thread)."""
+        self._deliver_local(channel, event)
         message = json.dumps({"origin": self.instance, "channel": channel, "event": event})
+        loop = self._loop
+        if loop is not None and loop is not _running_loop() and not loop.is_closed():
+            loop.call_soon_threadsafe(self._send_later, message)
+        else:
+            self._send_later(message)
+
+    def _send_later(self, message: str) -> None:
+        """Queue ``message`` for Redis (on the loop that sends)."""
         try:
             self._outbox.put_nowait(message)
         except asyncio.QueueFull:
@@ -111,6 +156,7 @@ class RedisEventHub(EventHub):
 
     async def start(self) -> None:
         """Start sending and receiving (call on the running event loop)."""
+        self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._send_forever()),
                        asyncio.create_task(self._receive_forever())]
 
@@ -169,7 +215,7 @@ class RedisEventHub(EventHub):
             message = json.loads(data)
             if message["origin"] == self.instance:
                 return
-            super().publish(str(message["channel"]), dict(message["event"]))
+            self._deliver_local(str(message["channel"]), dict(message["event"]))
         except (ValueError, KeyError, TypeError):
             logger.warning("live events: ignored a malformed message from Redis")
 

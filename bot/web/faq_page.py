@@ -13,24 +13,21 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from bot.content.markdown import NEW_WINDOW, link_kind, render_markdown
 from bot.knowledge.model import MEASURES, KnowledgeBase, Topic
 from bot.knowledge.store import render_answer
 from bot.nlu.normalize import question_key
-from bot.web.context import WebContext
+from bot.web import deps
+from bot.web.pages import page_variables, templates
 from bot.web.site import FAQ_PATH
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).with_name("templates")
 # Longer search texts are cut, not refused: a web page should not answer 422.
 MAX_QUERY_LENGTH = 200
 
@@ -141,30 +138,24 @@ def faq_groups(kb: KnowledgeBase, today: date, query: str = "") -> list[FaqGroup
     ]
 
 
-def build_router(ctx: WebContext) -> APIRouter:
-    """The ``/faq`` route bound to ``ctx``."""
-    router = APIRouter(include_in_schema=False)
-    templates = Jinja2Templates(directory=str(TEMPLATES))
+router = APIRouter(include_in_schema=False)
 
-    @router.get(FAQ_PATH, response_class=HTMLResponse)
-    async def faq(request: Request, q: str | None = None) -> Response:
-        query = " ".join((q or "").split())[:MAX_QUERY_LENGTH]
-        today = ctx.clock().astimezone(ctx.hours.zone).date()
-        kb = ctx.knowledge.knowledge()
-        groups = faq_groups(kb, today, query)
-        colors = ctx.utility.get("colors") or {}
-        variables: dict[str, Any] = {
-            "request": request,
-            "utility": ctx.utility,
-            "hours": ctx.hours.describe(),
-            "brand_color": colors.get("primary", "#00558c"),
-            "page": "faq",
-            "query": query,
-            "groups": groups,
-            "shown": sum(len(g.entries) for g in groups),
-            "total": len(kb.topics),
-            "new_window": Markup(NEW_WINDOW),
-        }
-        return templates.TemplateResponse(request, "faq.html", variables)
 
-    return router
+@router.get(FAQ_PATH, response_class=HTMLResponse)
+def faq(request: Request, ctx: deps.Context, q: str | None = None) -> Response:
+    """The page (a worker thread: the published content may come from the database)."""
+    query = " ".join((q or "").split())[:MAX_QUERY_LENGTH]
+    today = ctx.clock().astimezone(ctx.hours.zone).date()
+    kb = ctx.knowledge.knowledge()
+    groups = faq_groups(kb, today, query)
+    variables = page_variables(
+        ctx,
+        request,
+        "faq",
+        query=query,
+        groups=groups,
+        shown=sum(len(g.entries) for g in groups),
+        total=len(kb.topics),
+        new_window=Markup(NEW_WINDOW),
+    )
+    return templates.TemplateResponse(request, "faq.html", variables)

@@ -7,48 +7,47 @@ replica; else 503 with the problems, so a load balancer sends customers to anoth
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from bot.web import deps
 from bot.web.context import WebContext
+from bot.web.deps import in_thread
 
 
-def build_router(ctx: WebContext) -> APIRouter:
-    """The two probe routes bound to ``ctx``."""
-    router = APIRouter(tags=["operations"])
-
-    def database_problem() -> str | None:
+def store_problems(ctx: WebContext) -> list[str]:
+    """What is wrong with the database and Redis (blocking: run it in a worker thread)."""
+    problems = []
+    try:
+        with ctx.session() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means "not ready", with its kind
+        problems.append(f"database: {type(exc).__name__}")
+    if ctx.redis is not None:
         try:
-            with ctx.session() as session:
-                session.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure means "not ready", with its kind
-            return f"database: {type(exc).__name__}"
-        return None
-
-    async def redis_problem() -> str | None:
-        if ctx.redis is None:
-            return None
-        try:
-            await asyncio.to_thread(ctx.redis.ping)
+            ctx.redis.ping()
         except Exception as exc:
-            return f"redis: {type(exc).__name__}"
-        return None
+            problems.append(f"redis: {type(exc).__name__}")
+    return problems
 
-    @router.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
-    @router.get("/ready")
-    async def ready() -> Any:
-        problems = [p for p in (await asyncio.to_thread(database_problem), await redis_problem())
-                    if p]
-        problems += [f"rasa {p}" for p in await ctx.relay.ready()]
-        if problems:
-            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
-        return {"status": "ok"}
+router = APIRouter(tags=["operations"])
 
-    return router
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """The process serves."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+async def ready(ctx: deps.Context) -> Any:
+    """Database, Redis and a Rasa replica answer (``503`` with the problems otherwise)."""
+    problems = await in_thread(store_problems, ctx)
+    problems += [f"rasa {p}" for p in await ctx.relay.ready()]
+    if problems:
+        return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+    return {"status": "ok"}

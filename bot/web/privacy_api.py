@@ -1,7 +1,7 @@
 """Data protection for admins: find, export and delete one conversation; retention status.
 
 Routes (role ``admin`` only; session, CSRF, size limit and German errors as in
-``bot.web.guard``)::
+``bot.web.guard``, the route class ``AdminRoute``)::
 
     GET    /api/admin/conversations?q=                  find conversations (below)
     GET    /api/admin/conversations/{id}/export         everything stored about it (download)
@@ -21,6 +21,9 @@ the chat store at once, Rasa's tracker at once or, when Rasa cannot be reached, 
 background task. Both write the audit log (``conversation.export``, ``conversation.delete``),
 naming the conversation by the first eight characters of its id only.
 
+Finding and the status are plain ``def`` routes (FastAPI's thread pool); the export and the
+deletion await Rasa, so their database work goes to a thread (``deps.in_thread``).
+
 ``build_worker`` is the web app's background task of ``bot.retention`` (pending tracker
 deletions every minute, the retention run daily).
 """
@@ -29,11 +32,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
-from typing import Any, Final
+from datetime import datetime
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import func, select
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import retention
@@ -44,17 +47,16 @@ from bot.chat.models import (
     Feedback,
     Handoff,
     Message,
-    PendingTrackerDeletion,
     Ticket,
 )
 from bot.content import repository as content
 from bot.content.models import InboxItem
+from bot.content.repository import Actor
 from bot.social import store as social_store
-from bot.web import texts
-from bot.web.admin_api import ADMIN_ROLES
+from bot.web import deps, guard
 from bot.web.context import WebContext
-from bot.web.editor_api import iso
-from bot.web.guard import NotFound, actor_of, guarded_route
+from bot.web.editor.shapes import iso
+from bot.web.guard import NotFound
 
 # A conversation id is 32 characters; eight (the console's header) are 48 random bits.
 MIN_ID_PREFIX: Final = 6
@@ -279,104 +281,112 @@ def find_conversations(session: Session, query: str) -> list[dict[str, Any]]:
 # --- routes ---------------------------------------------------------------------------------------
 
 
-def build_router(ctx: WebContext) -> APIRouter:
-    """The data protection routes of the admins' API bound to ``ctx``."""
-    router = APIRouter(
-        prefix="/api/admin",
-        tags=["admin"],
-        route_class=guarded_route(ctx, ADMIN_ROLES, texts.ADMIN_ONLY),
-    )
-    conversation_path = Path(..., min_length=1, max_length=CONVERSATION_ID_LENGTH)
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=guard.AdminRoute)
+ConversationId = Annotated[str, Path(min_length=1, max_length=CONVERSATION_ID_LENGTH)]
 
-    @router.get("/conversations")
-    def search(q: str = Query("", max_length=200)) -> Any:
-        if len(q.strip()) < MIN_QUERY:
-            return {"conversations": [], "message": QUERY_TOO_SHORT.format(n=MIN_QUERY)}
-        with ctx.session() as session:
-            return {"conversations": find_conversations(session, q)}
 
-    @router.get("/conversations/{conversation_id}/export")
-    async def export(request: Request, conversation_id: str = conversation_path) -> Response:
-        now = ctx.clock()
-        with ctx.session() as session:
-            data = stored_data(session, conversation_id)
-        async with rasa_trackers(ctx) as trackers:
-            tracker, problems = await trackers.tracker(conversation_id)
-        rasa: dict[str, Any]
-        if tracker is not None:
-            rasa = {"available": True, **tracker}
-        else:
-            rasa = {"available": False, "note": TRACKER_UNAVAILABLE, "problems": problems}
-        document = {
-            "exported_at": iso(now),
-            "conversation_id": conversation_id,
-            **data,
-            "rasa_tracker": rasa,
-        }
-        with ctx.session() as session:
-            content.audit(
-                session,
-                actor=actor_of(request),
-                action="conversation.export",
-                target=_target(conversation_id),
-                detail={"messages": len(data["messages"]), "rasa_tracker": rasa["available"]},
-                now=now,
-            )
-        body = json.dumps(document, ensure_ascii=False, indent=2)
-        filename = f"gespraech-{re.sub(r'[^A-Za-z0-9_-]', '', conversation_id[:8])}.json"
-        return Response(
-            body,
-            media_type="application/json; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "Cache-Control": "no-store",
-            },
+@router.get("/conversations")
+def search(ctx: deps.Context, q: str = Query("", max_length=200)) -> Any:
+    """Conversations by the start of their id or a callback request's name or contact."""
+    if len(q.strip()) < MIN_QUERY:
+        return {"conversations": [], "message": QUERY_TOO_SHORT.format(n=MIN_QUERY)}
+    with ctx.session() as session:
+        return {"conversations": find_conversations(session, q)}
+
+
+def _stored(ctx: WebContext, conversation_id: str) -> dict[str, Any]:
+    """:func:`stored_data` in a session of its own (blocking)."""
+    with ctx.session() as session:
+        return stored_data(session, conversation_id)
+
+
+def _audit(
+    ctx: WebContext,
+    actor: Actor,
+    action: str,
+    conversation_id: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Record the admin's export or deletion in the audit log (blocking)."""
+    with ctx.session() as session:
+        content.audit(
+            session,
+            actor=actor,
+            action=action,
+            target=_target(conversation_id),
+            detail=detail,
+            now=now,
         )
 
-    @router.delete("/conversations/{conversation_id}", status_code=204)
-    async def delete(request: Request, conversation_id: str = conversation_path) -> Response:
-        now = ctx.clock()
-        try:
-            async with rasa_trackers(ctx) as trackers:
-                deletion = await retention.delete_conversation(
-                    ctx.sessions, trackers, conversation_id, now=now
-                )
-        except repo.UnknownConversation:
-            raise UnknownConversationError(UNKNOWN) from None
-        with ctx.session() as session:
-            content.audit(
-                session,
-                actor=actor_of(request),
-                action="conversation.delete",
-                target=_target(conversation_id),
-                detail={**deletion.counts, "rasa_tracker_deleted": deletion.tracker_deleted},
-                now=now,
+
+@router.get("/conversations/{conversation_id}/export")
+async def export(
+    conversation_id: ConversationId, ctx: deps.Context, actor: deps.Editor
+) -> Response:
+    """Everything stored about the conversation, with Rasa's tracker, as a JSON download."""
+    now = ctx.clock()
+    data = await deps.in_thread(_stored, ctx, conversation_id)
+    async with rasa_trackers(ctx) as trackers:
+        tracker, problems = await trackers.tracker(conversation_id)
+    rasa: dict[str, Any]
+    if tracker is not None:
+        rasa = {"available": True, **tracker}
+    else:
+        rasa = {"available": False, "note": TRACKER_UNAVAILABLE, "problems": problems}
+    document = {
+        "exported_at": iso(now),
+        "conversation_id": conversation_id,
+        **data,
+        "rasa_tracker": rasa,
+    }
+    detail = {"messages": len(data["messages"]), "rasa_tracker": rasa["available"]}
+    await deps.in_thread(_audit, ctx, actor, "conversation.export", conversation_id, detail, now)
+    body = json.dumps(document, ensure_ascii=False, indent=2)
+    filename = f"gespraech-{re.sub(r'[^A-Za-z0-9_-]', '', conversation_id[:8])}.json"
+    return Response(
+        body,
+        media_type="application/json; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def delete(
+    conversation_id: ConversationId, ctx: deps.Context, actor: deps.Editor
+) -> Response:
+    """Delete the conversation in every store (``X-Tracker-Deletion: pending``: Rasa later)."""
+    now = ctx.clock()
+    try:
+        async with rasa_trackers(ctx) as trackers:
+            # The database part runs in a thread (bot.retention).
+            deletion = await retention.delete_conversation(
+                ctx.sessions, trackers, conversation_id, now=now
             )
-        ctx.hub.publish(conversation_id, {"type": "state", "state": "closed"})
-        headers = {} if deletion.tracker_deleted else {"X-Tracker-Deletion": "pending"}
-        return Response(status_code=204, headers=headers)
+    except repo.UnknownConversation:
+        raise UnknownConversationError(UNKNOWN) from None
+    detail = {**deletion.counts, "rasa_tracker_deleted": deletion.tracker_deleted}
+    await deps.in_thread(_audit, ctx, actor, "conversation.delete", conversation_id, detail, now)
+    ctx.hub.publish(conversation_id, {"type": "state", "state": "closed"})
+    headers = {} if deletion.tracker_deleted else {"X-Tracker-Deletion": "pending"}
+    return Response(status_code=204, headers=headers)
 
-    @router.get("/privacy")
-    def status() -> Any:
-        now = ctx.clock()
-        days = ctx.settings.retention_days
-        cutoff = now - timedelta(days=days)
-        with ctx.session() as session:
-            due = repo.inactive_conversations(session=session, before=cutoff)
-            counts = retention.count_traces(session, due)
-            pending = session.execute(
-                select(func.count(func.distinct(PendingTrackerDeletion.conversation_id)))
-            ).scalar_one()
-            oldest = session.execute(select(func.min(Conversation.updated_at))).scalar_one()
-        return {
-            "retention_days": days,
-            "cutoff": iso(cutoff),
-            "due": {"conversations": len(due), **counts},
-            "pending_tracker_deletions": int(pending),
-            "oldest_activity": iso(oldest),
-            "rasa_replicas": ctx.settings.rasa_urls,
-            "rasa_token": ctx.settings.rasa_token is not None,
-        }
 
-    return router
-
+@router.get("/privacy")
+def status(ctx: deps.Context) -> Any:
+    """The retention period, what is due, the pending tracker deletions, the Rasa replicas."""
+    days = ctx.settings.retention_days
+    with ctx.session() as session:
+        current = retention.retention_status(session, now=ctx.clock(), days=days)
+    return {
+        "retention_days": days,
+        "cutoff": iso(current.cutoff),
+        "due": {"conversations": current.due_conversations, **current.due_counts},
+        "pending_tracker_deletions": current.pending_tracker_deletions,
+        "oldest_activity": iso(current.oldest_activity),
+        "rasa_replicas": ctx.settings.rasa_urls,
+        "rasa_token": ctx.settings.rasa_token is not None,
+    }

@@ -1,7 +1,8 @@
 """Meta's webhook (``shared/contracts.md`` section 5) and the console's social-channel routes.
 
 Module-level routers; the app factory calls :func:`install` (service on ``app.state.social``,
-started and stopped with the app) and includes :data:`router` and :data:`agent_router`.
+started and stopped with the app; it includes :data:`router`, :data:`agent_router` and
+:data:`admin_router`).
 
 * ``GET /webhooks/meta``: the verification challenge (``200`` text/plain, else ``403``).
 * ``POST /webhooks/meta``: the raw body's ``X-Hub-Signature-256`` checked first (``403``, nothing
@@ -11,16 +12,23 @@ started and stopped with the app) and includes :data:`router` and :data:`agent_r
 
 Request bodies are read and parsed here, without pydantic models (the signature needs the raw
 bytes anyway), so the routes work under pydantic 1 and 2 alike.
+
+Nothing blocks the event loop: the console's routes that use the database are plain ``def``
+(FastAPI's thread pool; their body is read before, :data:`RawBody`); the webhook (it queues on
+the loop) and the routes that await Meta stay ``async`` and look the conversation up in a
+worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from datetime import timedelta
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
+import anyio.from_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
@@ -38,14 +46,16 @@ from bot.social.mention_store import (
 from bot.social.mentions import MentionSettings, TopicGuesser
 from bot.social.service import DeliveryFailed, SocialService, WindowClosedError, public_name
 from bot.social.signature import SIGNATURE_HEADER, signature_valid, verification_challenge
-from bot.web import texts
+from bot.web import deps, texts
 from bot.web.context import WebContext
+from bot.web.deps import in_thread
+from bot.web.events import AGENTS, agent_channel
+from bot.web.guard import AGENT_ROLES
 from bot.web.sessions import SESSION_COOKIE, current_user
 from bot.web.validation import json_problem
 
 logger = logging.getLogger(__name__)
 
-AGENT_ROLES: Final = ("agent", "admin")
 # Longest block an agent can set (hours): 90 days, the retention period of the messages.
 MAX_BLOCK_HOURS: Final = 90 * 24
 
@@ -95,17 +105,26 @@ async def shutdown(app: FastAPI) -> None:
         await app.state.social.stop()
 
 
-__all__ = ["agent_reply", "forward", "install", "public_name", "router", "agent_router"]
+__all__ = ["admin_router", "agent_reply", "agent_router", "forward", "install", "public_name",
+           "router"]
 
 
 def forward(ctx: WebContext, conversation_id: str, message_id: int) -> None:
     """Send a stored system message (agent joined, chat ended …) to a social customer too.
 
-    Runs after the answer (a task): Meta's delay never slows the console.
+    Runs after the answer (a task on the event loop): Meta's delay never slows the console.
+    Callable on the event loop and in FastAPI's worker threads (a plain ``def`` route,
+    ``bot.web.deps.in_thread``).
     """
     social: SocialService | None = ctx.social
-    if social is not None:
-        social.forward_later(conversation_id, message_id)
+    if social is None:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a worker thread: the task belongs to the event loop
+        anyio.from_thread.run_sync(social.forward_later, conversation_id, message_id)
+        return
+    social.forward_later(conversation_id, message_id)
 
 
 def social_service(request: Request) -> SocialService:
@@ -116,11 +135,25 @@ def social_service(request: Request) -> SocialService:
     return social
 
 
+Social = Annotated[SocialService, Depends(social_service)]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request's body (capped at 1 MB before, ``bot.web.request_limits``); parsed later."""
+    return await request.body()
+
+
+# The body read on the event loop, so that plain ``def`` routes can parse it in their thread
+# when their other checks passed (the order of the answers stays: 404/409 before 400/422).
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
 router = APIRouter(tags=["social"])
 
 
 @router.get("/webhooks/meta")
 async def verify(request: Request) -> Response:
+    """The verification challenge when the webhook is registered."""
     social = getattr(request.app.state, "social", None)
     if social is None:
         return PlainTextResponse("Not Found", status_code=404)
@@ -132,6 +165,7 @@ async def verify(request: Request) -> Response:
 
 @router.post("/webhooks/meta")
 async def webhook(request: Request) -> Response:
+    """Meta's events: signature checked, then queued for the workers (on the event loop)."""
     social: SocialService | None = getattr(request.app.state, "social", None)
     if social is None:
         return PlainTextResponse("Not Found", status_code=404)
@@ -152,9 +186,8 @@ async def webhook(request: Request) -> Response:
 # --- the console ----------------------------------------------------------------------------------
 
 
-def console_agent(request: Request) -> Agent:
+def console_agent(request: Request, ctx: deps.Context) -> Agent:
     """The logged-in agent; for writes also the CSRF token (``401``/``403`` otherwise)."""
-    ctx: WebContext = request.app.state.context
     token = request.cookies.get(SESSION_COOKIE)
     agent = current_user(ctx, token)
     if agent is None:
@@ -169,13 +202,13 @@ def console_agent(request: Request) -> Agent:
 
 
 # The route's parameter: FastAPI runs the dependency once per request (cached with the router's).
-CurrentAgent: Any = Depends(console_agent)
+ConsoleAgent = Annotated[Agent, Depends(console_agent)]
 agent_router = APIRouter(prefix="/api/v1/agent", tags=["agent", "social"],
                          dependencies=[Depends(console_agent)])  # fmt: skip
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object (``{}`` when empty); ``400``/``422`` otherwise."""
     if not raw:
         return {}
     try:
@@ -206,10 +239,8 @@ def _social_conversation(ctx: WebContext, conversation_id: str) -> tuple[str, st
 
 
 @agent_router.get("/conversations/{conversation_id}/window")
-async def get_window(conversation_id: str, request: Request) -> Any:
+def get_window(conversation_id: str, ctx: deps.Context, social: Social) -> Any:
     """The messaging window for an agent's reply and what is possible once it closed."""
-    ctx: WebContext = request.app.state.context
-    social = social_service(request)
     _social_conversation(ctx, conversation_id)
     now = ctx.clock()
     current = social.agent_window(conversation_id)
@@ -225,6 +256,13 @@ async def get_window(conversation_id: str, request: Request) -> Any:
     }
 
 
+def _channel_and_holder(ctx: WebContext, conversation_id: str) -> tuple[str, str, int | None]:
+    """(channel, state, agent id) of a conversation (``UnknownConversation`` if none)."""
+    with ctx.session() as session:
+        conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
+        return conversation.channel, conversation.state, conversation.agent_id
+
+
 async def agent_reply(ctx: WebContext, conversation_id: str, agent: Agent, text: str) -> Any:
     """An agent's message to a WhatsApp or Messenger customer (called by the agent API).
 
@@ -234,9 +272,7 @@ async def agent_reply(ctx: WebContext, conversation_id: str, agent: Agent, text:
         ``502`` (stored, but Meta did not take it).
     """
     try:
-        with ctx.session() as session:
-            conversation = repo.get_conversation(session=session, conversation_id=conversation_id)
-            channel, state, holder = conversation.channel, conversation.state, conversation.agent_id
+        channel, state, holder = await in_thread(_channel_and_holder, ctx, conversation_id)
     except repo.UnknownConversation:
         return None  # the agent API answers 404
     if channel == Channel.WEB.value:
@@ -262,23 +298,19 @@ async def agent_reply(ctx: WebContext, conversation_id: str, agent: Agent, text:
 
 def _publish_to_agent(ctx: WebContext, conversation_id: str, agent: Agent,
                       message: dict[str, Any]) -> None:  # fmt: skip
-    from bot.web.events import agent_channel
-
     ctx.hub.publish(agent_channel(agent.id),
                     {"type": "message", "conversation_id": conversation_id, "message": message})
 
 
 @agent_router.post("/conversations/{conversation_id}/template")
 async def send_template(
-    conversation_id: str, request: Request, agent: Agent = CurrentAgent
+    conversation_id: str, raw: RawBody, ctx: deps.Context, social: Social, agent: ConsoleAgent
 ) -> Any:
     """Send an approved WhatsApp template (``{"name": …}``): allowed after the window closed."""
-    ctx: WebContext = request.app.state.context
-    social = social_service(request)
-    channel, _, state, holder = _social_conversation(ctx, conversation_id)
+    channel, _, state, holder = await in_thread(_social_conversation, ctx, conversation_id)
     if state != "agent" or holder != agent.id:
         raise Refused(409, texts.NOT_IN_YOUR_HANDS)
-    body = await _json_body(request)
+    body = _json_object(raw)
     templates = social.meta.whatsapp_templates
     name = body.get("name")
     if channel != Channel.WHATSAPP.value or not isinstance(name, str) or name not in templates:
@@ -292,13 +324,12 @@ async def send_template(
 
 
 @agent_router.post("/conversations/{conversation_id}/callback")
-async def create_callback(
-    conversation_id: str, request: Request, agent: Agent = CurrentAgent
+def create_callback(
+    conversation_id: str, raw: RawBody, ctx: deps.Context, agent: ConsoleAgent
 ) -> Any:
     """A callback ticket for a social customer (the window closed): the agents call back."""
-    ctx: WebContext = request.app.state.context
     channel, contact_id, _, _ = _social_conversation(ctx, conversation_id)
-    body = await _json_body(request)
+    body = _json_object(raw)
     concern = body.get("concern")
     if not isinstance(concern, str) or not concern.strip() or len(concern) > 1000:
         raise Refused(422, texts.INVALID_INPUT)
@@ -317,19 +348,20 @@ async def create_callback(
 
 
 @agent_router.post("/conversations/{conversation_id}/block")
-async def block_contact(
-    conversation_id: str, request: Request, agent: Agent = CurrentAgent
+def block_contact(
+    conversation_id: str, raw: RawBody, ctx: deps.Context, agent: ConsoleAgent
 ) -> Any:
     """End the chat and block the contact for ``hours`` (default ``ABUSE_BLOCK_HOURS``).
 
     The messages stay (under retention); the contact gets no answer and no queue entry until
     the block ends.
     """
-    ctx: WebContext = request.app.state.context
+    from bot.web.agent_api import queue_json  # the agent API imports this module
+
     channel, contact_id, state, holder = _social_conversation(ctx, conversation_id)
     if state == "agent" and holder != agent.id:
         raise Refused(409, texts.ALREADY_CLAIMED)
-    body = await _json_body(request)
+    body = _json_object(raw)
     hours = body.get("hours", ctx.meta.block_hours if ctx.meta else 168)
     if isinstance(hours, bool) or not isinstance(hours, int | float) or not (
         0 < hours <= MAX_BLOCK_HOURS
@@ -342,9 +374,6 @@ async def block_contact(
         until = row.blocked_until
         if state != "closed":
             repo.close(session=session, conversation_id=conversation_id, now=now)
-    from bot.web.agent_api import queue_json
-    from bot.web.events import AGENTS
-
     ctx.hub.publish(conversation_id, {"type": "state", "state": "closed", "queue_position": None})
     ctx.hub.publish(AGENTS, {"type": "queue", "queue": queue_json(ctx)})
     local = until.astimezone(ctx.hours.zone)
@@ -360,17 +389,16 @@ _ALIAS = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'-]){0,38}[^\W\d_]$")
 
 
 @agent_router.get("/profile")
-async def get_profile(request: Request, agent: Agent = CurrentAgent) -> Any:
+async def get_profile(agent: ConsoleAgent) -> Any:
     """What customers see of the logged-in agent: alias and avatar (and the avatars to choose)."""
     return {"alias": agent.alias, "avatar": agent.avatar, "public_name": public_name(agent),
             "avatars": list(AVATARS)}  # fmt: skip
 
 
 @agent_router.put("/profile")
-async def set_profile(request: Request, agent: Agent = CurrentAgent) -> Any:
+def set_profile(raw: RawBody, ctx: deps.Context, agent: ConsoleAgent) -> Any:
     """Set the public alias (2-40 letters, never the login name) and the avatar."""
-    ctx: WebContext = request.app.state.context
-    body = await _json_body(request)
+    body = _json_object(raw)
     alias, avatar = body.get("alias"), body.get("avatar")
     if not isinstance(alias, str) or not _ALIAS.match(alias.strip()):
         raise Refused(422, "Bitte einen Anzeigenamen aus 2 bis 40 Buchstaben wählen.")
@@ -385,24 +413,29 @@ async def set_profile(request: Request, agent: Agent = CurrentAgent) -> Any:
     return {"alias": alias, "avatar": avatar, "public_name": alias, "avatars": list(AVATARS)}
 
 
+def mention_store(request: Request) -> SqlMentionStore:
+    """The app's "Erwähnungen" (public posts naming the utility)."""
+    mentions: SqlMentionStore = request.app.state.mentions
+    return mentions
+
+
+Mentions = Annotated[SqlMentionStore, Depends(mention_store)]
+
+
 @agent_router.get("/mentions")
-async def open_mentions(request: Request) -> Any:
+def open_mentions(mentions: Mentions) -> Any:
     """The open "Erwähnungen", newest first."""
-    store_: SqlMentionStore = request.app.state.mentions
-    return {"mentions": [mention_json(m) for m in store_.open_mentions()]}
+    return {"mentions": [mention_json(m) for m in mentions.open_mentions()]}
 
 
 @agent_router.post("/mentions/{key}/done")
-async def mention_done(
-    key: str, request: Request, agent: Agent = CurrentAgent
-) -> Any:
+def mention_done(key: str, raw: RawBody, mentions: Mentions, agent: ConsoleAgent) -> Any:
     """Mark a mention as handled (``{"done": false}`` reopens it)."""
-    body = await _json_body(request)
+    body = _json_object(raw)
     done = body.get("done", True)
     if not isinstance(done, bool):
         raise Refused(422, texts.INVALID_INPUT)
-    store_: SqlMentionStore = request.app.state.mentions
-    if not store_.mark_done(key, done, agent.id):
+    if not mentions.mark_done(key, done, agent.id):
         raise Refused(404, social_texts.UNKNOWN_MENTION)
     return {"key": key, "done": done}
 
@@ -410,9 +443,8 @@ async def mention_done(
 # --- the admin dashboard ---------------------------------------------------------------------
 
 
-def console_admin(request: Request) -> Agent:
+def console_admin(request: Request, ctx: deps.Context) -> Agent:
     """The logged-in admin (``401``/``403`` otherwise)."""
-    ctx: WebContext = request.app.state.context
     admin = current_user(ctx, request.cookies.get(SESSION_COOKIE))
     if admin is None:
         raise Refused(401, texts.LOGIN_REQUIRED)
@@ -426,30 +458,20 @@ admin_router = APIRouter(prefix="/api/admin", tags=["admin", "social"],
 
 
 @admin_router.get("/abuse")
-async def abuse_per_week(request: Request) -> Any:
+def abuse_per_week(request: Request, ctx: deps.Context) -> Any:
     """Conversations with abusive messages per ISO week, the last ``weeks`` (1-52, default 12)."""
-    ctx: WebContext = request.app.state.context
     raw = request.query_params.get("weeks", "12")
     if not raw.isdigit() or not 1 <= int(raw) <= 52:
         raise Refused(422, "Bitte 1 bis 52 Wochen angeben.")
-    weeks = int(raw)
-    now = ctx.clock()
-    since = now - timedelta(weeks=weeks)
     with ctx.session() as session:
-        counts = dict(store.abusive_conversations_per_week(session=session, since=since))
-    labels = []
-    day = now
-    for _ in range(weeks):
-        year, week, _ = day.isocalendar()
-        labels.append(f"{year}-W{week:02d}")
-        day -= timedelta(weeks=1)
-    return {"weeks": [{"week": w, "conversations": counts.get(w, 0)} for w in reversed(labels)]}
+        weeks = store.abusive_conversations_per_week(session=session, now=ctx.clock(),
+                                                     weeks=int(raw))  # fmt: skip
+    return {"weeks": [{"week": week, "conversations": count} for week, count in weeks]}
 
 
 @admin_router.get("/channels")
-async def per_channel(request: Request) -> Any:
+def per_channel(ctx: deps.Context) -> Any:
     """Web, WhatsApp and Messenger side by side, the last 7 days: conversations, handoffs, abuse."""
-    ctx: WebContext = request.app.state.context
     since = ctx.clock() - timedelta(days=7)
     with ctx.session() as session:
         figures = store.channel_figures(session=session, since=since)

@@ -108,8 +108,9 @@ def test_invalid_draft_is_refused_with_field_problems(session, imported, editors
     erika, _ = editors
     with pytest.raises(repo.InvalidContent) as info:
         _edit(session, erika, imported, answer="Es kostet 40 ct/kWh.", questions=["nur eine"])
-    problems = " ".join(info.value.problems)
-    assert "answer" in problems and "questions" in problems
+    fields = {problem.field for problem in info.value.problems}
+    assert {"answer", "questions"} <= fields
+    assert all(problem.file is None for problem in info.value.problems)  # the edited topic's
     assert "Der Inhalt ist noch nicht gültig" in info.value.message
     assert repo.published(session, "alpha").version == 1
 

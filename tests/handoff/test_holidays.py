@@ -30,7 +30,7 @@ def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> date
 def problems(**extra: Any) -> list[str]:
     with pytest.raises(OpeningHoursError) as info:
         hours(**extra)
-    return info.value.problems
+    return [str(problem) for problem in info.value.problems]
 
 
 # --- the real profile: the demo utility is Saxon -------------------------------------------------

@@ -32,7 +32,7 @@ def berlin(
 def problems(spec: Any) -> list[str]:
     with pytest.raises(OpeningHoursError) as info:
         OpeningHours.from_utility({"opening_hours": spec})
-    return info.value.problems
+    return [str(problem) for problem in info.value.problems]
 
 
 # --- the real profile ------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def test_time_zone_database_is_available() -> None:
 def test_errors_are_knowledge_errors_naming_file_and_field() -> None:
     with pytest.raises(KnowledgeError) as info:
         OpeningHours.from_utility({})
-    assert info.value.problems == [
+    assert [str(problem) for problem in info.value.problems] == [
         "knowledge/utility.yml: field 'opening_hours': missing or not a mapping with "
         "'timezone' and 'weekly'"
     ]
@@ -66,7 +66,8 @@ def test_errors_are_knowledge_errors_naming_file_and_field() -> None:
 def test_source_name_is_used_in_messages() -> None:
     with pytest.raises(OpeningHoursError) as info:
         OpeningHours.from_utility({"opening_hours": 3}, source="other.yml")
-    assert info.value.problems[0].startswith("other.yml: field 'opening_hours'")
+    assert info.value.problems[0].file == "other.yml"
+    assert str(info.value.problems[0]).startswith("other.yml: field 'opening_hours'")
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,10 @@ from tests.conftest import topic_yaml
 
 
 def _problems(directory: Path) -> list[str]:
+    """The English messages of every problem (``python -m bot check`` prints them)."""
     with pytest.raises(KnowledgeError) as info:
         load_knowledge(directory)
-    return info.value.problems
+    return [str(problem) for problem in info.value.problems]
 
 
 def test_valid_directory_loads(knowledge_dir: Path) -> None:

@@ -236,7 +236,7 @@ def test_settings_from_the_real_profile(kb):
 def test_invalid_settings_name_their_field(spec, message):
     with pytest.raises(MentionFeedsError) as info:
         MentionSettings.from_utility({"name": "SW", "mention_feeds": spec})
-    assert any(message in p for p in info.value.problems), info.value.problems
+    assert any(message in str(p) for p in info.value.problems), info.value.problems
 
 
 def test_no_mention_feeds_means_off():

@@ -384,7 +384,8 @@ def test_unsafe_markdown_never_publishes_by_any_path(ctx, editor_client):
             actor=content.Actor(None, "Skript"),
             knowledge_dir=ctx.settings.knowledge_dir,
         )
-    assert "javascript:" in caught.value.problems[0]
+    problem = caught.value.problems[0]
+    assert problem.field == "answer" and "javascript:" in problem.params["message"]
     assert published(ctx)["version"] == 1
 
 
