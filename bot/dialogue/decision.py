@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.nlu.languages import REPLY_LINE_LANGUAGES
+
 FAQ_INTENT_PREFIX = "faq_"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
@@ -29,6 +31,8 @@ CURRENT_TOPIC_SLOT = "last_faq_id"
 # read against the current topic, and the scores of each question of a message with several.
 CONTEXT_KEY = "context"
 SEGMENTS_KEY = "segments"
+# ... and how the dense opinion was asked for an unfamiliar message, with its language.
+CASCADE_KEY = "dense_cascade"
 
 # Another question of the same message is offered when its part names a topic this surely.
 ALSO_MIN_CONFIDENCE = 0.5
@@ -232,3 +236,15 @@ def decide_message(parse: Mapping[str, Any], policy: ClarifyPolicy = DEFAULT_POL
     if not options:
         return Decision("fallback", (OUT_OF_SCOPE,), top_conf)
     return Decision("clarify", tuple(options), top_conf)
+
+
+def reply_line_language(parse: Mapping[str, Any]) -> str | None:
+    """The language of a foreign message, if the assistant can say "I answer in German" in it.
+
+    ``bot.nlu.languages`` guesses it for messages the German pipeline found unfamiliar.
+    """
+    cascade = parse.get(CASCADE_KEY)
+    if not isinstance(cascade, Mapping):
+        return None
+    code = cascade.get("language")
+    return code if isinstance(code, str) and code in REPLY_LINE_LANGUAGES else None

@@ -66,6 +66,7 @@ SETS = (
     ("tests/nlu/blind.tsv", "blind"),
     ("tests/nlu/blind_multilingual.tsv", "blind"),
     ("tests/nlu/dev_realistic.tsv", "development"),
+    ("tests/nlu/dev_multilingual.tsv", "development"),
     ("tests/nlu/heldout.tsv", "development (reused)"),
 )
 DIALOGUE_SETS = (("tests/dialogues/blind.yml", "blind"), ("tests/dialogues/dev.yml", "development"))

@@ -7,6 +7,7 @@ plain modules (:mod:`bot.nlu.lemmas`, :mod:`bot.nlu.normalize`).
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.dialogue import context as dialogue_context
 from bot.dialogue.decision import (
+    CASCADE_KEY,
     CONTEXT_KEY,
     CURRENT_TOPIC_SLOT,
     FALLBACK_INTENT,
@@ -40,6 +42,7 @@ from bot.dialogue.decision import (
 from bot.dialogue.facets import read as read_mentions
 from bot.nlu import embeddings as dense_embeddings
 from bot.nlu import segments as segmenter
+from bot.nlu.languages import LanguageGuesser
 from bot.nlu.lemmas import german_lemma
 
 # Per part of a message, this many intents of its ranking are kept in the parse data.
@@ -48,7 +51,6 @@ SEGMENT_RANKING = 3
 # the parse data): the embedding classifier blends with it.
 SPARSE_PROBABILITIES_KEY = "sparse_intent_probabilities"
 # What the embedding cascade did with a message, in the parse data (logs, evaluation).
-CASCADE_KEY = "dense_cascade"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -360,6 +362,7 @@ class EmbeddingIntentClassifier(GraphComponent):
             "threshold": 0.9,
             "sparse_weight": 0.5,
             "unknown_share": 0.5,
+            "unfamiliar_weight": None,  # None: sparse_weight (bot.nlu.embeddings.Cascade)
             "C": 20.0,
             "max_iter": 2000,
             "random_state": 42,
@@ -387,7 +390,17 @@ class EmbeddingIntentClassifier(GraphComponent):
             threshold=float(self.config["threshold"]),
             sparse_weight=float(self.config["sparse_weight"]),
             unknown_share=float(self.config["unknown_share"]),
+            unfamiliar_weight=(
+                None
+                if self.config["unfamiliar_weight"] is None
+                else float(self.config["unfamiliar_weight"])
+            ),
         )
+
+    @cached_property
+    def languages(self) -> LanguageGuesser:
+        """The language identifier for unfamiliar messages (loaded on first use)."""
+        return LanguageGuesser()
 
     @property
     def embedder(self) -> dense_embeddings.Embedder:
@@ -487,13 +500,13 @@ class EmbeddingIntentClassifier(GraphComponent):
                 dense_embeddings.ranking(result.scores, int(self.config[RANKING_LENGTH])),
                 add_to_output=True,
             )
-            message.set(
-                CASCADE_KEY,
-                {
-                    "reason": result.reason,
-                    "dense_intent": result.dense_intent,
-                    "dense_confidence": result.dense_confidence,
-                },
-                add_to_output=True,
-            )
+            cascade: dict[str, Any] = {
+                "reason": result.reason,
+                "dense_intent": result.dense_intent,
+                "dense_confidence": result.dense_confidence,
+            }
+            if result.reason == "unfamiliar":
+                # Perhaps another language: the German answer says so in it (actions/faq.py).
+                cascade["language"] = self.languages.guess(message.get(TEXT) or "")
+            message.set(CASCADE_KEY, cascade, add_to_output=True)
         return messages

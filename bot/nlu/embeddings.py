@@ -175,22 +175,32 @@ class Cascade:
     ``min_words`` of them) is unknown to the training data: another language, or so many typos
     that word and character counts say little.
     ``sparse_weight``: p = w * sparse + (1 - w) * dense.
+    ``unfamiliar_weight``: the same weight for "unfamiliar" messages (None: ``sparse_weight``).
+    The sparse side knows German words only and calls a question in English or Turkish out of
+    scope; 0 lets the multilingual dense side alone read such a message.
     """
 
     threshold: float = 0.9
     sparse_weight: float = 0.5
     unknown_share: float = 0.5
     min_words: int = 3
+    unfamiliar_weight: float | None = None
+
+    def weight(self, reason: str) -> float:
+        """The sparse side's weight in the blend for a message embedded for ``reason``."""
+        if reason == "unfamiliar" and self.unfamiliar_weight is not None:
+            return self.unfamiliar_weight
+        return self.sparse_weight
 
     def reason(self, text: str, top_confidence: float, known: frozenset[str]) -> str | None:
         """Why this message is embedded ("unsure", "unfamiliar"), or None to skip it."""
         if not text.strip() or text.startswith("/"):
             return None  # empty, or a button payload that names its intent
-        if top_confidence < self.threshold:
-            return "unsure"
         words = _WORD.findall(text.lower())
         if len(words) >= self.min_words and unknown_share(text, known) >= self.unknown_share:
             return "unfamiliar"
+        if top_confidence < self.threshold:
+            return "unsure"
         return None
 
 
@@ -246,7 +256,7 @@ def rescore(
     dense = dict(zip(model.classes, row.tolist(), strict=True))
     best = int(np.argmax(row))
     return Rescored(
-        blend(sparse, dense, cascade.sparse_weight),
+        blend(sparse, dense, cascade.weight(reason)),
         reason,
         model.classes[best],
         float(row[best]),

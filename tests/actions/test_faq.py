@@ -156,3 +156,31 @@ async def test_answer_of_a_brake_topic_offers_the_personal_calculation(dispatche
 async def test_answer_of_other_topics_has_no_buttons(dispatcher, domain):
     await ActionAnswerQuestion().run(dispatcher, make_tracker("faq_mwst_ende"), domain)
     assert dispatcher.messages[0]["buttons"] == []
+
+
+async def test_a_question_in_another_language_gets_a_line_in_it_before_the_german_answer(
+    dispatcher, domain
+):
+    tracker = make_tracker("faq_soforthilfe_steuer", 0.8, text="Do I pay tax on the aid?")
+    tracker.latest_message["dense_cascade"] = {"reason": "unfamiliar", "language": "en"}
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    line, answer = dispatcher.messages
+    assert line["response"] == "utter_in_german_en"
+    assert answer["faq_id"] == "soforthilfe_steuer"
+    assert "utter_in_german_en" in domain["responses"]
+
+
+async def test_german_and_unknown_languages_get_no_extra_line(dispatcher, domain):
+    for language in ("de", "xx", None):
+        dispatcher.messages.clear()
+        tracker = make_tracker("faq_gaspreisbremse", 0.95)
+        tracker.latest_message["dense_cascade"] = {"reason": "unfamiliar", "language": language}
+        await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+        assert [m.get("faq_id") for m in dispatcher.messages] == ["gaspreisbremse"]
+
+
+def test_every_reply_line_language_has_its_response(domain):
+    from bot.nlu.languages import REPLY_LINE_LANGUAGES
+
+    missing = [c for c in REPLY_LINE_LANGUAGES if f"utter_in_german_{c}" not in domain["responses"]]
+    assert missing == []

@@ -86,3 +86,15 @@ def test_web_conversation_with_follow_ups_and_two_questions(web_url):
     offered = [b["payload"] for m in both["messages"] for b in m.get("buttons") or []]
     (other,) = asked - {answers[0]["faq_id"]}
     assert f"/faq_{other}" in offered
+
+
+def test_a_question_in_english_gets_a_german_answer_with_a_line_in_english(web_url):
+    """Issue 16, item 5: the multilingual dense side reads it, the answer says it is German."""
+    cid = start(web_url)
+    body = say(web_url, cid, "Do I have to pay income tax on the December emergency aid?")
+    texts = [m["text"] for m in body["messages"]]
+    assert texts[0] == "Please note: I can only reply in German.", texts
+    answer = body["messages"][1]
+    # The topic, or a "Meinten Sie …?" offering it: the answer itself stays German.
+    offered = [b["payload"] for b in answer["buttons"]]
+    assert answer["faq_id"] == "soforthilfe_steuer" or "/faq_soforthilfe_steuer" in offered, body

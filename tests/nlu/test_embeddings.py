@@ -93,6 +93,24 @@ def test_unfamiliar_words_are_embedded_even_when_sparse_is_sure(dense_model):
     assert result.reason == "unfamiliar"
 
 
+def test_unfamiliar_messages_can_be_read_by_the_dense_side_alone(dense_model):
+    """``unfamiliar_weight=0``: an English question is not outvoted by the German-only side."""
+    embed = FakeEmbedder()
+    sparse = {"out_of_scope": 0.9, "faq_gaspreisbremse": 0.1}
+    text = "is there any tax on the december emergency aid"
+    cascade = Cascade(threshold=0.0, sparse_weight=0.5, unfamiliar_weight=0.0)
+    result = rescore(text, sparse, cascade, KNOWN, embed, dense_model)
+    assert result is not None and result.reason == "unfamiliar"
+    row = dense_model.predict_proba(embed([text]))[0]
+    dense = dict(zip(dense_model.classes, row.tolist(), strict=True))
+    assert dict(result.scores) == pytest.approx(
+        {name: dense.get(name, 0.0) for name in set(dense) | set(sparse)}
+    )
+    # Familiar (German) words keep the ordinary blend; threshold 0 never embeds for "unsure".
+    assert rescore("Wie hoch war die Gaspreisbremse?", {"faq_gaspreisbremse": 0.3}, cascade,
+                   KNOWN, embed, dense_model) is None
+
+
 @pytest.mark.parametrize("text", ["", "   ", "/faq_soforthilfe", "/greet"])
 def test_payloads_and_empty_text_are_never_embedded(text, dense_model):
     embed = FakeEmbedder()
@@ -188,11 +206,8 @@ def test_rasa_component_trains_persists_loads_and_blends(tmp_path):
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlu.components import (
-        CASCADE_KEY,
-        SPARSE_PROBABILITIES_KEY,
-        EmbeddingIntentClassifier,
-    )
+    from bot.dialogue.decision import CASCADE_KEY
+    from bot.nlu.components import SPARSE_PROBABILITIES_KEY, EmbeddingIntentClassifier
 
     examples = {
         "faq_soforthilfe": [
@@ -222,6 +237,7 @@ def test_rasa_component_trains_persists_loads_and_blends(tmp_path):
         "cache_dir": str(tmp_path / "cache"),
         "threshold": 0.9,
         "sparse_weight": 0.3,
+        "unfamiliar_weight": 0.0,
         "ranking_length": 2,
     }
     trained = EmbeddingIntentClassifier.create(config, storage, resource, context)
@@ -240,7 +256,9 @@ def test_rasa_component_trains_persists_loads_and_blends(tmp_path):
         SPARSE_PROBABILITIES_KEY,
         {"faq_gaspreisbremse": 0.96, "faq_soforthilfe": 0.02, "out_of_scope": 0.02},
     )
-    component.process([unsure, sure])
+    english = Message(data={"text": "Do I have to pay tax on the December emergency aid?"})
+    english.set(SPARSE_PROBABILITIES_KEY, {"out_of_scope": 0.9, "faq_soforthilfe": 0.1})
+    component.process([unsure, sure, english])
 
     assert unsure.get("intent")["name"] == "faq_soforthilfe"
     assert len(unsure.get("intent_ranking")) == 2
@@ -248,3 +266,9 @@ def test_rasa_component_trains_persists_loads_and_blends(tmp_path):
     assert unsure.as_dict(only_output_properties=True).get(SPARSE_PROBABILITIES_KEY) is None
     assert sure.get("intent") == {"name": "faq_gaspreisbremse", "confidence": 0.96}
     assert sure.get(CASCADE_KEY) is None
+    # Another language: the multilingual side alone reads it (the German side's "out of
+    # scope" does not count), and its language is named for the line in it.
+    assert english.get(CASCADE_KEY)["reason"] == "unfamiliar"
+    assert english.get(CASCADE_KEY)["language"] == "en"
+    dense_first = english.get(CASCADE_KEY)["dense_intent"]
+    assert english.get("intent")["name"] == dense_first
