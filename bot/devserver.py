@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import requests
 import yaml
@@ -35,6 +36,13 @@ from bot.settings import REPO_ROOT, Settings, get_settings
 # (rasa-sdk's current line, which speaks the same webhook protocol) in .venv-app (Python 3.12).
 RASA_BIN = bin_dir("rasa")
 APP_BIN = bin_dir("app")
+
+# One Rasa process serves many conversations at once: its few matrix products (the multilingual
+# embedding of an unfamiliar message, bot/nlu/embeddings.py) gain nothing from a thread pool,
+# and idle OpenMP/OpenBLAS threads spin. Measured on the held-out texts: 4.0 ms CPU per parse
+# with the default pools, 3.1 ms with one thread (docs/benchmarks/nlu-classifier-choice.md).
+SINGLE_THREADED_MATH: Final = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
 HOST = "127.0.0.1"
 RASA_TOKEN_FILE = REPO_ROOT / "build" / "rasa-token"
 ACTION_TOKEN_FILE = REPO_ROOT / "build" / "action-token"
@@ -207,6 +215,7 @@ def rasa_server(
             "ACTION_ENDPOINT_URL": action_url or f"http://{HOST}:{action_port}/webhook",
             "ACTION_SERVER_TOKEN": local_token("ACTION_SERVER_TOKEN", ACTION_TOKEN_FILE),
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            **SINGLE_THREADED_MATH,
             **(extra_env or {}),
         },
         log_path=log_path,

@@ -52,6 +52,7 @@ MODULES: Final[dict[str, frozenset[Environment]]] = {
     # Rasa only: what imports rasa, spaCy or TensorFlow.
     "bot.nlu.components": _RASA,
     "bot.nlu.embeddings": _RASA,
+    "bot.nlu.languages": _RASA,  # py3langid, for the component above
     # Markdown rendering (nh3, markdown-it-py) and the file sync built on it: web app, launcher.
     "bot.content.markdown": _APP,
     "bot.content.sync": _APP,

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from bot.nlu.languages import REPLY_LINE_LANGUAGES
+from typing import Any, Final, Literal
 
 FAQ_INTENT_PREFIX = "faq_"
 FALLBACK_INTENT = "nlu_fallback"
@@ -33,6 +31,9 @@ CONTEXT_KEY = "context"
 SEGMENTS_KEY = "segments"
 # ... and how the dense opinion was asked for an unfamiliar message, with its language.
 CASCADE_KEY = "dense_cascade"
+# Languages the assistant has the "I answer in German" line for (domain.yml:
+# utter_in_german_<code>; the language is guessed by bot/nlu/languages.py).
+REPLY_LINE_LANGUAGES: Final = frozenset({"en", "tr", "ru", "pl", "ar", "uk", "fr", "es", "it"})
 
 # Another question of the same message is offered when its part names a topic this surely.
 ALSO_MIN_CONFIDENCE = 0.5

@@ -22,8 +22,6 @@ from typing import Any, Final
 CANDIDATES: Final = (
     "de", "en", "tr", "ru", "pl", "ar", "uk", "fr", "es", "it", "ro", "hr", "bg", "el", "fa",
 )  # fmt: skip
-# Languages the assistant has the "I answer in German" line for (domain.yml).
-REPLY_LINE_LANGUAGES: Final = frozenset({"en", "tr", "ru", "pl", "ar", "uk", "fr", "es", "it"})
 # Below this (normalised) probability the guess is not used: no line rather than a wrong one.
 # Short Russian questions score 0.75-0.85 (Bulgarian and Ukrainian share their letters).
 MIN_PROBABILITY: Final = 0.7

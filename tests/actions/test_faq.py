@@ -180,7 +180,7 @@ async def test_german_and_unknown_languages_get_no_extra_line(dispatcher, domain
 
 
 def test_every_reply_line_language_has_its_response(domain):
-    from bot.nlu.languages import REPLY_LINE_LANGUAGES
+    from bot.dialogue.decision import REPLY_LINE_LANGUAGES
 
     missing = [c for c in REPLY_LINE_LANGUAGES if f"utter_in_german_{c}" not in domain["responses"]]
     assert missing == []

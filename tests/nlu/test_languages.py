@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.decision import CASCADE_KEY, reply_line_language
-from bot.nlu.languages import CANDIDATES, REPLY_LINE_LANGUAGES, LanguageGuesser
+from bot.dialogue.decision import CASCADE_KEY, REPLY_LINE_LANGUAGES, reply_line_language
+from bot.nlu.languages import CANDIDATES, LanguageGuesser
 
 GUESSER = LanguageGuesser()
 
