@@ -1,4 +1,4 @@
-"""The one client of Meta's Graph API: sends to WhatsApp and Messenger, media downloads.
+"""The one client of Meta's Graph API: WhatsApp and Messenger sends, media, Messenger personas.
 
 Asynchronous (``httpx.AsyncClient``) like the web app that uses it; one client per process,
 closed on shutdown (``async with GraphClient(...)`` or :meth:`GraphClient.aclose`). Every call
@@ -8,8 +8,8 @@ API version (``GRAPH_API_URL``, e.g. ``https://graph.facebook.com/v24.0``).
 Retries: a refused or dropped connection and a ``5xx`` answer are retried with exponential
 backoff (:data:`RETRY_ATTEMPTS`, :data:`RETRY_BACKOFF_S`). ``4xx`` answers are not: the same
 request would fail again. A send that timed out *while waiting for the answer* is not retried
-either, since Meta may have delivered it already and the customer would read it twice; a
-download (a ``GET``) is.
+either, since Meta may have delivered it already and the customer would read it twice (nor
+is a persona's creation: a second persona); a download (a ``GET``) and a ``DELETE`` are.
 
 Errors (Meta's ``error.code`` and ``error_subcode``; codes from Meta's "WhatsApp error codes",
 "Messenger Send API error codes" and "Graph API error handling" pages)::
@@ -71,6 +71,8 @@ _MEDIA_CODES: Final = frozenset({131052, 131053})
 MESSENGER_OUTSIDE_WINDOW_SUBCODE: Final = 2018278
 _NO_MATCHING_USER_SUBCODE: Final = 2018001
 _NO_SUCH_OBJECT: Final = 33
+# Meta's longest persona name (its Personas API documentation).
+PERSONA_NAME_LIMIT: Final = 50
 
 
 class GraphError(Exception):
@@ -276,7 +278,7 @@ class GraphClient:
         self, method: str, url: str, *, json: Mapping[str, Any] | None = None, media: bool = False
     ) -> httpx.Response:
         """One call with retries; returns a 2xx answer or raises from the error tree."""
-        idempotent = method == "GET"
+        idempotent = method in ("GET", "DELETE")
         last: GraphError | None = None
         for attempt in range(self._attempts):
             if attempt:
@@ -362,6 +364,53 @@ class GraphClient:
         url = f"{self._base}/{self._phone_number_id}/messages"
         payload = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
         await self._request("POST", url, json=payload)
+
+    # --- Messenger personas -------------------------------------------------------------------
+
+    async def create_persona(self, name: str, picture_url: str | None = None) -> str:
+        """Create a Messenger persona of the page (``POST /me/personas``).
+
+        Args:
+            name: what Messenger shows above the persona's messages (Meta: at most 50
+                characters); an agent's public alias, never their login name.
+            picture_url: a public ``https`` URL Meta downloads the picture from (at most
+                8 MB); None: the persona has no picture of its own.
+
+        Returns:
+            The persona's id, for ``persona_id`` in Send API bodies.
+
+        Raises:
+            GraphRequestError: an empty or too long name, a picture URL that is not https,
+                Meta refused the request (e.g. a picture it could not download), or its
+                answer carried no id.
+            GraphError: see the module docstring (GraphAuthError: the page token lacks
+                ``pages_messaging``).
+        """
+        name = name.strip()
+        if not 0 < len(name) <= PERSONA_NAME_LIMIT:
+            raise GraphRequestError(f"a persona name has 1 to {PERSONA_NAME_LIMIT} characters")
+        body: dict[str, str] = {"name": name}
+        if picture_url is not None:
+            if urlsplit(picture_url).scheme != "https":
+                raise GraphRequestError("a persona picture needs a public https URL")
+            body["profile_picture_url"] = picture_url
+        answer = self._json(await self._request("POST", f"{self._base}/me/personas", json=body))
+        persona_id = answer.get("id")
+        if not isinstance(persona_id, str) or not persona_id.isdigit():
+            raise GraphRequestError("Graph API answer without a persona id")
+        return persona_id
+
+    async def delete_persona(self, persona_id: str) -> None:
+        """Delete a persona (``DELETE /{persona-id}``); messages sent as it stay as they were.
+
+        Raises:
+            GraphRequestError: not a persona id (checked before anything is sent), or Meta
+                does not know it (code 100).
+            GraphError: see the module docstring.
+        """
+        if not persona_id.isdigit():  # the id becomes part of the URL path
+            raise GraphRequestError(f"not a persona id: {persona_id[:40]!r}")
+        await self._request("DELETE", f"{self._base}/{persona_id}")
 
     # --- media --------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -50,6 +50,7 @@ from bot.social.events import (
 )
 from bot.social.graph import GraphClient, GraphError, WindowClosed
 from bot.social.outbound import Button, reply_messages, whatsapp_template
+from bot.social.personas import Personas
 from bot.social.settings import MetaSettings
 from bot.social.windows import HUMAN_AGENT_TAG, Sender, Window, window
 from bot.web import texts
@@ -148,6 +149,11 @@ class SocialService:
             ctx.sessions.kw["bind"], SOCIAL_PROCESSED_MESSAGES, clock=ctx.clock
         )
         self.site_url = str(ctx.utility.get("website_url") or "") or None
+        # The agents' Messenger personas (their aliases as sender); None without Messenger.
+        self.personas = (
+            Personas(self.graph, ctx.session, lambda: self.ctx.clock())
+            if meta.messenger_page_id else None
+        )  # fmt: skip
         self._workers = workers
         self._queue: asyncio.Queue[list[Event]] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._tasks: list[asyncio.Task[None]] = []
@@ -171,10 +177,13 @@ class SocialService:
         """Stop the workers and close the Graph client.
 
         Queued work is dropped: its ids were not marked done, so a redelivery is answered.
+        Background sends and persona changes still running are cancelled (a persona left
+        missing is made on the agent's next Messenger reply).
         """
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._background]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
@@ -542,9 +551,31 @@ class SocialService:
             except Exception:
                 logger.exception("forwarding a system message failed")
 
-        task = asyncio.get_running_loop().create_task(send())
+        self._later(send())
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the event loop after the current request (kept until done)."""
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def persona_later(self, agent_id: int, stale: str | None) -> None:
+        """After an agent's alias changed: replace their Messenger persona in the background.
+
+        The profile's answer does not wait for Meta; until the persona exists the agent's
+        Messenger replies show the name before the text (``bot.social.personas``).
+        """
+        personas = self.personas
+        if personas is None:
+            return
+
+        async def replace() -> None:
+            try:
+                await personas.replace(agent_id, stale)
+            except Exception:  # the database, say: the next reply tries again
+                logger.exception("replacing a Messenger persona failed")
+
+        self._later(replace())
 
     # --- agents ---------------------------------------------------------------------------------
 
@@ -560,8 +591,9 @@ class SocialService:
         """Store and send an agent's message to a WhatsApp or Messenger customer.
 
         WhatsApp shows the agent's public name in bold above the text; Messenger shows their
-        persona when one is set up, else the name before the text. Between 24 hours and 7 days
-        after the customer's last message Messenger needs the HUMAN_AGENT tag.
+        persona (created now if the agent has an alias but no persona yet), else the name
+        before the text. Between 24 hours and 7 days after the customer's last message
+        Messenger needs the HUMAN_AGENT tag.
 
         Returns:
             The stored message (JSON).
@@ -588,7 +620,9 @@ class SocialService:
                 return row.id, message_out(row)
 
         row_id, out = await asyncio.to_thread(write)
-        persona = agent.messenger_persona_id
+        persona = None
+        if current.channel is Channel.MESSENGER and self.personas is not None:
+            persona = await self.personas.persona_for(agent.id)
         if current.channel is Channel.WHATSAPP:
             shown = f"**{name}**\n{text}"
         elif persona:

@@ -25,6 +25,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, Final
 
@@ -44,6 +45,7 @@ from bot.social.mention_store import (
     polling_enabled,
 )
 from bot.social.mentions import MentionSettings, TopicGuesser
+from bot.social.personas import set_public_profile
 from bot.social.service import DeliveryFailed, SocialService, WindowClosedError, public_name
 from bot.social.signature import SIGNATURE_HEADER, signature_valid, verification_challenge
 from bot.web import deps, texts
@@ -119,12 +121,17 @@ def forward(ctx: WebContext, conversation_id: str, message_id: int) -> None:
     social: SocialService | None = ctx.social
     if social is None:
         return
+    _on_loop(social.forward_later, conversation_id, message_id)
+
+
+def _on_loop(schedule: Callable[..., None], *args: Any) -> None:
+    """Call ``schedule`` (it starts a task) on the event loop, from the loop or a worker thread."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # a worker thread: the task belongs to the event loop
-        anyio.from_thread.run_sync(social.forward_later, conversation_id, message_id)
+        anyio.from_thread.run_sync(schedule, *args)
         return
-    social.forward_later(conversation_id, message_id)
+    schedule(*args)
 
 
 def social_service(request: Request) -> SocialService:
@@ -397,7 +404,11 @@ async def get_profile(agent: ConsoleAgent) -> Any:
 
 @agent_router.put("/profile")
 def set_profile(raw: RawBody, ctx: deps.Context, agent: ConsoleAgent) -> Any:
-    """Set the public alias (2-40 letters, never the login name) and the avatar."""
+    """Set the public alias (2-40 letters, never the login name) and the avatar.
+
+    With Messenger on, the agent's persona is (re)made from the alias after the answer; a
+    failure there leaves the alias set (``bot.social.personas``).
+    """
     body = _json_object(raw)
     alias, avatar = body.get("alias"), body.get("avatar")
     if not isinstance(alias, str) or not _ALIAS.match(alias.strip()):
@@ -409,7 +420,10 @@ def set_profile(raw: RawBody, ctx: deps.Context, agent: ConsoleAgent) -> Any:
         raise Refused(422, "Bitte ein Bild aus der Auswahl wählen.")
     with ctx.session() as session:
         row = repo.get_agent(session=session, agent_id=agent.id)
-        row.alias, row.avatar = alias, avatar
+        stale = set_public_profile(row, alias, avatar)
+    social: SocialService | None = ctx.social
+    if social is not None:
+        _on_loop(social.persona_later, agent.id, stale)
     return {"alias": alias, "avatar": avatar, "public_name": alias, "avatars": list(AVATARS)}
 
 

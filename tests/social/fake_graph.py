@@ -8,6 +8,12 @@
   (WhatsApp ``131047`` after 24 hours; Messenger ``10``/``2018278`` after 24 hours without
   ``HUMAN_AGENT``, after 7 days with it), records every accepted send and answers with a
   message id as Meta does;
+* ``POST /me/personas`` (a Messenger persona: ``name`` of 1 to 50 characters, an optional
+  https ``profile_picture_url``; answers ``{"id": …}``) and ``DELETE /{persona-id}``
+  (``{"success": true}``; ``100``/``33`` for an unknown id): the bearer token checked, every
+  accepted creation recorded in :attr:`FakeGraph.persona_requests`, the live ones in
+  :attr:`FakeGraph.personas`; a Messenger send with a ``persona_id`` that is not live is
+  refused (``100``), as Meta does;
 * ``GET /{media-id}``: the media's metadata with a download URL that expires after
   :attr:`FakeGraph.media_url_ttl` (five minutes, as Meta's do); ``GET /media/{token}``
   serves the bytes to a bearer of the token until then;
@@ -155,6 +161,9 @@ class FakeGraph:
     delay_s: float = 0.0
     sent: list[Sent] = field(default_factory=list)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
+    # Messenger personas: every accepted creation's body, and the live ones by id.
+    persona_requests: list[dict[str, Any]] = field(default_factory=list)
+    personas: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_customer_message: dict[tuple[str, str], datetime] = field(default_factory=dict)
     unreachable: set[str] = field(default_factory=set)
     base_url: str = ""
@@ -193,9 +202,11 @@ class FakeGraph:
         return Starlette(
             routes=[
                 Route("/{version}/me/messages", self._messenger, methods=["POST"]),
+                Route("/{version}/me/personas", self._create_persona, methods=["POST"]),
                 Route("/{version}/{node}/messages", self._whatsapp, methods=["POST"]),
                 Route("/media/{token}", self._download, methods=["GET"]),
                 Route("/{version}/{media_id}", self._media_info, methods=["GET"]),
+                Route("/{version}/{persona_id}", self._delete_persona, methods=["DELETE"]),
             ]
         )
 
@@ -284,6 +295,9 @@ class FakeGraph:
             return graph_error(400, 100, f"(#100) {problem}")
         if psid in self.unreachable:
             return graph_error(400, 551, "(#551) This person isn't available right now.", 1545041)
+        persona_id = body.get("persona_id")
+        if persona_id is not None and persona_id not in self.personas:
+            return graph_error(400, 100, "(#100) Invalid persona_id")
         last = self.last_customer_message.get(("messenger", psid))
         age = self.clock() - last if last else None
         tagged = body.get("messaging_type") == "MESSAGE_TAG" and body.get("tag") == "HUMAN_AGENT"
@@ -296,6 +310,40 @@ class FakeGraph:
         with self._lock:
             self.sent.append(Sent("messenger", psid, body, message_id, self.clock()))
         return JSONResponse({"recipient_id": psid, "message_id": message_id})
+
+    async def _create_persona(self, request: Request) -> Response:
+        return await self._record(request, await self._create_persona_answer(request))
+
+    async def _create_persona_answer(self, request: Request) -> Response:
+        failed = await self._common(request)
+        if failed is not None:
+            return failed
+        body = await self._json(request)
+        name = (body or {}).get("name")
+        if body is None or not isinstance(name, str) or not 1 <= len(name.strip()) <= 50:
+            return graph_error(400, 100, "(#100) param name must be 1 to 50 characters")
+        picture = body.get("profile_picture_url")
+        if picture is not None and (
+            not isinstance(picture, str) or not picture.startswith("https://")
+        ):
+            return graph_error(400, 100, "(#100) profile_picture_url must be a public https URL")
+        persona_id = str(700_000_000_000 + next(self._ids))
+        with self._lock:
+            self.persona_requests.append(body)
+            self.personas[persona_id] = {"name": name, "profile_picture_url": picture}
+        return JSONResponse({"id": persona_id})
+
+    async def _delete_persona(self, request: Request) -> Response:
+        failed = await self._common(request)
+        if failed is not None:
+            return await self._record(request, failed)
+        with self._lock:
+            found = self.personas.pop(request.path_params["persona_id"], None)
+        if found is None:
+            return await self._record(
+                request, graph_error(400, 100, "Unsupported delete request. Object does not "
+                                     "exist", 33))  # fmt: skip
+        return await self._record(request, JSONResponse({"success": True}))
 
     async def _media_info(self, request: Request) -> Response:
         failed = await self._common(request)

@@ -256,3 +256,66 @@ async def test_unknown_media_and_foreign_urls(fake, client):
 async def test_mark_read(fake, client):
     await client.mark_read("wamid.X")
     assert fake.requests == [("POST", f"/v24.0/{fake.phone_number_id}/messages", 200)]
+
+
+async def test_a_persona_is_created_with_the_name_and_deleted_by_its_id(fake, client):
+    persona_id = await client.create_persona("Mara")
+    assert fake.persona_requests == [{"name": "Mara"}]  # no picture: none is public
+    assert fake.personas == {persona_id: {"name": "Mara", "profile_picture_url": None}}
+    with_picture = await client.create_persona("Jona", "https://cdn.example/jona.png")
+    assert fake.personas[with_picture]["profile_picture_url"] == "https://cdn.example/jona.png"
+    await client.delete_persona(persona_id)
+    assert list(fake.personas) == [with_picture]
+    assert fake.requests == [
+        ("POST", "/v24.0/me/personas", 200),
+        ("POST", "/v24.0/me/personas", 200),
+        ("DELETE", f"/v24.0/{persona_id}", 200),
+    ]
+    # The persona's id is accepted as the sender of a Messenger message.
+    fake.customer_wrote("messenger", PSID)
+    await client.send(messenger_text(PSID, "Hallo", persona_id=with_picture))
+    assert fake.sent[-1].payload["persona_id"] == with_picture
+
+
+async def test_persona_requests_meta_would_refuse_are_not_sent(fake, client):
+    with pytest.raises(GraphRequestError):
+        await client.create_persona("Mara", "http://intranet.local/avatar.png")
+    with pytest.raises(GraphRequestError):
+        await client.create_persona("M" * 51)
+    with pytest.raises(GraphRequestError):
+        await client.create_persona("   ")
+    with pytest.raises(GraphRequestError):
+        await client.delete_persona("../me/messages")
+    assert fake.requests == []
+
+
+async def test_persona_errors_map_to_the_tree(fake, client):
+    with pytest.raises(GraphRequestError) as unknown:
+        await client.delete_persona("123456789")
+    assert (unknown.value.code, unknown.value.subcode) == (100, 33)
+    fake.fail_next(403, 200, "(#200) Requires pages_messaging permission")
+    with pytest.raises(GraphAuthError):
+        await client.create_persona("Mara")
+    async with GraphClient(fake.api_url, "wrong") as bad:
+        with pytest.raises(GraphAuthError) as info:
+            await bad.create_persona("Mara")
+    assert info.value.code == 190
+    assert fake.personas == {}
+    # A Messenger send naming a persona Meta does not know is refused.
+    fake.customer_wrote("messenger", PSID)
+    with pytest.raises(GraphRequestError):
+        await client.send(messenger_text(PSID, "Hallo", persona_id="123456789"))
+
+
+async def test_a_delete_is_retried_after_5xx_but_a_creation_that_timed_out_is_not(fake, client):
+    persona_id = await client.create_persona("Mara")
+    fake.fail_next(500, 2, "Service temporarily unavailable")
+    await client.delete_persona(persona_id)
+    assert client.pauses == [0.5] and fake.personas == {}
+    fake.delay_s = 0.5
+    async with GraphClient(fake.api_url, fake.access_token, timeout=httpx.Timeout(0.2)) as slow:
+        with pytest.raises(GraphUnavailable):
+            await slow.create_persona("Jona")
+    await asyncio.sleep(0.6)  # the fake finishes the slow answer
+    # Meta made it; a retry would have made a second persona.
+    assert [p["name"] for p in fake.persona_requests] == ["Mara", "Jona"]

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.chat.models import (
     SOCIAL_PROCESSED_MESSAGES,
+    Agent,
     BlockedContact,
     Conversation,
     Message,
@@ -283,9 +284,13 @@ async def test_a_messenger_handoff_is_claimed_and_answered_by_an_agent(site):
                         json={"text": "Guten Tag, ich helfe Ihnen gern."})
     assert answer.status_code == 200, answer.text
     assert answer.json()["message"]["agent_name"] == "Mara"  # the alias, never the login
+    # The alias was set before Messenger had a persona for it: the first reply made one.
+    assert site.fake.persona_requests == [{"name": "Mara"}]
+    [persona] = site.fake.personas
     last = site.fake.sent[-1]
     assert last.recipient == PSID
-    assert last.payload["message"]["text"] == "Mara: Guten Tag, ich helfe Ihnen gern."
+    assert last.payload["persona_id"] == persona
+    assert last.payload["message"]["text"] == "Guten Tag, ich helfe Ihnen gern."
     assert last.payload["messaging_type"] == "RESPONSE"
     # 30 hours later: only with the HUMAN_AGENT tag (up to 7 days).
     site.fake.clock.advance(hours=30)
@@ -294,6 +299,8 @@ async def test_a_messenger_handoff_is_claimed_and_answered_by_an_agent(site):
                        json={"text": "Hier noch die Antwort auf Ihre Frage."})
     assert later.status_code == 200, later.text
     assert site.fake.sent[-1].payload["tag"] == "HUMAN_AGENT"
+    assert site.fake.sent[-1].payload["persona_id"] == persona
+    assert len(site.fake.persona_requests) == 1
     window = agent.get(f"/api/v1/agent/conversations/{conversation.id}/window").json()
     assert window["open"] and window["tag"] == "HUMAN_AGENT"
     # After 7 days nothing free-form: 409 with what is still possible, nothing sent.
@@ -456,6 +463,85 @@ async def test_agents_choose_a_public_alias_and_avatar_shown_to_customers(site):
     assert joined["text"] == "Sie chatten jetzt mit Jona vom Kundenservice."
     assert (reply["agent_name"], reply["agent_avatar"]) == ("Jona", "welle")
     assert "bernd" not in str(messages).lower()
+
+
+async def _messenger_conversation_claimed_by(site, agent) -> str:
+    """A Messenger customer asks for a person; ``agent`` claims the conversation."""
+    await site.fake.deliver(site.webhook, ms_text(PSID, "Ich möchte einen Mensch",
+                                                  ts_ms=site.ts() * 1000))  # fmt: skip
+    await site.settle(1)
+    [conversation] = site.conversations()
+    assert agent.post(f"/api/v1/agent/conversations/{conversation.id}/claim").status_code == 200
+    await site.settle(2)  # "Sie chatten jetzt mit …" went to Messenger
+    return conversation.id
+
+
+async def _until(check, timeout: float = 10.0):
+    """Wait until ``check()`` is true (the persona is made after the profile's answer)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def _persona_of(site, username: str) -> str | None:
+    with site.ctx.session() as session:
+        return session.execute(
+            select(Agent.messenger_persona_id).where(Agent.username == username)
+        ).scalar_one()
+
+
+async def test_the_alias_becomes_the_messenger_persona_of_the_agents_replies(site):
+    agent = site.agent(username="bernd", alias=None, avatar=None)
+    ok = agent.put("/api/v1/agent/profile", json={"alias": "Jona", "avatar": "welle"})
+    assert ok.status_code == 200, ok.text
+    await _until(lambda: _persona_of(site, "bernd") is not None)
+    assert site.fake.persona_requests == [{"name": "Jona"}]  # the alias, no login, no picture
+    [persona] = site.fake.personas
+    assert _persona_of(site, "bernd") == persona
+    cid = await _messenger_conversation_claimed_by(site, agent)
+    reply = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Hallo!"})
+    assert reply.status_code == 200, reply.text
+    sent = site.fake.sent[-1]
+    assert (sent.recipient, sent.payload["persona_id"]) == (PSID, persona)
+    assert sent.payload["message"]["text"] == "Hallo!"  # Messenger shows the persona's name
+    # A new alias replaces the persona: the old one is deleted, the next reply shows the new.
+    renamed = agent.put("/api/v1/agent/profile", json={"alias": "Jonas", "avatar": "welle"})
+    assert renamed.status_code == 200
+    await _until(lambda: _persona_of(site, "bernd") not in (None, persona))
+    assert [p["name"] for p in site.fake.personas.values()] == ["Jonas"]
+    assert ("DELETE", f"/v24.0/{persona}", 200) in site.fake.requests
+    agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Noch etwas?"})
+    assert site.fake.sent[-1].payload["persona_id"] == _persona_of(site, "bernd")
+    # Only the avatar changes: Messenger's persona stays (it has no picture).
+    agent.put("/api/v1/agent/profile", json={"alias": "Jonas", "avatar": "berg"})
+    await site.settle(0)
+    assert len(site.fake.persona_requests) == 2 and len(site.fake.personas) == 1
+    assert "bernd" not in str(site.fake.persona_requests).lower()
+
+
+async def test_a_failed_persona_keeps_the_alias_and_the_reply_shows_the_name(site, caplog):
+    agent = site.agent(username="bernd", alias=None, avatar=None)
+    site.fake.fail_next(403, 200, "(#200) Requires pages_messaging permission")
+    ok = agent.put("/api/v1/agent/profile", json={"alias": "Jona", "avatar": None})
+    assert ok.status_code == 200 and ok.json()["public_name"] == "Jona"
+    await _until(lambda: ("POST", "/v24.0/me/personas", 403) in site.fake.requests)
+    await site.settle(0)
+    assert "persona of agent" in caplog.text and "GraphAuthError (code 200)" in caplog.text
+    assert _persona_of(site, "bernd") is None and site.fake.personas == {}
+    cid = await _messenger_conversation_claimed_by(site, agent)
+    reply = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Hallo!"})
+    assert reply.status_code == 200, reply.text
+    sent = site.fake.sent[-1]
+    assert sent.payload["message"]["text"] == "Jona: Hallo!" and "persona_id" not in sent.payload
+    assert len(site.fake.persona_requests) == 0  # no new try within RETRY_AFTER
+    # Later the next reply makes the persona and is sent as it.
+    site.fake.clock.advance(minutes=11)
+    later = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Da?"})
+    assert later.status_code == 200, later.text
+    [persona] = site.fake.personas
+    assert site.fake.sent[-1].payload["persona_id"] == persona
+    assert site.fake.sent[-1].payload["message"]["text"] == "Da?"
 
 
 async def test_the_admin_dashboard_counts_abusive_conversations_per_week(site):
