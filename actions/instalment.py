@@ -110,6 +110,11 @@ class ValidateInstalmentForm(FormValidationAction):
         """Every figure the message holds, whatever was asked (parsed once per message)."""
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if form.asks_a_topic(text, intent):
+            # Nothing extracted: Rasa rejects the form's turn and the FAQ rule for the
+            # intent answers, then the form asks for the same slot again.
+            return []
         requested = tracker.get_slot("requested_slot")
         names: list[str] = []
         if requested == "working_price_ct":

@@ -23,11 +23,11 @@ tracker's slot and the classifier's ranking.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.dialogue.facets import Mentions, read
+from bot.dialogue.facets import Mentions, fold, read, words
 
 # Topic id → facet name → values (the measure included: ``{"measure": ("preisbremsen",)}``).
 FacetTable = Mapping[str, Mapping[str, Sequence[str]]]
@@ -77,8 +77,11 @@ MAX_OPTIONS = 3
 # Social turns ("danke, das wars", "nein") stay what they are unless they ask something.
 SOCIAL = frozenset({"greet", "goodbye", "thanks", "affirm", "deny"})
 OUT_OF_SCOPE = "out_of_scope"
-# An out-of-scope reading this sure is not a follow-up ("und wie wird das Wetter?").
-SURE_OUT_OF_SCOPE = 0.9
+# An out-of-scope reading is only believed for a follow-up-shaped question when the message
+# has a word the training data knows from out-of-scope examples alone ("und wie wird das
+# Wetter?"). Without one it is the catch-all reading of a short question the classifier cannot
+# place ("wie lange?", "und mein Sohn mit Bafög?" read 0.94-0.99 out of scope): the context
+# places it. The words: :func:`foreign_words`, learnt with the training data.
 # Below this the classifier's reading of a non-dialogue intent does not place the message.
 UNSURE = 0.5
 # A question this short cannot be understood without the conversation.
@@ -142,6 +145,26 @@ def resolve(
     return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
+# "und was heißt das für meinen Abschlag?" after an answer asks for the sibling topic's
+# explanation (whose answer offers the personal calculation), not for the calculation itself:
+# that is asked for with a figure or a word of calculating.
+CALCULATION = "instalment_calculation"
+_CALCULATE = re.compile(
+    r"\d|ausrechn|\brechne\b|rechnen sie|berechnen sie|berechne mir|fuer mich|mein(?:em)? fall|"
+    r"konkret"
+)
+
+
+def _explains(text: str, top: str, m: Mentions) -> bool:
+    """A follow-up the classifier reads as the calculation that asks for an explanation."""
+    return (
+        top == CALCULATION
+        and bool(m.facets)
+        and (m.cue or m.anaphor)
+        and not _CALCULATE.search(fold(text))
+    )
+
+
 def _consistent(
     facets: Mapping[str, Sequence[str]] | None, named: Mapping[str, frozenset[str]]
 ) -> bool:
@@ -168,6 +191,7 @@ def interpret(
     *,
     topics: Collection[str] = (),
     mentions: Mentions | None = None,
+    foreign: frozenset[str] = frozenset(),
 ) -> Interpretation | None:
     """Read ``text`` as a follow-up to ``current`` if it is one.
 
@@ -179,6 +203,7 @@ def interpret(
         table: the facets of every topic that has some.
         topics: every FAQ topic id (also those without facets).
         mentions: ``read(text)`` if the caller has it already.
+        foreign: words that are evidence of an out-of-scope question (:func:`foreign_words`).
 
     Returns:
         None when the message is not a follow-up or the classifier's reading should stand.
@@ -192,7 +217,7 @@ def interpret(
     # A follow-up that names a facet ("und beim Gas, wir verbrauchen 200.000 kWh") stays a
     # question about the topic unless the classifier is very sure of the dialogue intent.
     needed = CONFIDENT if m.facets else DIALOGUE_CONFIDENT
-    if top in DIALOGUE_INTENTS and confidence >= needed:
+    if top in DIALOGUE_INTENTS and confidence >= needed and not _explains(text, top, m):
         return None
     probabilities = dict(ranking)
     current_facets = table.get(current)
@@ -226,7 +251,7 @@ def interpret(
     # chat's privacy, "krieg ich das Geld zurück?" after the December instalment): the
     # customer gets the current answer again rather than a question back.
     points_back = m.anaphor or m.cue
-    surely_elsewhere = top == OUT_OF_SCOPE and confidence >= SURE_OUT_OF_SCOPE
+    surely_elsewhere = top == OUT_OF_SCOPE and bool(foreign & set(words(text)))
     unplaced = not surely_elsewhere and (
         top in CHITCHAT or (top not in DIALOGUE_INTENTS and confidence < UNSURE)
     )
@@ -240,6 +265,26 @@ def interpret(
         return Interpretation("followup", (current,), current, 0.0)
     return None
 
+
+# A word counts as out-of-scope evidence when it is this long and occurs in out-of-scope
+# training examples only (never in a topic's or a dialogue intent's): "wetter", "rezept", not
+# "heute" or "lange", which topics use too.
+FOREIGN_MIN_LENGTH = 3
+
+
+def foreign_words(examples: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The folded words of out-of-scope ``(intent, text)`` examples that no other intent uses."""
+    outside: set[str] = set()
+    inside: set[str] = set()
+    for intent, text in examples:
+        (outside if intent == OUT_OF_SCOPE else inside).update(words(text))
+    return frozenset(w for w in outside - inside if len(w) >= FOREIGN_MIN_LENGTH)
+
+
+# The calculation form is about what the price brakes mean for the monthly instalment: a
+# follow-up in the middle of it ("ich bin Mieter, gilt das für mich?") is read against that
+# topic when the conversation has no other.
+FORM_TOPIC = "preisbremse_abschlag"
 
 # In the calculation form, a question whose best topic reaches this is answered (and the form
 # goes on): "gibt es für Heizstrom einen anderen Deckel?" is no working price.

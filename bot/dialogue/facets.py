@@ -130,6 +130,8 @@ FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "muss ich etwas tun",
             "muss ich da was",
             "muss ich dafuer",
+            "muessen wir dafuer",
+            "einreich",
             "selbst kuemmern",
         ),
         "abschlag": (
@@ -196,14 +198,21 @@ _ANAPHOR = re.compile(
     r"\b(?:das|dies|diese|dieser|dieses|da|dabei|dafuer|davon|dazu|damit|darauf|dann)\b"
 )
 _QUESTION = re.compile(
-    r"\?|^(?:und |aber |ok |)(?:was|wie|wann|wo|warum|wieso|weshalb|wer|welche[rsmn]?|"
-    r"muss|kann|gilt|galt|gibt|gab|bekomme|bekam|krieg|habe|hab|ist|sind|war|waren|soll|"
-    r"wird|wurde)\b"
+    r"\?|^(?:und |aber |ok |)(?:bis |ab |seit |)"
+    r"(?:was|wie|wann|wo|warum|wieso|weshalb|wer|welche[rsmn]?|"
+    r"muss|muessen|kann|koennen|darf|duerfen|soll|sollen|gilt|galt|gelten|gibt|gab|"
+    r"bekomme|bekommen|bekam|krieg|kriege|kriegen|habe|hab|haben|ist|sind|war|waren|"
+    r"wird|werden|wurde|wurden|brauche|brauchen)\b"
 )
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Messages up to this many words are read as possible follow-ups and scanned for typos.
 SHORT_WORDS = 12
 _TYPO_MIN_LENGTH = 6
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``."""
+    return _WORD.findall(fold(text))
 
 
 def fold(text: str) -> str:
@@ -307,13 +316,13 @@ def _typo_mentions(words: list[str]) -> dict[str, set[str]]:
 def read(text: str) -> Mentions:
     """The facets, follow-up cue and anaphora of one message."""
     folded = fold(text)
-    words = _WORD.findall(folded)
+    tokens = _WORD.findall(folded)
     found: dict[str, set[str]] = {}
     for facet, value, pattern in _patterns():
         if pattern.search(folded):
             found.setdefault(facet, set()).add(value)
-    if len(words) <= SHORT_WORDS:
-        for facet, values in _typo_mentions(words).items():
+    if len(tokens) <= SHORT_WORDS:
+        for facet, values in _typo_mentions(tokens).items():
             found.setdefault(facet, set()).update(values)
     energy = found.get("energy", set())
     if "heizstrom" in energy:
@@ -329,5 +338,5 @@ def read(text: str) -> Mentions:
         cue=bool(_CUE.match(folded)),
         anaphor=bool(_ANAPHOR.search(folded)),
         question=bool(_QUESTION.search(folded)),
-        words=len(words),
+        words=len(tokens),
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot.dialogue.facets import read
 from bot.dialogue.numbers import Quantity, find_energy, find_quantities, is_skip
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.render import format_number
@@ -35,6 +36,28 @@ MAX_BASE_PRICE_EUR_YEAR = Decimal(2000)
 # above it as per year (typical 100-250 €/year).
 BASE_PRICE_MONTHLY_UP_TO = Decimal(40)
 MAX_INSTALMENT_EUR_MONTH = Decimal(5000)
+
+
+# A topic question asked at a slot is answered first, and the form asks again: "gilt das auch für
+# Fernwärme, gibts da ne Bremse?" at the energy slot is not the answer "Fernwärme". A bare
+# "Fernwärme?" (fewer words) and a message with a figure still answer the form.
+TOPIC_QUESTION_MIN_WORDS = 3
+_FAQ_INTENT_PREFIX = "faq_"
+
+
+def asks_a_topic(text: str, intent: str | None) -> bool:
+    """Whether a message in the middle of the form is a question for a FAQ topic, not an answer.
+
+    Args:
+        text: the customer's message.
+        intent: the NLU intent of the message (after the conversation context).
+    """
+    if not intent or not intent.startswith(_FAQ_INTENT_PREFIX):
+        return False
+    if any(ch.isdigit() for ch in text):
+        return False
+    mentions = read(text)
+    return mentions.question and mentions.words >= TOPIC_QUESTION_MIN_WORDS
 
 
 @dataclass(frozen=True)

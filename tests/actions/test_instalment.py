@@ -109,6 +109,22 @@ async def test_faq_question_during_the_form_is_left_to_the_rules(dispatcher, dom
     assert dispatcher.messages == []
 
 
+async def test_topic_question_naming_a_slot_value_is_not_the_slot_answer(
+    dispatcher, domain, fake_http
+):
+    # At the energy slot: the question names "Fernwärme" but asks about the heat brake.
+    tracker = form_tracker(
+        "gilt das auch für fernwärme, gibts da ne bremse?", "energy",
+        intent="faq_waermepreisbremse",
+    )  # fmt: skip
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {}  # the FAQ rule answers, the form asks for the energy again
+    # The bare energy, even read as that topic, still answers the form.
+    tracker = form_tracker("Fernwärme", "energy", intent="faq_waermepreisbremse")
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {"energy": "waerme"}
+
+
 async def test_tariff_name_supplies_working_price_and_standing_charge(
     dispatcher, domain, fake_http
 ):

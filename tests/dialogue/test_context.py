@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.context import interpret, resolve, siblings
+from bot.dialogue.context import foreign_words, interpret, resolve, siblings
 from bot.dialogue.facets import fold, read
 from bot.knowledge.loader import facet_clashes
 
@@ -123,12 +123,47 @@ def test_a_question_the_classifier_cannot_place_stays_on_the_current_topic(table
     assert (result.kind, result.topics) == ("followup", ("zaehlerstand_melden",))
 
 
-def test_a_sure_out_of_scope_question_is_not_a_follow_up(table, topics):
+def test_an_out_of_scope_question_with_out_of_scope_words_is_not_a_follow_up(table, topics):
     ranking = [("out_of_scope", 0.95)]
-    assert (
-        interpret("und wie wird das Wetter?", ranking, "gaspreisbremse", table, topics=topics)
-        is None
-    )
+    foreign = frozenset({"wetter"})
+    result = interpret(
+        "und wie wird das Wetter?", ranking, "gaspreisbremse", table, topics=topics,
+        foreign=foreign,
+    )  # fmt: skip
+    assert result is None
+
+
+def test_an_out_of_scope_reading_without_such_words_is_read_in_context(table, topics):
+    # "wie lange?" after the chat's privacy: out of scope 0.99 by the classifier alone, but
+    # nothing in it belongs elsewhere.
+    ranking = [("out_of_scope", 0.99), ("deny", 0.005)]
+    result = interpret(
+        "wie lange?", ranking, "datenschutz_chat", table, topics=topics,
+        foreign=frozenset({"wetter"}),
+    )  # fmt: skip
+    assert result is not None
+    assert (result.kind, result.topics) == ("followup", ("datenschutz_chat",))
+
+
+def test_a_question_starting_with_bis_wann_is_a_question(table, topics):
+    ranking = [("goodbye", 0.57), ("out_of_scope", 0.22), ("preisbremse_zeitraum", 0.05)]
+    result = interpret("bis wann muss das raus", ranking, "preiserhoehung_kuendigung", table,
+                       topics=topics)  # fmt: skip
+    assert result is not None
+    assert result.topics == ("preiserhoehung_kuendigung",)
+
+
+def test_foreign_words_are_those_only_out_of_scope_examples_use():
+    examples = [
+        ("out_of_scope", "Wie wird das Wetter heute?"),
+        ("out_of_scope", "Rezept für Käsekuchen"),
+        ("faq_preisbremse_zeitraum", "Gilt die Bremse heute noch?"),
+        ("greet", "hallo"),
+    ]
+    found = foreign_words(examples)
+    assert {"wetter", "rezept", "kaesekuchen"} <= found
+    assert "heute" not in found  # a topic uses it too
+    assert not {w for w in found if len(w) < 3}
 
 
 def test_no_stays_no(table, topics):
@@ -159,3 +194,20 @@ def test_every_faceted_topic_is_reachable_by_a_follow_up(table):
     assert len(
         {(f["measure"], tuple(sorted((k, tuple(v)) for k, v in f.items()))) for f in table.values()}
     ) == len(table)
+
+
+def test_what_it_means_for_my_instalment_is_the_sibling_topic(table, topics):
+    # The classifier reads it as the calculation; after an answer it asks for the explanation,
+    # whose answer offers the calculation.
+    ranking = [("instalment_calculation", 0.87), ("upset", 0.12), ("preisbremse_abschlag", 0.01)]
+    result = interpret("und was heißt das für meinen abschlag", ranking, "gaspreisbremse", table,
+                       topics=topics)  # fmt: skip
+    assert result is not None
+    assert result.topics[0] == "preisbremse_abschlag"
+
+
+def test_asking_to_calculate_stays_the_calculation(table, topics):
+    ranking = [("instalment_calculation", 0.9), ("preisbremse_abschlag", 0.05)]
+    for text in ("und was heißt das für meinen abschlag, rechne mir das aus",
+                 "und der abschlag bei 12000 kwh?"):  # fmt: skip
+        assert interpret(text, ranking, "gaspreisbremse", table, topics=topics) is None

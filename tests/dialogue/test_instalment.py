@@ -6,6 +6,7 @@ import pytest
 
 from bot.dialogue.instalment import (
     SKIPPED,
+    asks_a_topic,
     check_base_price,
     check_consumption,
     check_instalment,
@@ -110,3 +111,19 @@ def test_request_fields_drop_skipped_values():
         "base_price_eur_year": None,
     }
     assert december_fields({**slots, "energy": "strom"}) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("gilt das auch für fernwärme, gibts da ne bremse?", "faq_waermepreisbremse", True),
+        ("müssen wir dafür was einreichen", "faq_preisbremse_antrag", True),
+        ("Fernwärme", "faq_waermepreisbremse", False),  # the answer, whatever the classifier says
+        ("Fernwärme?", "faq_waermepreisbremse", False),
+        ("gilt das auch bei 9000 kWh?", "faq_gaspreisbremse", False),  # a figure: the form's
+        ("gilt das auch für fernwärme?", "nlu_fallback", False),
+        ("gilt das auch für fernwärme?", None, False),
+    ],
+)
+def test_a_topic_question_mid_form_is_told_from_an_answer(text, intent, expected):
+    assert asks_a_topic(text, intent) is expected
