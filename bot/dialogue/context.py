@@ -233,6 +233,11 @@ def interpret(
             and _consistent(table[top], m.facets)
         ):
             return None
+        if top in topics and top not in table and confidence >= CONFIDENT:
+            # A topic without facets is no sibling of anything: the resolver cannot reach
+            # it, and a confident reading of it is a new question ("und kann ich im Portal
+            # auch den Abschlag anpassen?" after the VAT in the bill).
+            return None
         ranked = [
             (topic, score + CLASSIFIER_WEIGHT * probabilities.get(topic, 0.0))
             for topic, score in resolve(current_facets, m.facets, table)

@@ -44,7 +44,18 @@ FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "einmalentlastung",
             "ewsg",
         ),
-        "mwst": ("mwst", "mehrwertsteuer", "umsatzsteuer", "ust"),
+        # "7 %" is the reduced VAT rate here (the brakes speak of 80 % and 40/12/9,5 ct).
+        "mwst": (
+            "mwst",
+            "mehrwertsteuer",
+            "umsatzsteuer",
+            "ust",
+            "ermaessigt",
+            "7 %",
+            "7%",
+            "7 prozent",
+            "sieben prozent",
+        ),
     },
     "energy": {
         "heizstrom": (
@@ -111,6 +122,15 @@ FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "laufzeit",
             "verlaengert",
             "noch gueltig",
+            "heute noch",
+            "noch heute",
+            "noch aktuell",
+            "aktuell noch",
+            "noch in kraft",
+            "gibt es das noch",
+            "gibts das noch",
+            "gibt es die noch",
+            "gibts die noch",
             "gilt das noch",
             "gilt die noch",
             "noch immer",
@@ -254,11 +274,13 @@ class Mentions:
 
 @lru_cache(maxsize=1)
 def _patterns() -> list[tuple[str, str, re.Pattern[str]]]:
+    # A stem starts a word: "7 %" is not found in "17 %", "gas" not in "abgas"... (but in
+    # "gasheizung").
     patterns = []
     for facet, values in FACET_WORDS.items():
         for value, stems in values.items():
             alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
-            patterns.append((facet, value, re.compile(rf"(?<![a-z])(?:{alternatives})")))
+            patterns.append((facet, value, re.compile(rf"(?<![a-z0-9])(?:{alternatives})")))
     return patterns
 
 

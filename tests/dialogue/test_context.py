@@ -38,6 +38,8 @@ def test_fold_spells_umlauts_one_way():
         ("wie wurde das berechnet?", "aspect", "berechnung"),
         ("und in der Jahresabrechnung?", "aspect", "jahresabrechnung"),
         ("und die Soforthilfe?", "measure", "soforthilfe"),
+        ("und die 7 % auch nicht?", "measure", "mwst"),
+        ("gibt es das heute noch?", "aspect", "zeitraum"),
         ("Wärmepumpe?", "energy", "heizstrom"),
     ],
 )
@@ -211,3 +213,14 @@ def test_asking_to_calculate_stays_the_calculation(table, topics):
     for text in ("und was heißt das für meinen abschlag, rechne mir das aus",
                  "und der abschlag bei 12000 kwh?"):  # fmt: skip
         assert interpret(text, ranking, "gaspreisbremse", table, topics=topics) is None
+
+
+def test_a_rate_is_not_found_inside_another_number():
+    assert "measure" not in read("ich zahle 17 % mehr als letztes jahr").facets
+
+
+def test_a_confident_topic_without_facets_is_a_new_question(table, topics):
+    assert "abschlag_aendern" in topics and "abschlag_aendern" not in table
+    ranking = [("abschlag_aendern", 0.99), ("zaehlerstand_melden", 0.005)]
+    text = "und kann ich im portal auch den abschlag anpassen"
+    assert interpret(text, ranking, "mwst_abrechnung", table, topics=topics) is None
