@@ -5,11 +5,26 @@ Found with py-spy on the Rasa server under 20 concurrent conversations
 
 * Rasa validates every action server response with ``jsonschema.validate(result, schema)``,
   which re-checks the constant schema itself on every call: 44 % of the server's CPU. The
-  replacement compiles the validator once (same schema, same ``ValidationError`` message).
+  replacement compiles the validator once (same schema, same ``ValidationError`` message),
+  and checks each event against the schema of its own type only instead of all 23 of them
+  (a response that fails there is validated as before, for the error).
 * Reading a tracker from the tracker store turns every stored event back into an ``Event``;
   for each one Rasa walks all ``Event`` subclasses to find the class of its type name
   (``Event.resolve_by_type``): 14 % of the CPU. The replacement caches name → class (the set
   of event classes does not change while the server runs); unknown names take Rasa's path.
+
+One fix, to Rasa's internals and so only for the Rasa version it was checked against
+(:data:`RULE_POLICY_CHECKED`), saves the RulePolicy's rule matching for repeated states:
+
+* For every prediction (two or more per turn; the one after a message twice, with its text
+  and with its intent) the RulePolicy checks each of its ~240 rule keys against the
+  conversation's last state, in Python: 1.4 ms of the server's ~12 ms of CPU per turn
+  (measured in-process on the held-out questions). The check depends on nothing but
+  the rule and the state's values the rules look at (last action, intent, entities, form),
+  and a FAQ assistant meets the same few hundred of those again and again, so the keys that
+  pass this first step are remembered for them; the earlier states are checked as before.
+  The set of keys is built from the same keys in the same order as Rasa builds it
+  (tests/test_server_patches.py compares both on the trained model's rules).
 
 One fix keeps conversations across a model switch (``PUT /model``, used by the editors'
 retraining, ``bot/content/training.py``):
@@ -48,18 +63,21 @@ import itertools
 import logging
 import os
 from collections.abc import Iterator
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from http import HTTPStatus
 from typing import Any
 
+import rasa
 import rasa.server
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.http_interpreter import RasaNLUHttpInterpreter
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
@@ -82,7 +100,60 @@ def _validator() -> Any:
     return validator_class(schema)
 
 
+@lru_cache(maxsize=1)
+def _event_validators() -> tuple[Any, dict[str, Any]] | None:
+    """Rasa's response schema split by event type, or ``None`` if it cannot be split so.
+
+    Rasa's schema lets each event match ``oneOf`` 23 event schemas, and jsonschema tries
+    every one of them for every event: 0.5 ms of the Rasa server's CPU per turn. Each of
+    those schemas fixes the type name (``"event": {"const": "slot"}``), so an event whose
+    ``event`` is such a name can match no other: it is valid exactly when the common part of
+    the item schema and the schema of its type accept it. Returned: a validator of the
+    response without the events' item schema, and one validator per event type name.
+    """
+    schema = RemoteAction.action_response_format_spec()
+    properties = schema.get("properties")
+    events = properties.get("events") if isinstance(properties, dict) else None
+    item = events.get("items") if isinstance(events, dict) else None
+    if not isinstance(events, dict) or not isinstance(item, dict):
+        return None
+    if not isinstance(item.get("oneOf"), list):
+        return None
+    validator_class = validator_for(schema)
+    common = {key: value for key, value in item.items() if key != "oneOf"}
+    by_type: dict[str, Any] = {}
+    for option in item["oneOf"]:
+        event = option.get("properties", {}).get("event", {}) if isinstance(option, dict) else {}
+        name = event.get("const") if isinstance(event, dict) else None
+        if not isinstance(name, str) or name in by_type:
+            return None  # not told apart by the type name: no shortcut
+        by_type[name] = validator_class({**common, "allOf": [option]})
+    shell = {
+        **schema,
+        "properties": {**properties, "events": {k: v for k, v in events.items() if k != "items"}},
+    }
+    return validator_class(shell), by_type
+
+
+def _surely_valid(result: Any) -> bool:
+    """True when the response is valid by the split schema (False: ask the whole schema)."""
+    split = _event_validators()
+    if split is None:
+        return False
+    shell, by_type = split
+    if not shell.is_valid(result):
+        return False
+    for event in result.get("events") or []:
+        name = event.get("event") if isinstance(event, dict) else None
+        validator = by_type.get(name) if isinstance(name, str) else None
+        if validator is None or not validator.is_valid(event):
+            return False
+    return True
+
+
 def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    if _surely_valid(result):
+        return True
     try:
         _validator().validate(result)
         return True
@@ -201,6 +272,93 @@ async def _load_agent(
     return agent
 
 
+_rasa_get_possible_keys = RulePolicy._get_possible_keys
+# The Rasa version whose RulePolicy the remembered first step was checked against (the code of
+# ``_get_possible_keys``, ``_is_rule_applicable`` and ``_does_rule_match_state``); any other
+# version keeps Rasa's own.
+RULE_POLICY_CHECKED = "3.6.21"
+# States remembered per rule table; beyond this many the memory starts afresh.
+MAX_REMEMBERED_STATES = 4096
+_FIRST_STEP_ATTRIBUTE = "_stadtwerk_first_rule_steps"
+_UNSET = object()
+
+
+class _FirstRuleStep:
+    """The rule keys of one rule table that apply to a conversation's last state, remembered.
+
+    Whether a rule key applies to the last state (``_is_rule_applicable`` with turn index 0)
+    depends on nothing but the rule's last state and the values the conversation's state
+    has under the (state type, name) pairs that rule names (``_does_rule_match_state``),
+    besides whether the state has a previous action at all. So the answer for all keys
+    depends only on the state's values under the pairs some rule names: those values (and
+    the previous action's presence) are the memory's key. The message text of Rasa's first,
+    text-based look-up is no part of it while no rule names a text.
+    """
+
+    def __init__(self, policy: RulePolicy, lookup: dict[str, str]) -> None:
+        self.lookup = lookup  # held, so that its id is not reused while this is kept
+        named: set[tuple[str, str]] = set()
+        for key in lookup:
+            rule_states = policy._rule_key_to_state(key)
+            if rule_states:
+                named.update((kind, name) for kind, sub in rule_states[-1].items() for name in sub)
+        self.named = sorted(named)
+        self.remembered: dict[tuple[Any, ...], frozenset[str]] = {}
+
+    def key(self, state: Any) -> tuple[Any, ...] | None:
+        """What decides the first step for ``state`` (``None``: a state it cannot key)."""
+        try:
+            key = (
+                bool(state.get(PREVIOUS_ACTION)),
+                *(state.get(kind, {}).get(name, _UNSET) for kind, name in self.named),
+            )
+            hash(key)
+        except (TypeError, AttributeError):
+            return None
+        return key
+
+    def applicable(self, policy: RulePolicy, state: Any) -> frozenset[str] | None:
+        """The keys of the table that apply to ``state`` as the last state."""
+        key = self.key(state)
+        if key is None:
+            return None
+        found = self.remembered.get(key)
+        if found is None:
+            found = frozenset(k for k in self.lookup if policy._is_rule_applicable(k, 0, state))
+            if len(self.remembered) >= MAX_REMEMBERED_STATES:
+                self.remembered.clear()
+            self.remembered[key] = found
+        return found
+
+
+def _get_possible_keys(self: RulePolicy, lookup: dict[str, str], states: list[Any]) -> set[str]:
+    """Rasa's ``RulePolicy._get_possible_keys`` with its first step remembered.
+
+    The first step keeps the keys of ``lookup`` that apply to the last state; they are
+    filtered from ``set(lookup.keys())`` as Rasa does, so the result is the same set built
+    in the same order (Rasa picks the longest key with ``max``, the first one on a tie). The
+    earlier states are checked as Rasa checks them.
+    """
+    steps: dict[int, _FirstRuleStep] = self.__dict__.setdefault(_FIRST_STEP_ATTRIBUTE, {})
+    step = steps.get(id(lookup))
+    if step is None or step.lookup is not lookup:
+        step = steps[id(lookup)] = _FirstRuleStep(self, lookup)
+    applicable = step.applicable(self, states[-1]) if states else None
+    if applicable is None:
+        keys: set[str] = _rasa_get_possible_keys(self, lookup, states)
+        return keys
+    possible_keys = set(filter(applicable.__contains__, set(lookup.keys())))
+    for i, state in enumerate(reversed(states[:-1]), start=1):
+        applies = partial(self._is_rule_applicable, turn_index=i, conversation_state=state)
+        possible_keys = set(filter(applies, possible_keys))
+    return possible_keys
+
+
+def rule_policy_patchable() -> bool:
+    """Whether this Rasa is the version the remembered rule step was checked against."""
+    return str(rasa.__version__) == RULE_POLICY_CHECKED
+
+
 _rasa_sql_retrieve = SQLTrackerStore._retrieve
 _rasa_additional_events = SQLTrackerStore._additional_events
 # Conversations loaded but not saved again are forgotten beyond this many (a read-only look
@@ -259,4 +417,12 @@ def install() -> None:
     FailSafeTrackerStore.on_tracker_store_retrieve_error = _tracker_store_error
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
+    if rule_policy_patchable():
+        RulePolicy._get_possible_keys = _get_possible_keys
+    else:
+        logger.warning(
+            "Rasa %s, not %s: the RulePolicy's rule matching is left as it is",
+            rasa.__version__,
+            RULE_POLICY_CHECKED,
+        )
     rasa.server._load_agent = _load_agent

@@ -78,3 +78,186 @@ async def test_a_failing_tracker_store_fails_the_turn_instead_of_forgetting_it()
     with pytest.raises(server_patches.TrackerStoreUnavailable):
         await store.save(DialogueStateTracker("k", []))
     assert store._fallback_tracker_store is None  # nothing kept in memory instead
+
+
+def _rasa_accepts(result) -> bool:
+    from jsonschema import validate
+
+    try:
+        validate(result, RemoteAction.action_response_format_spec())
+    except ValidationError:
+        return False
+    return True
+
+
+def _responses():
+    """Valid action responses with many event types, and broken variants of them."""
+    from datetime import datetime
+
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActiveLoop,
+        AllSlotsReset,
+        BotUttered,
+        FollowupAction,
+        LoopInterrupted,
+        ReminderScheduled,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUttered,
+    )
+
+    events = [
+        SlotSet("last_faq_id", "gaspreisbremse").as_dict(),
+        SlotSet("failed_attempts", 0.0).as_dict(),
+        BotUttered("Hallo", {"buttons": [{"title": "A", "payload": "/a"}]}).as_dict(),
+        ActionExecuted("action_listen").as_dict(),
+        ActiveLoop("instalment_form").as_dict(),
+        ActiveLoop(None).as_dict(),
+        FollowupAction("action_listen").as_dict(),
+        LoopInterrupted(True).as_dict(),
+        Restarted().as_dict(),
+        AllSlotsReset().as_dict(),
+        SessionStarted().as_dict(),
+        ReminderScheduled("greet", datetime(2030, 1, 1)).as_dict(),
+        UserUttered(
+            "Hallo",
+            {"name": "greet", "confidence": 0.9},
+            [{"entity": "energy", "value": "gas", "start": 0, "end": 3}],
+        ).as_dict(),
+    ]
+    broken = [
+        {},
+        {"event": "nope"},
+        {"event": 3},
+        {"event": "slot"},  # no name, no value
+        {"event": "slot", "name": 3, "value": 1},
+        {"event": "user", "parse_data": {"intent": {"name": 3}}},
+        {"event": "user", "parse_data": {"entities": [{"value": "gas"}]}},
+        {"event": "user", "parse_data": {"response_selector": {"default": 3}}},
+        {"event": "action", "name": 3},
+        {"event": "action", "hide_rule_turn": "yes"},
+        {"event": "entities"},
+        {"event": "bot", "timestamp": "now"},
+        {"event": "bot", "metadata": []},
+        "slot",
+        None,
+    ]
+    yield {"events": [], "responses": []}
+    yield {"events": events, "responses": [{"text": "Hallo"}]}
+    yield {}
+    for event in events:
+        yield {"events": [event]}
+    for bad in broken:
+        yield {"events": [*events[:2], bad]}
+    yield {"events": "not a list"}
+    yield {"events": None}
+    yield {"events": [], "responses": "x"}
+    yield {"events": [], "responses": [3]}
+    yield {"events": [], "responses": [{"text": 3}]}
+    yield []
+    yield "text"
+
+
+def test_events_checked_against_their_own_type_accept_what_rasa_accepts():
+    server_patches.install()
+    responses = list(_responses())
+    accepted = [r for r in responses if _rasa_accepts(r)]
+    assert len(accepted) >= 15 and len(responses) - len(accepted) >= 15  # both kinds
+    for response in responses:
+        assert server_patches._surely_valid(response) == _rasa_accepts(response), response
+    action = RemoteAction("action_x", None)
+    for response in responses:
+        if _rasa_accepts(response):
+            assert action._validate_action_result(response)
+        else:
+            with pytest.raises(ValidationError, match="Failed to validate"):
+                action._validate_action_result(response)
+
+
+def test_rule_matching_is_remembered_only_on_the_rasa_it_was_checked_against(monkeypatch):
+    import rasa
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    # Upgrading Rasa fails here: check _get_possible_keys against the new RulePolicy first.
+    assert rasa.__version__ == server_patches.RULE_POLICY_CHECKED
+    server_patches.install()
+    assert RulePolicy._get_possible_keys is server_patches._get_possible_keys
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", server_patches._rasa_get_possible_keys)
+    server_patches.install()
+    assert RulePolicy._get_possible_keys is server_patches._rasa_get_possible_keys
+
+
+def _trained_lookup(model_path):
+    import json
+    import tarfile
+
+    with tarfile.open(model_path) as archive:
+        member = next(
+            m for m in archive.getmembers() if m.name.endswith("RulePolicy0/rule_policy.json")
+        )
+        return json.load(archive.extractfile(member))["lookup"]
+
+
+def _conversation_states(lookup, count: int, seed: int = 7):
+    """Random state histories from the values the rules use, and some they do not."""
+    import json
+    import random
+
+    values: dict[tuple[str, str], set] = {}
+    for table in ("rules", "rules_for_loop_unhappy_path"):
+        for key in lookup[table]:
+            for state in json.loads(key):
+                for kind, sub in state.items():
+                    for name, value in sub.items():
+                        values.setdefault((kind, name), set()).add(
+                            tuple(value) if isinstance(value, list) else value
+                        )
+    values[("user", "entities")] = {("energy",), ("energy", "audience")}
+    values[("slots", "energy")] = {(1.0,), (0.0,)}
+    values[("user", "text")] = {"hallo", "Wie hoch war die Gaspreisbremse?", "und für Mieter?"}
+    choices = {k: sorted(v, key=repr) for k, v in values.items()}
+    rng = random.Random(seed)
+    for _ in range(count):
+        history = []
+        for index in range(rng.randint(1, 6)):
+            state: dict = {}
+            for (kind, name), options in choices.items():
+                if kind == "prev_action" and index == 0 and rng.random() < 0.3:
+                    continue  # a conversation's first state has no previous action
+                if rng.random() < (0.8 if kind in ("prev_action", "user") else 0.3):
+                    state.setdefault(kind, {})[name] = rng.choice(options)
+            history.append(state)
+        yield history
+
+
+def test_remembered_rule_step_gives_rasas_keys_in_rasas_order(model_path):
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    lookup = _trained_lookup(model_path)
+    policy = RulePolicy.__new__(RulePolicy)  # the methods used need no trained state
+    rasa_keys = server_patches._rasa_get_possible_keys
+    histories = list(_conversation_states(lookup, 1500))
+    found = 0
+    for table in ("rules", "rules_for_loop_unhappy_path"):
+        for history in histories + histories[::7]:  # repeated states: taken from memory
+            expected = list(rasa_keys(policy, lookup[table], history))
+            assert (
+                list(server_patches._get_possible_keys(policy, lookup[table], history)) == expected
+            )
+            found += bool(expected)
+    assert found > 100  # states that rules apply to are among them
+    assert server_patches._get_possible_keys(policy, lookup["rules"], []) == rasa_keys(
+        policy, lookup["rules"], []
+    )
+    unhashable = [
+        {
+            "user": {"intent": "greet", "entities": ["a"]},
+            "prev_action": {"action_name": "action_listen"},
+        }
+    ]
+    assert server_patches._get_possible_keys(policy, lookup["rules"], unhashable) == rasa_keys(
+        policy, lookup["rules"], unhashable
+    )

@@ -143,3 +143,44 @@ async def test_one_action_server_restarting_costs_no_failed_call():
     finally:
         await replicas.close_session()
         await runner.cleanup()
+
+
+async def test_action_calls_arrive_as_the_same_json_values():
+    """Bodies written with ujson read back as what json.dumps would have sent."""
+    import json
+
+    replicas.install()
+    received = []
+
+    async def echo(request):
+        received.append((request.headers.get("Content-Type"), await request.read()))
+        return web.json_response({"events": []})
+
+    runner, url = await _server(echo)
+    tracker = DialogueStateTracker.from_events("k", EVENTS).current_state()
+    body = {
+        "next_action": "action_answer_question",
+        "tracker": tracker,
+        "values": [0.1 + 0.2, 1e-300, 5e-324, -0.0, 2**62, 2**70, 0.9967618336678145],
+        "text": 'Größe/Preis: 12 ct/kWh – „Deckel“ \u2028 \U0001f600 \\ "',
+        "empty": {},
+        "none": None,
+        "flag": True,
+    }
+    try:
+        assert await EndpointConfig(url=url).request(json=body, method="post") == {"events": []}
+    finally:
+        await replicas.close_session()
+        await runner.cleanup()
+    ((content_type, raw),) = received
+    assert content_type == "application/json"
+    decoded = json.loads(raw)
+    assert decoded == json.loads(json.dumps(body))
+    assert [v.hex() if isinstance(v, float) else v for v in decoded["values"]] == [
+        v.hex() if isinstance(v, float) else v for v in body["values"]
+    ]
+
+
+def test_a_body_ujson_cannot_write_is_left_to_aiohttp():
+    assert replicas._encoded({"x": object()}) is None
+    assert replicas._encoded({"x": [1, 2.5, "ä"]}) == b'{"x":[1,2.5,"\\u00e4"]}'

@@ -1,0 +1,173 @@
+"""The sparse intent classifier's shortcuts give Rasa's own features and scores, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
+
+from bot.dialogue.decision import SEGMENTS_KEY
+from bot.nlu import segments as segmenter
+from bot.nlu.components import TunableLogisticRegressionClassifier
+
+EXAMPLES = {
+    "faq_gaspreisbremse": [
+        "Wie hoch ist die Gaspreisbremse?",
+        "Gaspreisbremse 12 Cent",
+        "Ab wann galt die Gaspreisbremse für Gas?",
+        "Was ist der Gaspreisdeckel",
+    ],
+    "faq_soforthilfe": [
+        "Muss ich die Soforthilfe versteuern?",
+        "Soforthilfe Dezember Steuer",
+        "Wie wurde die Dezember-Soforthilfe berechnet?",
+        "Bekomme ich die Soforthilfe als Mieter?",
+    ],
+    "out_of_scope": [
+        "Wie wird das Wetter morgen?",
+        "Erzähl mir einen Witz",
+        "Wer hat das Fußballspiel gewonnen?",
+        "Wo kann ich Pizza bestellen?",
+    ],
+}
+MESSAGES = [
+    "Wie hoch ist die Gaspreisbremse?",
+    "Hallo! Wie lange galt die Gaspreisbremse? Und muss ich die Soforthilfe versteuern?",
+    "soforthilfe",
+    "Ich bin so wütend. Das Wetter ist schlecht. Wie wurde die Soforthilfe berechnet?",
+    "Kann ich Pizza bestellen und wie hoch war der Gaspreisdeckel für Mieter?",
+    "xyz",
+]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """Rasa's tokenizer and both featurizers of config.yml, and the classifier, trained."""
+    path = tmp_path_factory.mktemp("model")
+    storage = LocalModelStorage(path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizers = [
+        CountVectorsFeaturizer.create(
+            {**CountVectorsFeaturizer.get_default_config(), **config},
+            storage,
+            Resource(f"cvf{i}"),
+            context,
+        )
+        for i, config in enumerate([{}, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5}])
+    ]
+    classifier = TunableLogisticRegressionClassifier.create(
+        {
+            **TunableLogisticRegressionClassifier.get_default_config(),
+            "C": 5,
+            "max_iter": 2000,
+            "random_state": 42,
+        },
+        storage,
+        Resource("clf"),
+        context,
+    )
+    data = TrainingData(
+        [Message(data={TEXT: t, "intent": i}) for i, texts in EXAMPLES.items() for t in texts]
+    )
+    tokenizer.process_training_data(data)
+    for featurizer in featurizers:
+        featurizer.train(data)
+        featurizer.process_training_data(data)
+    classifier.train(data)
+
+    def featurized(text: str) -> Message:
+        message = Message(data={TEXT: text})
+        tokenizer.process([message])
+        for featurizer in featurizers:
+            featurizer.process([message])
+        return message
+
+    return classifier, featurized
+
+
+def _same(a: csr_matrix, b: csr_matrix) -> bool:
+    return (
+        a.format == b.format
+        and a.shape == b.shape
+        and a.dtype == b.dtype
+        and np.array_equal(a.data, b.data)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.indptr, b.indptr)
+    )
+
+
+def test_features_are_rasas_matrix(pipeline):
+    classifier, featurized = pipeline
+    messages = [featurized(text) for text in MESSAGES]
+    for message in messages:
+        assert _same(classifier._features([message]), classifier._create_X([message]))
+    assert _same(classifier._features(messages), classifier._create_X(messages))
+    assert np.array_equal(
+        classifier.clf.predict_proba(classifier._features(messages)),
+        classifier.clf.predict_proba(classifier._create_X(messages)),
+    )
+
+
+def test_dense_text_features_take_rasas_way(pipeline):
+    classifier, featurized = pipeline
+    message = featurized("Wie hoch ist die Gaspreisbremse?")
+    message.add_features(Features(np.ones((1, 3)), "sentence", TEXT, "dense"))
+    assert _same(classifier._features([message]), classifier._create_X([message]))
+    assert classifier._features([message]).shape[1] == classifier._create_X([message]).shape[1]
+
+
+def _segments_as_rasa_combines(classifier, message: Message) -> list | None:
+    """The segments computed from Rasa's combined sequence features (the former way)."""
+    text = message.get(TEXT)
+    spans = segmenter.split(text)
+    tokens = message.get(TOKENS_NAMES[TEXT])
+    sequence, _ = message.get_sparse_features(TEXT)
+    if len(spans) < 2:
+        return None
+    rows = csr_matrix(sequence.features)
+    parts, matrices = [], []
+    for start, end in spans:
+        picked = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end]
+        if picked:
+            parts.append(text[start:end].strip())
+            matrices.append(csr_matrix(rows[picked].sum(axis=0)))
+    from scipy.sparse import vstack
+
+    probabilities = classifier.clf.predict_proba(vstack(matrices))
+    return [
+        [(str(classifier.clf.classes_[i]), float(row[i])) for i in np.argsort(-row)[:3]]
+        for row in probabilities
+    ]
+
+
+def test_segments_and_intents_as_before(pipeline):
+    classifier, featurized = pipeline
+    several = 0
+    for text in MESSAGES:
+        message = featurized(text)
+        expected_segments = _segments_as_rasa_combines(classifier, message)
+        expected = classifier.clf.predict_proba(classifier._create_X([message]))[0]
+        classifier.process([message])
+        got = message.get(SEGMENTS_KEY)
+        if expected_segments is None:
+            assert got is None
+        else:
+            several += 1
+            assert [
+                [(r["name"], r["confidence"]) for r in s["intent_ranking"]] for s in got
+            ] == expected_segments
+        assert message.get("intent")["confidence"] == float(expected.max())
+    assert several >= 3
