@@ -463,7 +463,7 @@ class EmbeddingIntentClassifier(GraphComponent):
 
     @cached_property
     def languages(self) -> LanguageGuesser:
-        """The language identifier for unfamiliar messages (loaded on first use)."""
+        """The language identifier for unfamiliar messages (its model loaded by :meth:`load`)."""
         return LanguageGuesser()
 
     @property
@@ -506,6 +506,8 @@ class EmbeddingIntentClassifier(GraphComponent):
             return cls(config, model_storage, resource)  # untrained: passes messages through
         component = cls(config, model_storage, resource, model, frozenset(words))
         _ = component.embedder
+        # The language model too (~50 ms): not inside the first foreign customer's turn.
+        component.languages.load()
         return component
 
     def train(self, training_data: TrainingData) -> Resource:

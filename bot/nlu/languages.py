@@ -28,7 +28,7 @@ MIN_PROBABILITY: Final = 0.7
 
 
 class LanguageGuesser:
-    """Guess a message's language among :data:`CANDIDATES` (the model loads on first use)."""
+    """Guess a message's language among :data:`CANDIDATES` (model loaded by :meth:`load`)."""
 
     @cached_property
     def _identifier(self) -> Any:
@@ -38,6 +38,10 @@ class LanguageGuesser:
         identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
         identifier.set_languages(list(CANDIDATES))
         return identifier
+
+    def load(self) -> None:
+        """Load the model now (a server does so at start, not in a customer's turn)."""
+        _ = self._identifier
 
     def guess(self, text: str) -> str | None:
         """The language code of ``text`` when the identifier is sure enough, else None."""
@@ -65,4 +69,3 @@ def _cyrillic_language(text: str) -> str:
     if "ъ" in letters and not letters & _RUSSIAN_LETTERS:
         return "bg"
     return "ru"
-
