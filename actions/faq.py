@@ -86,6 +86,17 @@ class ActionAnswerQuestion(Action):
                         for label in also
                     ],
                 )
+            if decision.person:
+                # The message also asked for a person, or complained: offer one (issue 16).
+                dispatcher.utter_message(
+                    response="utter_offer_person_too",
+                    buttons=[
+                        {
+                            "title": response_text(domain, "utter_option_human_handoff"),
+                            "payload": "/human_handoff",
+                        }
+                    ],
+                )
             return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
         if decision.kind == "clarify":
             dispatcher.utter_message(

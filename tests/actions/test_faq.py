@@ -184,3 +184,31 @@ def test_every_reply_line_language_has_its_response(domain):
 
     missing = [c for c in REPLY_LINE_LANGUAGES if f"utter_in_german_{c}" not in domain["responses"]]
     assert missing == []
+
+
+async def test_a_message_that_also_asks_for_a_person_gets_the_answer_and_a_person_offered(
+    dispatcher, domain
+):
+    text = (
+        "Ihre Antworten helfen mir nicht. Wann lief die Gaspreisbremse aus? "
+        "Ich will jemanden sprechen."
+    )
+    tracker = make_tracker("faq_preisbremse_zeitraum", 0.8, text=text)
+    tracker.latest_message["segments"] = [
+        {"text": "Wann lief die Gaspreisbremse aus?",
+         "intent_ranking": [{"name": "faq_preisbremse_zeitraum", "confidence": 0.9}]},
+        {"text": "Ich will jemanden sprechen.",
+         "intent_ranking": [{"name": "human_handoff", "confidence": 0.97}]},
+    ]  # fmt: skip
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    answer, offer = dispatcher.messages
+    assert answer["faq_id"] == "preisbremse_zeitraum"
+    assert offer["response"] == "utter_offer_person_too"
+    assert offer["buttons"] == [{"title": "Mit einer Person sprechen", "payload": "/human_handoff"}]
+
+
+async def test_a_plain_question_gets_no_person_offered(dispatcher, domain):
+    ranking = [("faq_preisbremse_zeitraum", 0.9), ("human_handoff", 0.05)]
+    tracker = make_tracker("faq_preisbremse_zeitraum", 0.9, ranking=ranking)
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert [m.get("response") for m in dispatcher.messages] == [None]
