@@ -9,7 +9,14 @@ Messenger shows a persona's name above every message sent with its ``persona_id`
   name), then, after the answer, :meth:`Personas.replace` deletes the old persona (best effort:
   a left-over persona shows nothing to anyone) and creates the new one;
 * an agent's Messenger reply finds no id (the creation failed, Messenger was configured later,
-  the alias dates from before): :meth:`Personas.persona_for` creates it then.
+  the alias dates from before): :meth:`Personas.persona_for` creates it then;
+* Meta refuses a reply naming the persona (a page admin deleted it in Meta's own tools): the
+  service sends the reply once more without it, with the name before the text, and when Meta
+  takes that :meth:`Personas.forget` clears the id (``bot.social.service``); the agent's next
+  reply creates a new persona as above;
+* the agent is deleted or deactivated (``bot.web.users``): :func:`retire_persona` clears the id
+  in the same transaction, and after the commit :meth:`Personas.delete_quietly` deletes the
+  persona on Meta (best effort: a failure is logged, the user is gone all the same).
 
 A failed Graph call never fails the alias change or the reply: it is logged with the error's
 type and code only (no name, no token), and the reply shows the name before the text as before
@@ -39,16 +46,22 @@ from typing import Any, Final, cast
 
 from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.chat.models import Agent
-from bot.social.graph import GraphClient, GraphError
+from bot.social.graph import GraphClient, GraphError, GraphRequestError
 
 logger = logging.getLogger(__name__)
 
 # After a failed creation the agent's replies go out with the name prefix for this long
 # before a reply tries again (saving the profile tries at once).
 RETRY_AFTER: Final = timedelta(minutes=10)
+
+# Meta's code for an invalid parameter. It refuses a send naming a persona it does not know
+# (any more) with it, and other invalid parts of a body too: only a retry without the persona
+# tells the two apart (``bot.social.service.SocialService._deliver``).
+INVALID_PARAMETER: Final = 100
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 # The column itself: the model's attribute is typed as the value (``str | None``).
@@ -69,6 +82,21 @@ def set_public_profile(agent: Agent, alias: str, avatar: str | None) -> str | No
         stale, agent.messenger_persona_id = agent.messenger_persona_id, None
     agent.alias, agent.avatar = alias, avatar
     return stale
+
+
+def retire_persona(agent: Agent) -> str | None:
+    """An agent is deleted or deactivated: clear their persona (in the caller's transaction).
+
+    Returns:
+        The persona's id, to delete on Meta after the commit (None: the agent had none).
+    """
+    persona_id, agent.messenger_persona_id = agent.messenger_persona_id, None
+    return persona_id
+
+
+def may_be_refused_persona(error: GraphError) -> bool:
+    """Whether a refused send naming a persona may have been refused for the persona."""
+    return isinstance(error, GraphRequestError) and error.code == INVALID_PARAMETER
 
 
 class Personas:
@@ -127,15 +155,41 @@ class Personas:
             await self.delete_quietly(stale)
         return await self.persona_for(agent_id, force=True)
 
-    async def delete_quietly(self, persona_id: str) -> bool:
-        """Delete a persona; a failure is logged and otherwise ignored. False when it failed."""
+    async def delete_quietly(self, persona_id: str, *, whose: str = "a stale") -> bool:
+        """Delete a persona; a failure is logged and otherwise ignored. False when it failed.
+
+        Args:
+            persona_id: the persona.
+            whose: for the log ("a stale", "a departed agent's"); never a name.
+        """
         try:
             await self.graph.delete_persona(persona_id)
         except GraphError as error:
-            logger.warning("deleting a stale Messenger persona failed: %s (code %s)",
+            logger.warning("deleting %s Messenger persona failed: %s (code %s)", whose,
                            type(error).__name__, error.code)  # fmt: skip
             return False
         return True
+
+    async def forget(self, agent_id: int, persona_id: str) -> bool:
+        """Meta refused the agent's persona (deleted in its own tools): clear the stored id.
+
+        Only this id is cleared, not one stored since (a new alias's persona). The agent's
+        next Messenger reply creates a new persona (:meth:`persona_for`).
+
+        Returns:
+            Whether the id was cleared (False: stored no more, or the database failed).
+        """
+        try:
+            cleared = await asyncio.to_thread(self._clear, agent_id, persona_id)
+        except SQLAlchemyError as error:  # the reply went out: the next refusal tries again
+            logger.warning("Messenger persona of agent %d refused by Meta, not cleared: %s",
+                           agent_id, type(error).__name__)  # fmt: skip
+            return False
+        if cleared:
+            logger.warning("Messenger persona of agent %d refused by Meta (deleted in Meta's "
+                           "tools?): cleared; the reply showed the name before the text",
+                           agent_id)  # fmt: skip
+        return cleared
 
     async def _create(self, agent_id: int, alias: str) -> str | None:
         try:
@@ -159,6 +213,17 @@ class Personas:
         with self._session() as session:
             agent = session.get(Agent, agent_id)
             return None if agent is None else (agent.alias, agent.messenger_persona_id)
+
+    def _clear(self, agent_id: int, persona_id: str) -> bool:
+        with self._session() as session:
+            result = session.execute(
+                update(Agent)
+                .where(Agent.id == agent_id, Agent.messenger_persona_id == persona_id)
+                .values(messenger_persona_id=None)
+                .execution_options(synchronize_session=False)
+            )
+            changed: int = cast(CursorResult[Any], result).rowcount
+            return changed == 1
 
     def _store(self, agent_id: int, alias: str, persona_id: str) -> bool:
         """Store the id only if the alias is still the persona's and no id was stored since."""

@@ -50,7 +50,7 @@ from bot.social.events import (
 )
 from bot.social.graph import GraphClient, GraphError, WindowClosed
 from bot.social.outbound import Button, reply_messages, whatsapp_template
-from bot.social.personas import Personas
+from bot.social.personas import Personas, may_be_refused_persona
 from bot.social.settings import MetaSettings
 from bot.social.windows import HUMAN_AGENT_TAG, Sender, Window, window
 from bot.web import texts
@@ -83,6 +83,18 @@ class DeliveryFailed(Exception):
         super().__init__(text)
         self.text = text
         self.message = message
+
+
+@dataclass(frozen=True)
+class AsPersona:
+    """An agent's Messenger reply sent as their persona, and the same reply without it.
+
+    ``plain`` (the name before the text) goes out instead when Meta refuses the persona.
+    """
+
+    agent_id: int
+    persona_id: str
+    plain: str
 
 
 @dataclass
@@ -453,9 +465,16 @@ class SocialService:
         buttons: Sequence[dict[str, str]] | None,
         *,
         human_agent: bool = False,
-        persona_id: str | None = None,
+        persona: AsPersona | None = None,
     ) -> None:
         """Send a stored message through the Graph client; record Meta's id or the failure.
+
+        Sent as an agent's ``persona``, a refusal that may be the persona's (an invalid
+        parameter: Meta no longer knows it, a page admin deleted it in Meta's own tools) is
+        followed by the reply once more without it (``persona.plain``). If Meta takes that,
+        the persona was the cause and its stored id is cleared (``Personas.forget``); if not,
+        the refusal counts as before. Only while nothing of the reply went out: the customer
+        never reads a part twice.
 
         Raises:
             GraphError: Meta refused it (recorded as ``failed`` first).
@@ -463,18 +482,30 @@ class SocialService:
         channel, contact_id = await asyncio.to_thread(self._target, message_id)
         choices = [Button(str(b.get("title", "")), str(b.get("payload", "")))
                    for b in buttons or () if b.get("title") and b.get("payload")]  # fmt: skip
-        outgoing = reply_messages(channel, contact_id, markdown, choices, site_url=self.site_url,
-                                  human_agent=human_agent, persona_id=persona_id)  # fmt: skip
         sent: list[str] = []
-        try:
-            for item in outgoing:
+
+        async def send(text: str, persona_id: str | None) -> None:
+            for item in reply_messages(channel, contact_id, text, choices, site_url=self.site_url,
+                                       human_agent=human_agent, persona_id=persona_id):  # fmt: skip
                 sent.append((await self.graph.send(item)).message_id)
+
+        refused_persona = False
+        try:
+            try:
+                await send(markdown, persona.persona_id if persona else None)
+            except GraphError as error:
+                if persona is None or sent or not may_be_refused_persona(error):
+                    raise
+                await send(persona.plain, None)
+                refused_persona = True
         except GraphError as error:
             logger.warning("sending to %s %s failed: %s (code %s)", channel.value,
                            mask_contact(contact_id), type(error).__name__, error.code)  # fmt: skip
             await asyncio.to_thread(self._record_sent, message_id, sent, error.code or 0)
             raise
         await asyncio.to_thread(self._record_sent, message_id, sent, None)
+        if refused_persona and persona is not None and self.personas is not None:
+            await self.personas.forget(persona.agent_id, persona.persona_id)
 
     def _record_sent(self, message_id: int, sent: list[str], error: int | None) -> None:
         with self.ctx.session() as session:
@@ -577,6 +608,24 @@ class SocialService:
 
         self._later(replace())
 
+    def persona_retired_later(self, persona_id: str) -> None:
+        """After an agent was deleted or deactivated: delete their persona on Meta (background).
+
+        Best effort (``bot.social.personas.retire_persona``): a failure is logged; a persona
+        left over shows nothing to anyone.
+        """
+        personas = self.personas
+        if personas is None:
+            return
+
+        async def delete() -> None:
+            try:
+                await personas.delete_quietly(persona_id, whose="a departed agent's")
+            except Exception:  # anything but Meta's refusal (that one is logged there)
+                logger.exception("deleting a departed agent's Messenger persona failed")
+
+        self._later(delete())
+
     # --- agents ---------------------------------------------------------------------------------
 
     def agent_window(self, conversation_id: str) -> Window:
@@ -592,8 +641,9 @@ class SocialService:
 
         WhatsApp shows the agent's public name in bold above the text; Messenger shows their
         persona (created now if the agent has an alias but no persona yet), else the name
-        before the text. Between 24 hours and 7 days after the customer's last message
-        Messenger needs the HUMAN_AGENT tag.
+        before the text (also when Meta refuses the persona: see :meth:`_deliver`). Between
+        24 hours and 7 days after the customer's last message Messenger needs the HUMAN_AGENT
+        tag.
 
         Returns:
             The stored message (JSON).
@@ -620,18 +670,19 @@ class SocialService:
                 return row.id, message_out(row)
 
         row_id, out = await asyncio.to_thread(write)
-        persona = None
+        persona_id = None
         if current.channel is Channel.MESSENGER and self.personas is not None:
-            persona = await self.personas.persona_for(agent.id)
+            persona_id = await self.personas.persona_for(agent.id)
+        persona = AsPersona(agent.id, persona_id, f"{name}: {text}") if persona_id else None
         if current.channel is Channel.WHATSAPP:
             shown = f"**{name}**\n{text}"
-        elif persona:
+        elif persona is not None:
             shown = text
         else:
             shown = f"{name}: {text}"
         try:
             await self._deliver(row_id, shown, None, human_agent=current.tag == HUMAN_AGENT_TAG,
-                                persona_id=persona)  # fmt: skip
+                                persona=persona)  # fmt: skip
         except WindowClosed as error:
             out["delivery_state"] = DeliveryState.FAILED.value
             raise DeliveryFailed(social_texts.SEND_FAILED.format(

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.chat import kpis
 from bot.chat.models import ROLES, Agent
 from bot.content import repository as content
-from bot.web import deps, guard, texts, users
+from bot.web import deps, guard, social_api, texts, users
 from bot.web.editor.schemas import MAX_ID
 from bot.web.editor.shapes import TRAINING_STATE_LABELS, audit_out, iso
 from bot.web.guard import problem
@@ -222,7 +222,7 @@ def create_user(body: UserIn, ctx: deps.Context, actor: deps.Editor) -> Any:
 def change_user(body: UserChange, user_id: UserId, ctx: deps.Context, actor: deps.Editor) -> Any:
     """Change a user's role, display name or active flag."""
     with ctx.session() as session:
-        user, changed = users.change_user(
+        user, changed, retired = users.change_user(
             session,
             user_id,
             role=body.role,
@@ -231,7 +231,9 @@ def change_user(body: UserChange, user_id: UserId, ctx: deps.Context, actor: dep
             actor=actor,
             now=ctx.clock(),
         )
-        return {"user": user_out(user), "changed": changed}
+        out = {"user": user_out(user), "changed": changed}
+    social_api.delete_persona(ctx, retired)  # after the commit, best effort
+    return out
 
 
 @router.post("/users/{user_id}/password")
@@ -246,7 +248,8 @@ def reset_password(user_id: UserId, ctx: deps.Context, actor: deps.Editor) -> di
 def delete_user(user_id: UserId, ctx: deps.Context, actor: deps.Editor) -> Response:
     """Delete a user (``204``)."""
     with ctx.session() as session:
-        users.delete_user(session, user_id, actor=actor, now=ctx.clock())
+        retired = users.delete_user(session, user_id, actor=actor, now=ctx.clock())
+    social_api.delete_persona(ctx, retired)  # after the commit, best effort
     return Response(status_code=204)
 
 

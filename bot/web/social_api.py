@@ -107,8 +107,8 @@ async def shutdown(app: FastAPI) -> None:
         await app.state.social.stop()
 
 
-__all__ = ["admin_router", "agent_reply", "agent_router", "forward", "install", "public_name",
-           "router"]
+__all__ = ["admin_router", "agent_reply", "agent_router", "delete_persona", "forward", "install",
+           "public_name", "router"]
 
 
 def forward(ctx: WebContext, conversation_id: str, message_id: int) -> None:
@@ -122,6 +122,18 @@ def forward(ctx: WebContext, conversation_id: str, message_id: int) -> None:
     if social is None:
         return
     _on_loop(social.forward_later, conversation_id, message_id)
+
+
+def delete_persona(ctx: WebContext, persona_id: str | None) -> None:
+    """Delete a deleted or deactivated agent's Messenger persona on Meta, after the answer.
+
+    Best effort (``bot.social.personas``); nothing to do without a persona or Messenger.
+    Callable on the event loop and in FastAPI's worker threads, like :func:`forward`.
+    """
+    social: SocialService | None = ctx.social
+    if social is None or persona_id is None:
+        return
+    _on_loop(social.persona_retired_later, persona_id)
 
 
 def _on_loop(schedule: Callable[..., None], *args: Any) -> None:

@@ -5,7 +5,9 @@ The admins' management is what ``bot.web.admin_api`` does with users, without HT
 Passwords are generated here (``security.generate_password``), returned once and stored only as
 an Argon2 hash. Every change an admin makes is written to the audit log in the caller's
 transaction, never with a password. A password reset, a role change, deactivation and deletion
-end every session of the user at once (``bot.web.sessions``).
+end every session of the user at once (``bot.web.sessions``). Deactivation and deletion also
+clear the user's Messenger persona and return its id, for the caller to delete on Meta after the
+commit (``bot.social.personas.retire_persona``).
 
 An admin cannot delete, deactivate or demote themself, and the last admin cannot be removed, so
 the application never ends up without anyone who can manage it (``NotAllowed``). A user who still
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.chat import repository as repo
 from bot.chat.models import Agent, Conversation
 from bot.content.repository import Actor, NotAllowed, audit
+from bot.social.personas import retire_persona
 from bot.web import sessions, texts
 from bot.web.guard import NotFound
 from bot.web.security import generate_password, hash_password
@@ -155,11 +158,12 @@ def change_user(
     active: bool | None,
     actor: Actor,
     now: datetime,
-) -> tuple[Agent, list[str]]:
+) -> tuple[Agent, list[str], str | None]:
     """Change a user's role, display name or active flag (None: unchanged).
 
     Returns:
-        The user and the names of the fields that changed.
+        The user, the names of the fields that changed, and the Messenger persona a
+        deactivation retired (to delete on Meta after the commit; None: none).
 
     Raises:
         UnknownUser: no user with this id.
@@ -184,6 +188,8 @@ def change_user(
             raise NotAllowed(texts.LAST_ADMIN)
         changes["active"] = {"from": found.active, "to": active}
         found.active = active
+    # An inactive user sends nothing: no persona (also one kept from before a deactivation).
+    retired = None if found.active else retire_persona(found)
     if "role" in changes or not found.active:
         # Whatever the old role or account allowed ends now, in every open console.
         sessions.end_all(session=session, agent_id=found.id)
@@ -196,7 +202,7 @@ def change_user(
             detail=changes,
             now=now,
         )
-    return found, sorted(changes)
+    return found, sorted(changes), retired
 
 
 def reset_password(
@@ -215,8 +221,11 @@ def reset_password(
     return found, password
 
 
-def delete_user(session: Session, user_id: int, *, actor: Actor, now: datetime) -> None:
+def delete_user(session: Session, user_id: int, *, actor: Actor, now: datetime) -> str | None:
     """Delete a user and end their sessions.
+
+    Returns:
+        The user's Messenger persona, to delete on Meta after the commit (None: none).
 
     Raises:
         UnknownUser: no user with this id.
@@ -243,4 +252,6 @@ def delete_user(session: Session, user_id: int, *, actor: Actor, now: datetime) 
         now=now,
     )
     sessions.end_all(session=session, agent_id=found.id)
+    retired = retire_persona(found)
     session.delete(found)
+    return retired

@@ -13,7 +13,9 @@
   (``{"success": true}``; ``100``/``33`` for an unknown id): the bearer token checked, every
   accepted creation recorded in :attr:`FakeGraph.persona_requests`, the live ones in
   :attr:`FakeGraph.personas`; a Messenger send with a ``persona_id`` that is not live is
-  refused (``100``), as Meta does;
+  refused as an invalid parameter (``400``, code ``100``, no subcode), as Meta refuses a
+  persona it does not know; :meth:`FakeGraph.delete_persona_in_metas_tools` deletes one
+  behind the app's back, as a page admin can in Meta Business Suite;
 * ``GET /{media-id}``: the media's metadata with a download URL that expires after
   :attr:`FakeGraph.media_url_ttl` (five minutes, as Meta's do); ``GET /media/{token}``
   serves the bytes to a bearer of the token until then;
@@ -180,6 +182,11 @@ class FakeGraph:
         """Answer the next ``times`` requests with this Graph error."""
         with self._lock:
             self._failures.extend([_Failure(status, code, message, subcode)] * times)
+
+    def delete_persona_in_metas_tools(self, persona_id: str) -> None:
+        """Delete a persona as a page admin would in Meta's own tools (the app is not told)."""
+        with self._lock:
+            del self.personas[persona_id]
 
     def customer_wrote(self, channel: str, contact_id: str, at: datetime | None = None) -> None:
         """Open the window as if the customer had written at ``at`` (default: now)."""

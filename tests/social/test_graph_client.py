@@ -303,8 +303,10 @@ async def test_persona_errors_map_to_the_tree(fake, client):
     assert fake.personas == {}
     # A Messenger send naming a persona Meta does not know is refused.
     fake.customer_wrote("messenger", PSID)
-    with pytest.raises(GraphRequestError):
+    with pytest.raises(GraphRequestError) as refused:
         await client.send(messenger_text(PSID, "Hallo", persona_id="123456789"))
+    assert (refused.value.code, refused.value.subcode) == (100, None)  # an invalid parameter
+    assert fake.sent == []
 
 
 async def test_a_delete_is_retried_after_5xx_but_a_creation_that_timed_out_is_not(fake, client):

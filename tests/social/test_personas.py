@@ -1,6 +1,7 @@
 """Messenger personas (bot.social.personas) against the fake Graph API over real HTTP and a
 real SQLite database: made from the alias (never the login name), stored once, replaced when
-the alias changes, and a failure leaves the agent's replies with the name prefix."""
+the alias changes, a failure leaves the agent's replies with the name prefix, a persona Meta
+refuses is forgotten, and a departing agent's is cleared."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.chat.db import make_engine
 from bot.chat.models import Agent, Base
-from bot.social.personas import RETRY_AFTER, Personas, set_public_profile
+from bot.social.graph import GraphAuthError, GraphRequestError, WindowClosed
+from bot.social.personas import (
+    RETRY_AFTER,
+    Personas,
+    may_be_refused_persona,
+    retire_persona,
+    set_public_profile,
+)
 
 TOKEN_IN_LOGS = "test-access-token"
 
@@ -159,3 +167,47 @@ async def test_a_persona_of_an_alias_changed_meanwhile_is_not_stored(personas, d
     client.create_persona = create
     persona_id = await personas.persona_for(agent_id)
     assert fake.personas == {persona_id: {"name": "Marlene", "profile_picture_url": None}}
+
+
+def test_a_departing_agent_leaves_their_persona_id_to_delete():
+    agent = Agent(alias="Mara", messenger_persona_id="111")
+    assert retire_persona(agent) == "111"
+    assert (agent.alias, agent.messenger_persona_id) == ("Mara", None)  # the alias stays
+    assert retire_persona(agent) is None
+
+
+def test_only_an_invalid_parameter_may_be_a_refused_persona():
+    assert may_be_refused_persona(GraphRequestError("x", status=400, code=100))
+    assert not may_be_refused_persona(GraphRequestError("x", status=400, code=131009))
+    assert not may_be_refused_persona(WindowClosed("x", status=400, code=10, subcode=2018278))
+    assert not may_be_refused_persona(GraphAuthError("x", status=403, code=200))
+
+
+async def test_a_refused_persona_is_forgotten_and_a_new_one_made(personas, db, fake, caplog):
+    caplog.set_level("INFO")
+    agent_id = add_agent(db, fake)
+    old = await personas.persona_for(agent_id)
+    assert await personas.forget(agent_id, "999999") is False  # not the stored one: kept
+    assert stored(db, agent_id) == ("Mara", old)
+    assert await personas.forget(agent_id, old) is True
+    assert stored(db, agent_id) == ("Mara", None)
+    assert "persona of agent" in caplog.text and "refused by Meta" in caplog.text
+    assert "Mara" not in caplog.text and TOKEN_IN_LOGS not in caplog.text
+    new = await personas.persona_for(agent_id)
+    assert new not in (None, old) and stored(db, agent_id) == ("Mara", new)
+    # A late second refusal of the old persona does not clear the new one.
+    assert await personas.forget(agent_id, old) is False
+    assert stored(db, agent_id) == ("Mara", new)
+
+
+async def test_a_departed_agents_persona_is_deleted_quietly(personas, db, fake, caplog):
+    agent_id = add_agent(db, fake)
+    persona_id = await personas.persona_for(agent_id)
+    with db() as session:
+        retired = retire_persona(session.get(Agent, agent_id))
+    assert await personas.delete_quietly(retired, whose="a departed agent's") is True
+    assert fake.personas == {}
+    assert await personas.delete_quietly(persona_id, whose="a departed agent's") is False
+    assert "deleting a departed agent's Messenger persona failed: GraphRequestError (code 100)" in (
+        caplog.text
+    )

@@ -82,10 +82,10 @@ class Site:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.15)
 
-    def agent(self, username: str = "anna", alias: str | None = "Mara", avatar: str | None = "blatt"
-              ) -> httpx.Client:
+    def agent(self, username: str = "anna", alias: str | None = "Mara",
+              avatar: str | None = "blatt", role: str = "agent") -> httpx.Client:
         with self.ctx.session() as session:
-            agent = set_user(session=session, username=username, role="agent",
+            agent = set_user(session=session, username=username, role=role,
                              display_name="Anna Sommer", password=PASSWORD)
             agent.alias, agent.avatar = alias, avatar
         client = httpx.Client(base_url=self.url, timeout=10)
@@ -542,6 +542,130 @@ async def test_a_failed_persona_keeps_the_alias_and_the_reply_shows_the_name(sit
     [persona] = site.fake.personas
     assert site.fake.sent[-1].payload["persona_id"] == persona
     assert site.fake.sent[-1].payload["message"]["text"] == "Da?"
+
+
+def _messenger_requests(site) -> list[int]:
+    """The statuses of every Messenger send the fake answered, in order."""
+    return [
+        status
+        for method, path, status in site.fake.requests
+        if (method, path) == ("POST", "/v24.0/me/messages")
+    ]
+
+
+async def _agent_with_persona(site, username: str, alias: str) -> tuple[httpx.Client, str]:
+    agent = site.agent(username=username, alias=None, avatar=None)
+    assert (
+        agent.put("/api/v1/agent/profile", json={"alias": alias, "avatar": None}).status_code == 200
+    )
+    await _until(lambda: _persona_of(site, username) is not None)
+    await site.settle(0)
+    return agent, _persona_of(site, username)
+
+
+async def test_a_persona_deleted_in_metas_tools_gives_way_to_the_name_and_a_new_persona(
+    site, caplog
+):
+    agent, persona = await _agent_with_persona(site, "bernd", "Jona")
+    cid = await _messenger_conversation_claimed_by(site, agent)
+    site.fake.delete_persona_in_metas_tools(persona)
+    sends, tries = len(site.fake.sent), len(_messenger_requests(site))
+    reply = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Hallo!"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["message"]["delivery_state"] == "sent"
+    # Refused once for the persona, then delivered once, with the name before the text.
+    assert _messenger_requests(site)[tries:] == [400, 200]
+    [sent] = site.fake.sent[sends:]
+    assert sent.payload["message"]["text"] == "Jona: Hallo!" and "persona_id" not in sent.payload
+    stored = site.messages(cid)[-1]
+    assert (stored.text, stored.external_id, stored.delivery_state) == (
+        "Hallo!",
+        sent.message_id,
+        "sent",
+    )
+    assert _persona_of(site, "bernd") is None
+    assert "persona of agent" in caplog.text and "refused by Meta" in caplog.text
+    assert "Jona" not in caplog.text and site.fake.access_token not in caplog.text
+    # The next reply makes a new persona from the alias and is sent as it.
+    later = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Da?"})
+    assert later.status_code == 200, later.text
+    [new] = site.fake.personas
+    assert new != persona and _persona_of(site, "bernd") == new
+    assert [p["name"] for p in site.fake.persona_requests] == ["Jona", "Jona"]
+    assert site.fake.sent[-1].payload["persona_id"] == new
+    assert site.fake.sent[-1].payload["message"]["text"] == "Da?"
+    assert len(site.fake.sent) == sends + 2
+
+
+async def test_a_refusal_for_another_reason_keeps_the_persona_and_fails_as_before(site):
+    agent, persona = await _agent_with_persona(site, "bernd", "Jona")
+    cid = await _messenger_conversation_claimed_by(site, agent)
+    sends, tries = len(site.fake.sent), len(_messenger_requests(site))
+    # Not an invalid parameter (the customer cannot be reached): no second try.
+    site.fake.unreachable.add(PSID)
+    gone = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Hallo!"})
+    assert gone.status_code == 502, gone.text
+    assert gone.json()["message"]["delivery_state"] == "failed"
+    assert _messenger_requests(site)[tries:] == [400]
+    site.fake.unreachable.clear()
+    # An invalid parameter that is not the persona: Meta refuses the reply without it too.
+    site.fake.fail_next(400, 100, "(#100) Invalid parameter", times=2)
+    refused = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Da?"})
+    assert refused.status_code == 502, refused.text
+    assert "Fehler 100" in refused.json()["detail"]
+    assert _messenger_requests(site)[tries + 1 :] == [400, 400]
+    assert len(site.fake.sent) == sends
+    assert [m.delivery_state for m in site.messages(cid)[-2:]] == ["failed", "failed"]
+    assert _persona_of(site, "bernd") == persona and persona in site.fake.personas
+    # Meta takes the next reply as the persona.
+    ok = agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Jetzt?"})
+    assert ok.status_code == 200, ok.text
+    assert site.fake.sent[-1].payload["persona_id"] == persona
+
+
+def _admin(site) -> httpx.Client:
+    return site.agent(username="alex", alias=None, avatar=None, role="admin")
+
+
+def _user_id(site, username: str) -> int:
+    with site.ctx.session() as session:
+        return session.execute(select(Agent.id).where(Agent.username == username)).scalar_one()
+
+
+async def test_deactivating_or_deleting_an_agent_deletes_their_persona_on_meta(site):
+    _, bernd = await _agent_with_persona(site, "bernd", "Jona")
+    _, carla = await _agent_with_persona(site, "carla", "Clara")
+    admin = _admin(site)
+    off = admin.patch(f"/api/admin/users/{_user_id(site, 'bernd')}", json={"active": False})
+    assert off.status_code == 200, off.text
+    assert _persona_of(site, "bernd") is None  # cleared with the deactivation
+    await _until(lambda: bernd not in site.fake.personas)
+    assert ("DELETE", f"/v24.0/{bernd}", 200) in site.fake.requests
+    gone = admin.delete(f"/api/admin/users/{_user_id(site, 'carla')}")
+    assert gone.status_code == 204, gone.text
+    await _until(lambda: carla not in site.fake.personas)
+    assert site.fake.personas == {}
+    # Reactivated, the agent's next Messenger reply makes a new persona (the lazy path).
+    on = admin.patch(f"/api/admin/users/{_user_id(site, 'bernd')}", json={"active": True})
+    assert on.status_code == 200 and _persona_of(site, "bernd") is None
+    assert site.fake.requests.count(("DELETE", f"/v24.0/{bernd}", 200)) == 1
+
+
+async def test_a_failed_persona_deletion_never_fails_the_user_deletion(site, caplog):
+    _, persona = await _agent_with_persona(site, "bernd", "Jona")
+    admin = _admin(site)
+    site.fake.fail_next(403, 200, "(#200) Requires pages_messaging permission (Jona)")
+    gone = admin.delete(f"/api/admin/users/{_user_id(site, 'bernd')}")
+    assert gone.status_code == 204, gone.text
+    await _until(lambda: ("DELETE", f"/v24.0/{persona}", 403) in site.fake.requests)
+    await site.settle(0)
+    with site.ctx.session() as session:
+        assert session.execute(select(Agent).where(Agent.username == "bernd")).first() is None
+    assert "deleting a departed agent's Messenger persona failed: GraphAuthError (code 200)" in (
+        caplog.text
+    )
+    assert "Jona" not in caplog.text and site.fake.access_token not in caplog.text
+    assert persona in site.fake.personas  # left over on Meta: it shows nothing to anyone
 
 
 async def test_the_admin_dashboard_counts_abusive_conversations_per_week(site):
