@@ -24,7 +24,10 @@ _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
 _CLAUSE = re.compile(
     r",?\s+(?=(?:und|außerdem|ausserdem|zudem|sowie|plus|oder)\s+"
     r"(?:was|wie|wann|wo|warum|wieso|weshalb|wer|welche[rsmn]?|muss|kann|gilt|galt|gibt|gab|"
-    r"bekomme|bekam|ist|sind|war|wird|wurde|habe|hab|soll|darf|noch)\b)",
+    r"bekomme|bekam|ist|sind|war|wird|wurde|habe|hab|soll|darf|noch|"
+    # yes/no questions open with the verb: "… und werden meine Daten gespeichert?"
+    r"werden|wurden|waren|müssen|muessen|können|koennen|bekommen|kriege|krieg|kriegen|"
+    r"brauche|brauchen|gelten|lief|läuft|laeuft)\b)",
     re.IGNORECASE,
 )
 _STANDALONE = re.compile(

@@ -19,6 +19,10 @@ from bot.nlu.segments import MAX_SEGMENTS, split, texts
             ["Was ist die Soforthilfe", "und wie wurde sie berechnet?"],
         ),
         (
+            "Wann habt ihr geöffnet und werden meine Chatdaten gespeichert?",
+            ["Wann habt ihr geöffnet", "und werden meine Chatdaten gespeichert?"],
+        ),
+        (
             "Frage zur Mehrwertsteuer auf Gas, außerdem: wann kommt die Jahresabrechnung",
             ["Frage zur Mehrwertsteuer auf Gas,", "wann kommt die Jahresabrechnung"],
         ),
