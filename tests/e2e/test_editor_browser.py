@@ -58,8 +58,15 @@ MARKER = "Neu seit heute: Zählerstände nehmen wir auch per Postkarte entgegen.
 
 # The retraining test's own processes (the calculator is the shared one).
 OWN_WEB_PORT, OWN_RASA_PORT, OWN_ACTION_PORT = port(16200), port(16205), port(16255)
-# Not in the training data; the model of `make train` falls back on it (checked first).
-NEW_QUESTION = "Kann ich die Ablesekarte auch online ausfüllen?"
+# Questions about meter readings that are not training data. The test takes the first one the
+# live model of `make train` falls back on (asked first): as the training data grows, the model
+# learns some of them without an editor, which is the point of the data, not of this test.
+NEW_QUESTION_CANDIDATES = (
+    "Kann ich die Ablesekarte auch online ausfüllen?",
+    "Wohin mit den Zahlen von der Ablesekarte, geht das digital?",
+    "Muss der Ableser ins Haus oder reicht ein Foto von der Uhr im Keller?",
+    "Die Karte mit den Kästchen für die Ziffern, wo geb ich die ab?",
+)
 TRAINING_DEADLINE_S = 6 * 60
 STATES = ("queued", "training", "evaluating", "live")
 LOAD_CONVERSATIONS = 10
@@ -404,6 +411,19 @@ def training_run(sessions) -> TrainingRun | None:
         return session.query(TrainingRun).order_by(TrainingRun.id.desc()).first()
 
 
+def unknown_question(rasa_url: str) -> str:
+    """The first candidate question the live model falls back on."""
+    probes = {}
+    for i, question in enumerate(NEW_QUESTION_CANDIDATES):
+        probe = requests.post(f"{rasa_url}/webhooks/rest_meta/webhook",
+                              json={"sender": f"probe-{i}", "message": question},
+                              timeout=30).json()  # fmt: skip
+        if [m["metadata"].get("decision") for m in probe] == ["fallback"]:
+            return question
+        probes[question] = probe
+    raise AssertionError(f"the live model answers every candidate: {probes}")
+
+
 def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
     browser, own_stack, model_path, screenshots
 ):
@@ -412,9 +432,7 @@ def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
     started = rasa_status(own_stack.rasa_url)
     assert started["model_file"] == model_path.name
     # The live model falls back on the question (asked on Rasa directly: no inbox item).
-    probe = requests.post(f"{own_stack.rasa_url}/webhooks/rest_meta/webhook",
-                          json={"sender": "probe", "message": NEW_QUESTION}, timeout=30).json()
-    assert [m["metadata"].get("decision") for m in probe] == ["fallback"], probe
+    new_question = unknown_question(own_stack.rasa_url)
     with own_stack.sessions() as session:
         topic_answer = repo.published(session, TOPIC).data["answer"]
     first_words = topic_answer.split("[")[0].strip()
@@ -426,7 +444,7 @@ def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
     try:
         # The customer is not understood.
         open_widget(customer, url)
-        expect(bot_answer(customer, NEW_QUESTION)).to_contain_text(
+        expect(bot_answer(customer, new_question)).to_contain_text(
             "Das kann ich leider nicht beantworten"
         )
 
@@ -434,7 +452,7 @@ def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
         editor_context, editor = login_editor(browser, url)
         expect(editor.locator("#inbox-count")).to_have_text("1")
         editor.locator("#nav-inbox").click()
-        group = editor.get_by_test_id("inbox-group").filter(has_text=NEW_QUESTION)
+        group = editor.get_by_test_id("inbox-group").filter(has_text=new_question)
         expect(group).to_have_count(1)
         expect(group).to_contain_text("nicht verstanden")
         editor.screenshot(path=str(screenshots / "editor-inbox.png"))
@@ -442,13 +460,13 @@ def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
         dialog = editor.get_by_role("dialog", name="Als Fragevariante hinzufügen")
         expect(dialog).to_be_visible()
         expect(dialog.get_by_label("Frage (so lernt der Assistent sie")).to_have_value(
-            NEW_QUESTION
+            new_question
         )
         dialog.get_by_label("Thema, das diese Frage beantwortet").select_option(label=TOPIC_TITLE)
         dialog.get_by_role("button", name="Hinzufügen", exact=True).click()
         expect(dialog).to_be_hidden()
         expect(status(editor)).to_have_text(
-            f"„{NEW_QUESTION}“ ist jetzt eine Fragevariante von „{TOPIC_TITLE}“. Der Assistent "
+            f"„{new_question}“ ist jetzt eine Fragevariante von „{TOPIC_TITLE}“. Der Assistent "
             "lernt sie im Hintergrund (Stand unter „Training“)."
         )
         expect(editor.get_by_test_id("inbox-group")).to_have_count(0)
@@ -512,8 +530,8 @@ def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
               f"{len(load.status_errors)} failed looks at GET /status")
 
         # The customer's question is now answered with the topic, in the same conversation.
-        expect(bot_answer(customer, NEW_QUESTION)).to_contain_text(first_words)
-        body = say(url, start(url), NEW_QUESTION)
+        expect(bot_answer(customer, new_question)).to_contain_text(first_words)
+        body = say(url, start(url), new_question)
         assert body["messages"][0]["faq_id"] == TOPIC, body
         assert customer.dialogs == [] and editor.dialogs == []
     finally:
