@@ -27,7 +27,9 @@ import re
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -40,6 +42,7 @@ from bot.content import repository as repo
 from bot.content.models import TrainingRun
 from bot.devserver import action_server, rasa_server, web_app
 from bot.web.users import set_user
+from tests.e2e import unknown_questions
 from tests.e2e.conftest import EDITOR, TARIFF_PORT
 from tests.e2e.test_browser import CHROMIUM, FLAGS, ask, open_widget
 from tests.e2e.test_web import say, start
@@ -58,15 +61,6 @@ MARKER = "Neu seit heute: Zählerstände nehmen wir auch per Postkarte entgegen.
 
 # The retraining test's own processes (the calculator is the shared one).
 OWN_WEB_PORT, OWN_RASA_PORT, OWN_ACTION_PORT = port(16200), port(16205), port(16255)
-# Questions about meter readings that are not training data. The test takes the first one the
-# live model of `make train` falls back on (asked first): as the training data grows, the model
-# learns some of them without an editor, which is the point of the data, not of this test.
-NEW_QUESTION_CANDIDATES = (
-    "Kann ich die Ablesekarte auch online ausfüllen?",
-    "Wohin mit den Zahlen von der Ablesekarte, geht das digital?",
-    "Muss der Ableser ins Haus oder reicht ein Foto von der Uhr im Keller?",
-    "Die Karte mit den Kästchen für die Ziffern, wo geb ich die ab?",
-)
 TRAINING_DEADLINE_S = 6 * 60
 STATES = ("queued", "training", "evaluating", "live")
 LOAD_CONVERSATIONS = 10
@@ -411,17 +405,12 @@ def training_run(sessions) -> TrainingRun | None:
         return session.query(TrainingRun).order_by(TrainingRun.id.desc()).first()
 
 
-def unknown_question(rasa_url: str) -> str:
-    """The first candidate question the live model falls back on."""
-    probes = {}
-    for i, question in enumerate(NEW_QUESTION_CANDIDATES):
-        probe = requests.post(f"{rasa_url}/webhooks/rest_meta/webhook",
-                              json={"sender": f"probe-{i}", "message": question},
-                              timeout=30).json()  # fmt: skip
-        if [m["metadata"].get("decision") for m in probe] == ["fallback"]:
-            return question
-        probes[question] = probe
-    raise AssertionError(f"the live model answers every candidate: {probes}")
+def falls_back(rasa_url: str, question: str) -> bool:
+    """Whether the live model falls back on ``question`` (asked on Rasa: no inbox item)."""
+    probe = requests.post(f"{rasa_url}/webhooks/rest_meta/webhook",
+                          json={"sender": f"probe-{uuid.uuid4().hex}", "message": question},
+                          timeout=30).json()  # fmt: skip
+    return [m["metadata"].get("decision") for m in probe] == ["fallback"]
 
 
 def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
@@ -432,7 +421,7 @@ def test_inbox_question_is_learnt_by_retraining_while_customers_keep_talking(
     started = rasa_status(own_stack.rasa_url)
     assert started["model_file"] == model_path.name
     # The live model falls back on the question (asked on Rasa directly: no inbox item).
-    new_question = unknown_question(own_stack.rasa_url)
+    new_question = unknown_questions.first_missed(partial(falls_back, own_stack.rasa_url))
     with own_stack.sessions() as session:
         topic_answer = repo.published(session, TOPIC).data["answer"]
     first_words = topic_answer.split("[")[0].strip()
