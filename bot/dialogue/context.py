@@ -294,7 +294,6 @@ FORM_TOPIC = "preisbremse_abschlag"
 # In the calculation form, a question whose best topic reaches this is answered (and the form
 # goes on): "gibt es für Heizstrom einen anderen Deckel?" is no working price.
 FORM_QUESTION_MIN = 0.25
-_FIGURE = re.compile(r"\d")
 
 
 def form_question(
@@ -309,9 +308,9 @@ def form_question(
     A message with a figure is the form's (the validator reads it); so is one the classifier
     already gives a topic, which the generated rules answer anyway.
     """
-    if not ranking or _FIGURE.search(text):
-        return None
     m = mentions or read(text)
+    if not ranking or m.figure:
+        return None
     top, _ = ranking[0]
     if top in topics or not (m.question or m.facets):
         return None

@@ -253,6 +253,8 @@ class Mentions:
         anaphor: the message points back ("das", "dafür", …).
         question: the message asks something (a question mark or an opening question word).
         words: the number of words.
+        figure: the message holds a digit (a consumption, a price, a date: the calculation
+            form's business, never a bare topic question).
     """
 
     facets: dict[str, frozenset[str]]
@@ -260,6 +262,7 @@ class Mentions:
     anaphor: bool
     question: bool
     words: int
+    figure: bool = False
 
     @property
     def short(self) -> bool:
@@ -361,4 +364,5 @@ def read(text: str) -> Mentions:
         anaphor=bool(_ANAPHOR.search(folded)),
         question=bool(_QUESTION.search(folded)),
         words=len(tokens),
+        figure=any(ch.isdigit() for ch in text),
     )

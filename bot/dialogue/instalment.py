@@ -54,10 +54,8 @@ def asks_a_topic(text: str, intent: str | None) -> bool:
     """
     if not intent or not intent.startswith(_FAQ_INTENT_PREFIX):
         return False
-    if any(ch.isdigit() for ch in text):
-        return False
     mentions = read(text)
-    return mentions.question and mentions.words >= TOPIC_QUESTION_MIN_WORDS
+    return not mentions.figure and mentions.question and mentions.words >= TOPIC_QUESTION_MIN_WORDS
 
 
 @dataclass(frozen=True)

@@ -345,7 +345,7 @@ class ConversationContext(GraphComponent):
                 return
             if not mentions.facets:
                 return  # a figure, "weiß ich nicht" …: the form's business
-            if not current and mentions.question and not any(c.isdigit() for c in text):
+            if not current and mentions.question and not mentions.figure:
                 current = dialogue_context.FORM_TOPIC  # a question, not a figure for the form
         if not current:
             return

@@ -54,6 +54,15 @@ def test_heat_pump_is_not_also_electricity_and_vat_is_not_income_tax():
     assert "aspect" not in read("und die Mehrwertsteuer?").facets
 
 
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [("15.000 kWh", True), ("mein Abschlag ist 95 €", True), ("und für Mieter?", False)],
+)
+def test_read_marks_a_figure(text, figure):
+    # One place decides "this message holds a figure" for the form and the context.
+    assert read(text).figure is figure
+
+
 def test_long_messages_are_not_follow_up_shaped():
     text = (
         "Ich habe gestern meine Jahresabrechnung bekommen und verstehe nicht, warum die "

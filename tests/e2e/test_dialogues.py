@@ -98,3 +98,21 @@ def test_a_question_in_english_gets_a_german_answer_with_a_line_in_english(web_u
     # The topic, or a "Meinten Sie …?" offering it: the answer itself stays German.
     offered = [b["payload"] for b in answer["buttons"]]
     assert answer["faq_id"] == "soforthilfe_steuer" or "/faq_soforthilfe_steuer" in offered, body
+
+
+def test_an_angry_question_gets_the_substance_and_a_person_offered(web_url):
+    """Issue 16, item 3: one short acknowledgement, then the answer, and a person on offer."""
+    cid = start(web_url)
+    body = say(
+        web_url,
+        cid,
+        "Seit Wochen warte ich auf Antwort, unverschämt! "
+        "Wie hat die Wärmepreisbremse funktioniert?",
+    )
+    messages = body["messages"]
+    answers = [i for i, m in enumerate(messages) if m.get("faq_id")]
+    assert answers and messages[answers[0]]["faq_id"] == "waermepreisbremse", messages
+    # The acknowledgement comes first and is not the whole reply.
+    assert answers[0] >= 1 and not messages[0].get("faq_id")
+    offered = [b["payload"] for m in messages[answers[0] + 1 :] for b in m.get("buttons") or []]
+    assert "/human_handoff" in offered, messages
