@@ -44,6 +44,7 @@ from bot.dialogue.decision import (
     is_faq_intent,
     label_of,
 )
+from bot.dialogue.facets import Mentions
 from bot.dialogue.facets import read as read_mentions
 from bot.nlu import embeddings as dense_embeddings
 from bot.nlu import segments as segmenter
@@ -339,6 +340,8 @@ class ConversationContext(GraphComponent):
             if r.get("name") and r.get("name") != FALLBACK_INTENT
         ]
         if in_form:
+            if self._form_followup(message, text, ranking, current, mentions):
+                return
             topic = dialogue_context.form_question(text, ranking, self.topics, mentions=mentions)
             if topic is not None:
                 self._set(message, topic, dict(ranking).get(topic, 0.0), "form_question", current)
@@ -379,6 +382,38 @@ class ConversationContext(GraphComponent):
             },
             add_to_output=True,
         )
+
+    def _form_followup(
+        self,
+        message: Message,
+        text: str,
+        ranking: list[tuple[str, float]],
+        current: str | None,
+        mentions: Mentions,
+    ) -> bool:
+        """A follow-up asked in the middle of the form, read against the conversation's topic.
+
+        "ich bin Mieter, gilt das für mich?" during the calculation leans on what the form is
+        about (the brakes and the instalment, or the topic answered before it), not on the
+        classifier's best topic alone (which read the December aid for tenants).
+        """
+        if not (
+            mentions.facets
+            and "measure" not in mentions.facets
+            and mentions.question
+            and not mentions.figure
+            and mentions.follow_up_shaped
+        ):
+            return False
+        against = str(current or dialogue_context.FORM_TOPIC)
+        result = dialogue_context.interpret(
+            text, ranking, against, self.table, topics=self.topics, mentions=mentions
+        )
+        if result is None or result.kind != "followup":
+            return False
+        topic = result.topics[0]
+        self._set(message, topic, dict(ranking).get(topic, 0.0), "form_question", current)
+        return True
 
     @staticmethod
     def _set(

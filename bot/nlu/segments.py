@@ -20,7 +20,16 @@ MIN_WORDS = 3
 # At most this many parts are scored; a longer letter keeps its last parts joined to the last.
 MAX_SEGMENTS = 8
 
-_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
+# A full stop after an abbreviation ("ca. 18.000 kWh", "z. B.", "bzw.") ends no sentence.
+_ABBREVIATIONS = (
+    "ca", "bzw", "ggf", "evtl", "inkl", "zzgl", "usw", "etc", "nr", "str", "tel", "vgl", "mind",
+    "max", "min", "jan", "feb", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez",
+    "z", "b", "d", "h", "u", "a", "o", "s",
+)
+_SENTENCE_END = re.compile(
+    "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"(?<=[.?!;])\s+|\n+",
+    re.IGNORECASE,
+)
 _CLAUSE = re.compile(
     r",?\s+(?=(?:und|außerdem|ausserdem|zudem|sowie|plus|oder)\s+"
     r"(?:was|wie|wann|wo|warum|wieso|weshalb|wer|welche[rsmn]?|muss|kann|gilt|galt|gibt|gab|"
@@ -31,7 +40,10 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 _STANDALONE = re.compile(
-    r"\s*(?:außerdem|ausserdem|zudem|noch eine frage|weitere frage)\s*:?\s+", re.IGNORECASE
+    r"\s*(?:außerdem|ausserdem|zudem|noch eine frage|weitere frage)\s*:?\s+"
+    # Enumerated questions: "Erstens …, zweitens, ob …", "zum einen …, zum anderen …".
+    r"|,?\s+(?=(?:und\s+)?(?:zweitens|drittens|viertens|zum anderen|zum zweiten)\b)",
+    re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
 

@@ -63,6 +63,23 @@ def test_read_marks_a_figure(text, figure):
     assert read(text).figure is figure
 
 
+@pytest.mark.parametrize(
+    ("text", "points_back"),
+    [
+        ("wie wurde die bei Fernwärme berechnet?", True),
+        ("kann ich den dann selber anpassen", True),
+        ("und beim Strom gabs die nicht?", True),
+        ("wie hoch ist die pro kWh", True),
+        ("muss ich die beantragen?", True),
+        # the article before a noun points nowhere
+        ("wurde der Abschlag automatisch gesenkt?", False),
+        ("Wer hat die Dezember-Soforthilfe bekommen?", False),
+    ],
+)
+def test_der_die_den_as_a_pronoun_point_back(text, points_back):
+    assert read(text).anaphor is points_back
+
+
 def test_long_messages_are_not_follow_up_shaped():
     text = (
         "Ich habe gestern meine Jahresabrechnung bekommen und verstehe nicht, warum die "

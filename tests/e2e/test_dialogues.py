@@ -26,6 +26,32 @@ def test_smoke_conversations_reach_the_floor(rasa_url, repo_root):
     assert report["strict"] >= SMOKE_FLOOR, "\n".join(misses)
 
 
+def test_pronouns_lean_on_the_last_answer_also_inside_the_form(rasa_url):
+    # "die"/"den" as pronouns point back like "das" does; a tenant's question in the middle of
+    # the calculation is read against what the form is about (the brakes and the instalment).
+    turn = dialogues.Turn
+    conversations = [
+        dialogues.Conversation(
+            "pronoun",
+            (
+                turn("Wer hat die Dezember-Soforthilfe bekommen?", "soforthilfe_ueberblick"),
+                turn("und wie wurde die bei Fernwärme berechnet?", "soforthilfe_berechnung"),
+            ),
+        ),
+        dialogues.Conversation(
+            "form",
+            (
+                turn("Rechnen Sie mir bitte meinen Gas-Abschlag aus", "form:consumption_kwh"),
+                turn("ich wohne zur Miete, gilt das für mich?", "preisbremse_mieter"),
+                turn("9000 kWh", "form:working_price_ct"),
+            ),
+        ),
+    ]
+    results = dialogues.run(conversations, dialogues.RasaClient(rasa_url, RASA_TOKEN))
+    misses = [dialogues.describe(r) for r in results if not r.strict]
+    assert not misses, "\n".join(misses)
+
+
 def test_eval_dialogues_cli_prints_the_summary_as_last_line(rasa_url, repo_root, tmp_path):
     conversation = tmp_path / "one.yml"
     conversation.write_text(

@@ -26,6 +26,23 @@ from bot.nlu.segments import MAX_SEGMENTS, split, texts
             "Frage zur Mehrwertsteuer auf Gas, außerdem: wann kommt die Jahresabrechnung",
             ["Frage zur Mehrwertsteuer auf Gas,", "wann kommt die Jahresabrechnung"],
         ),
+        (
+            # Enumerated questions of a letter.
+            "Erstens möchte ich wissen, wie die Gaspreisbremse meinen Abschlag verändert, "
+            "zweitens, ob die Soforthilfe schon verrechnet wurde.",
+            [
+                "Erstens möchte ich wissen, wie die Gaspreisbremse meinen Abschlag verändert",
+                "zweitens, ob die Soforthilfe schon verrechnet wurde.",
+            ],
+        ),
+        (
+            # The full stop of an abbreviation ends no sentence.
+            "Verbrauch ca. 18.000 kWh, Abschlag z. B. 260 €. Wird die Gaspreisbremse abgezogen?",
+            [
+                "Verbrauch ca. 18.000 kWh, Abschlag z. B. 260 €.",
+                "Wird die Gaspreisbremse abgezogen?",
+            ],
+        ),
     ],
 )
 def test_splits_questions(text, parts):
