@@ -8,6 +8,7 @@ limits (when other rules applied) come from ``knowledge/facts``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -107,7 +108,6 @@ def extract(
     if energy:
         values["energy"] = energy
     quantities = find_quantities(text)
-    folded = fold(text)
 
     kwh = _first(quantities, "kwh")
     price = _first(quantities, "ct_per_kwh")
@@ -118,11 +118,7 @@ def extract(
         values["consumption_kwh"] = float(kwh.value)
     if price:
         values["working_price_ct"] = float(price.value)
-    if "grundpreis" in folded and (monthly or yearly):
-        base = yearly.value if yearly else monthly.value * 12  # type: ignore[union-attr]
-        values["base_price_eur"] = float(base)
-    if "abschlag" in folded and monthly and "grundpreis" not in folded:
-        values["current_instalment_eur"] = float(monthly.value)
+    values.update(_named_amounts(text))
 
     if requested_slot == "working_price_ct" and "working_price_ct" not in values:
         tariff = match_tariff(text, tariff_names)
@@ -149,6 +145,43 @@ def extract(
             values["current_instalment_eur"] = float(amount.value)
         elif is_skip(text):
             values["current_instalment_eur"] = SKIPPED
+    return values
+
+
+# Clauses of a message that lists its figures: "Grundpreis 164 € im Jahr, Abschlag zurzeit
+# 130 Euro" (a comma before a digit is a decimal comma: "16,5 ct").
+_CLAUSE = re.compile(r"[;.!?]\s+|,(?!\d)|\s+(?:und|sowie)\s+")
+
+
+def _named_amounts(text: str) -> dict[str, float]:
+    """Euro amounts whose clause names what they are: the standing charge, the instalment.
+
+    A clause that says "Grundpreis" gives the standing charge per year (a bare amount up to
+    ``BASE_PRICE_MONTHLY_UP_TO`` is per month); one that says "Abschlag" gives the current
+    instalment, when its amount has a euro unit (a bare number there may be anything: "um 50
+    gestiegen").
+    """
+    values: dict[str, float] = {}
+    for clause in _CLAUSE.split(text):
+        folded = fold(clause)
+        quantities = find_quantities(clause)
+        if "grundpreis" in folded and "base_price_eur" not in values:
+            yearly = _first(quantities, "eur_per_year")
+            monthly = _first(quantities, "eur_per_month")
+            amount = _first(quantities, "eur")
+            if yearly:
+                values["base_price_eur"] = float(yearly.value)
+            elif monthly:
+                values["base_price_eur"] = float(monthly.value * 12)
+            elif amount:
+                per_month = amount.value <= BASE_PRICE_MONTHLY_UP_TO
+                values["base_price_eur"] = float(amount.value * 12 if per_month else amount.value)
+        elif "abschlag" in folded and "current_instalment_eur" not in values:
+            amounts = [q for q in quantities if q.kind in ("eur_per_month", "eur")]
+            # "von 100 € auf 250 € erhöht": the amount it went up to is today's.
+            raised = len(amounts) > 1 and re.search(r"\bauf\b", folded)
+            if amounts:
+                values["current_instalment_eur"] = float(amounts[-1 if raised else 0].value)
     return values
 
 

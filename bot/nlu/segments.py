@@ -82,6 +82,25 @@ def split(text: str) -> list[tuple[int, int]]:
     return merged or [(0, len(text))]
 
 
+# A part asks something: a question mark, a question word anywhere ("ich möchte wissen, wie …",
+# "zweitens, ob …") or a verb first ("Muss ich …", "Gilt das …"). "Ich bin bis 17 Uhr
+# erreichbar." or "Abschlag aktuell 175 Euro." tell, and are not offered as questions; a demand
+# ("ich will den Abschlag wieder runter haben") asks too.
+_ASKS = re.compile(
+    r"\?|\b(?:ob|was|wie|wieviel|wann|wo|woher|wohin|warum|wieso|weshalb|weswegen|wer|wem|wen|"
+    r"welche[rsmn]?|will|möchte|moechte|hätte gern|haette gern|bitte)\b|^\W*(?:und\s+|aber\s+|zweitens,?\s+|drittens,?\s+)?"
+    r"(?:muss|müssen|muessen|kann|können|koennen|darf|dürfen|duerfen|soll|sollen|gilt|galt|"
+    r"gelten|gibt|gab|bekomme|bekommen|krieg|kriege|kriegen|ist|sind|war|waren|wird|werden|"
+    r"wurde|wurden|brauche|brauchen|zählt|zaehlt|lohnt|stimmt|hab|habe|haben|hat)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(part: str) -> bool:
+    """Whether a part of a message asks something (and is no statement of the story)."""
+    return bool(_ASKS.search(part))
+
+
 def texts(text: str) -> list[str]:
     """The parts as strings (for tests and logs)."""
     return [text[a:b].strip() for a, b in split(text)]

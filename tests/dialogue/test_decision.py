@@ -85,7 +85,7 @@ def test_label_mapping_round_trip():
 
 def with_segments(p, *parts):
     p["segments"] = [
-        {"text": f"part {i}", "intent_ranking": [{"name": n, "confidence": c}]}
+        {"text": f"Frage {i}?", "intent_ranking": [{"name": n, "confidence": c}]}
         for i, (n, c) in enumerate(parts)
     ]
     return p
@@ -117,6 +117,17 @@ def test_second_question_is_offered():
     )
     d = decide(p)
     assert d.label == "preisbremse_zeitraum" and d.also == ("soforthilfe_steuer",)
+
+
+def test_a_part_that_asks_nothing_is_not_offered():
+    # "… Ich bin bis 17 Uhr erreichbar." tells; it asks for no topic.
+    p = with_segments(
+        parse("faq_preisbremse_zeitraum", 0.7, [("faq_preisbremse_zeitraum", 0.7)]),
+        ("faq_preisbremse_zeitraum", 0.9),
+        ("faq_kontakt_oeffnungszeiten", 0.8),
+    )
+    p["segments"][1]["text"] = "Ich bin bis 17 Uhr erreichbar."
+    assert decide(p).also == ()
 
 
 def test_unsure_part_is_not_offered():

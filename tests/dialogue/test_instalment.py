@@ -51,6 +51,43 @@ def test_figures_as_people_type_them(text, requested, expected):
     assert extract(text, requested) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "requested", "expected"),
+    [
+        (
+            "Grundpreis 164 € im Jahr, Abschlag zurzeit 130 Euro",
+            "base_price_eur",
+            {"base_price_eur": 164.0, "current_instalment_eur": 130.0},
+        ),
+        (
+            "Gas, 20.000 kWh im Jahr, 16,5 ct/kWh, Grundpreis 12 € im Monat, aktueller "
+            "Abschlag 280 €. Was zahle ich mit Preisbremse?",
+            None,
+            {
+                "energy": "gas",
+                "consumption_kwh": 20000.0,
+                "working_price_ct": 16.5,
+                "base_price_eur": 144.0,
+                "current_instalment_eur": 280.0,
+            },
+        ),
+        (
+            "mein Abschlag wurde von 100 € auf 250 € erhöht",
+            "current_instalment_eur",
+            {"current_instalment_eur": 250.0},
+        ),
+        # a bare number beside "Abschlag" is no amount unless the instalment was asked for
+        (
+            "mein Abschlag ist um 50 gestiegen, 3000 kWh",
+            "consumption_kwh",
+            {"consumption_kwh": 3000.0},
+        ),
+    ],
+)
+def test_every_named_amount_of_a_list_of_figures_is_read(text, requested, expected):
+    assert extract(text, requested) == expected
+
+
 def test_correction_with_a_unit_while_another_slot_is_asked():
     assert extract("nein, 4000 kWh", "working_price_ct") == {"consumption_kwh": 4000.0}
 
