@@ -192,6 +192,7 @@ def interpret(
     topics: Collection[str] = (),
     mentions: Mentions | None = None,
     foreign: frozenset[str] = frozenset(),
+    covered: Mapping[str, Collection[str]] | None = None,
 ) -> Interpretation | None:
     """Read ``text`` as a follow-up to ``current`` if it is one.
 
@@ -204,6 +205,7 @@ def interpret(
         topics: every FAQ topic id (also those without facets).
         mentions: ``read(text)`` if the caller has it already.
         foreign: words that are evidence of an out-of-scope question (:func:`foreign_words`).
+        covered: the aspects each topic without facets speaks of (:func:`covered_aspects`).
 
     Returns:
         None when the message is not a follow-up or the classifier's reading should stand.
@@ -251,6 +253,21 @@ def interpret(
         if close:
             return Interpretation("clarify", (best, *close), current, best_score)
         return Interpretation("followup", (best,), current, best_score)
+    aspects = m.facets.get("aspect", frozenset())
+    if (
+        current_facets is None
+        and current in topics
+        and top in table
+        and top != current
+        and (m.anaphor or m.cue)
+        and "measure" not in m.facets
+        and (not aspects or aspects & set((covered or {}).get(current, ())))
+    ):
+        # The current topic stands alone (no measure, no siblings: the heating-cost subsidy,
+        # the hardship funds …). "muss ich den beantragen?" after it asks about *it* when its
+        # answer speaks of applying, even though the classifier reads the brakes' sibling of
+        # that aspect (preisbremse_antrag).
+        return Interpretation("followup", (current,), current, 0.0)
     # No facet named, or the current topic has none. A short question, or one that points back,
     # that the classifier cannot place is about the current topic ("wie lange?" after the
     # chat's privacy, "krieg ich das Geld zurück?" after the December instalment): the
@@ -284,6 +301,29 @@ def foreign_words(examples: Iterable[tuple[str, str]]) -> frozenset[str]:
     for intent, text in examples:
         (outside if intent == OUT_OF_SCOPE else inside).update(words(text))
     return frozenset(w for w in outside - inside if len(w) >= FOREIGN_MIN_LENGTH)
+
+
+# A topic speaks of an aspect when at least this share of its training examples name it
+# (heizkostenzuschuss: 24 % name applying; zaehlerstand_melden: 7 % the bill).
+COVERED_SHARE = 0.08
+
+
+def covered_aspects(
+    examples: Iterable[tuple[str, str]], table: FacetTable
+) -> dict[str, list[str]]:
+    """The aspects each topic without facets speaks of, from its ``(topic, text)`` examples."""
+    counts: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for topic, text in examples:
+        if topic in table:
+            continue
+        totals[topic] = totals.get(topic, 0) + 1
+        for aspect in read(text).facets.get("aspect", ()):
+            counts.setdefault(topic, {})[aspect] = counts.get(topic, {}).get(aspect, 0) + 1
+    return {
+        topic: sorted(a for a, n in counts.get(topic, {}).items() if n >= COVERED_SHARE * total)
+        for topic, total in totals.items()
+    }
 
 
 # The calculation form is about what the price brakes mean for the monthly instalment: a

@@ -215,14 +215,16 @@ _CUE = re.compile(
 # Words that point back to the last answer. "sie" and "es" are not among them: customers
 # address the assistant and say "es gibt …" far more often than they refer back with them.
 _ANAPHOR = re.compile(
-    r"\b(?:das|dies|diese|dieser|dieses|da|dabei|dafuer|davon|dazu|damit|darauf|dann)\b"
+    r"\b(?:das|dies|diese|dieser|dieses|da|dabei|dafuer|davon|dazu|damit|darauf|dann|sowas|"
+    r"so was|so etwas|solche[nsmr]?|dasselbe|dieselbe|denselben)\b"
     # "der/die/den/dem" as a demonstrative pronoun ("wie wurde die bei Fernwärme berechnet?",
     # "kann ich den dann selber anpassen?", "gab's die beim Strom nicht?"): the article
     # followed by a preposition, a particle or the end of the sentence, not by a noun.
     r"|\b(?:der|die|den|dem)(?=\s*(?:[?!.,]|$)|\s+(?:bei|beim|fuer|im|in|auf|mit|von|vom|"
     r"nach|zum|zur|pro|dann|denn|auch|noch|eigentlich|ueberhaupt|ja|nicht|nie|nur|genau|jetzt|"
     r"so|schon|wirklich|automatisch|selber|selbst|wieder|einfach|trotzdem|ueberall|"
-    r"irgendwann|irgendwo|wo|wann|wie|bekommen|beantragen|zurueck)\b)"
+    r"irgendwann|irgendwo|wo|wann|wie|bekommen|beantragen|zurueck|aus|aktuell|derzeit|"
+    r"zurzeit|momentan|heute|gerade|nochmal|ueberhaupt)\b)"
 )
 _QUESTION = re.compile(
     r"\?|^(?:und |aber |ok |)(?:bis |ab |seit |)"

@@ -248,12 +248,14 @@ class ConversationContext(GraphComponent):
         table: dict[str, dict[str, list[str]]] | None = None,
         topics: list[str] | None = None,
         foreign: list[str] | None = None,
+        covered: dict[str, list[str]] | None = None,
     ) -> None:
         self._model_storage = model_storage
         self._resource = resource
         self.table = table or {}
         self.topics = frozenset(topics or ())
         self.foreign = frozenset(foreign or ())
+        self.covered = covered or {}
 
     @classmethod
     def create(
@@ -282,7 +284,12 @@ class ConversationContext(GraphComponent):
         except (ValueError, OSError):
             return cls(model_storage, resource)
         return cls(
-            model_storage, resource, data.get("facets"), data.get("topics"), data.get("foreign")
+            model_storage,
+            resource,
+            data.get("facets"),
+            data.get("topics"),
+            data.get("foreign"),
+            data.get("covered"),
         )
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -303,10 +310,23 @@ class ConversationContext(GraphComponent):
             if facets:
                 table[label_of(intent)] = {k: list(v) for k, v in facets.items()}
         self.table, self.topics = table, frozenset(topics)
+        self.covered = dialogue_context.covered_aspects(
+            (
+                (label_of(str(example.get("intent") or "")), str(example.get(TEXT) or ""))
+                for example in training_data.intent_examples
+                if is_faq_intent(str(example.get("intent") or ""))
+            ),
+            table,
+        )
         with self._model_storage.write_to(self._resource) as directory:
             (directory / self.FILE).write_text(
                 json.dumps(
-                    {"facets": table, "topics": sorted(topics), "foreign": sorted(self.foreign)},
+                    {
+                        "facets": table,
+                        "topics": sorted(topics),
+                        "foreign": sorted(self.foreign),
+                        "covered": self.covered,
+                    },
                     ensure_ascii=False,
                 ),
                 encoding="utf-8",
@@ -360,6 +380,7 @@ class ConversationContext(GraphComponent):
             topics=self.topics,
             mentions=mentions,
             foreign=self.foreign,
+            covered=self.covered,
         )
         if result is None:
             return

@@ -88,7 +88,8 @@ def split(text: str) -> list[tuple[int, int]]:
 # ("ich will den Abschlag wieder runter haben") asks too.
 _ASKS = re.compile(
     r"\?|\b(?:ob|was|wie|wieviel|wann|wo|woher|wohin|warum|wieso|weshalb|weswegen|wer|wem|wen|"
-    r"welche[rsmn]?|will|möchte|moechte|hätte gern|haette gern|bitte)\b|^\W*(?:und\s+|aber\s+|zweitens,?\s+|drittens,?\s+)?"
+    r"welche[rsmn]?|will|möchte|moechte|hätte gern|haette gern|bitte)\b"
+    r"|^\W*(?:und\s+|aber\s+|zweitens,?\s+|drittens,?\s+)?"
     r"(?:muss|müssen|muessen|kann|können|koennen|darf|dürfen|duerfen|soll|sollen|gilt|galt|"
     r"gelten|gibt|gab|bekomme|bekommen|krieg|kriege|kriegen|ist|sind|war|waren|wird|werden|"
     r"wurde|wurden|brauche|brauchen|zählt|zaehlt|lohnt|stimmt|hab|habe|haben|hat)\b",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.context import foreign_words, interpret, resolve, siblings
+from bot.dialogue.context import covered_aspects, foreign_words, interpret, resolve, siblings
 from bot.dialogue.facets import fold, read
 from bot.knowledge.loader import facet_clashes
 
@@ -250,3 +250,54 @@ def test_a_confident_topic_without_facets_is_a_new_question(table, topics):
     ranking = [("abschlag_aendern", 0.99), ("zaehlerstand_melden", 0.005)]
     text = "und kann ich im portal auch den abschlag anpassen"
     assert interpret(text, ranking, "mwst_abrechnung", table, topics=topics) is None
+
+
+def test_a_follow_up_to_a_topic_without_siblings_stays_on_it(table, topics):
+    # After the heating-cost subsidy, "muss ich den beantragen?" asks about the subsidy; the
+    # classifier's reading (the brakes' "nothing to apply for") is another measure's topic.
+    covered = {"heizkostenzuschuss": ["antrag"], "zaehlerstand_melden": ["zeitraum"]}
+    ranking = [("preisbremse_antrag", 0.96)]
+    result = interpret(
+        "muss ich den beantragen?",
+        ranking,
+        "heizkostenzuschuss",
+        table,
+        topics=topics,
+        covered=covered,
+    )
+    assert result is not None
+    assert (result.kind, result.topics) == ("followup", ("heizkostenzuschuss",))
+    # The same aspect after a topic that does not speak of it: the classifier's reading stands.
+    assert (
+        interpret(
+            "muss ich das beantragen?",
+            ranking,
+            "zaehlerstand_melden",
+            table,
+            topics=topics,
+            covered=covered,
+        )
+        is None
+    )
+    # A question that names a measure is a new question.
+    assert (
+        interpret(
+            "und muss ich die Preisbremse beantragen?",
+            ranking,
+            "heizkostenzuschuss",
+            table,
+            topics=topics,
+            covered=covered,
+        )
+        is None
+    )
+
+
+def test_covered_aspects_are_those_a_share_of_the_examples_name(table):
+    examples = [("heizkostenzuschuss", "Muss ich den Zuschuss beantragen?")] + [
+        ("heizkostenzuschuss", "Wer bekommt den Heizkostenzuschuss?")
+    ] * 9
+    examples += [("gaspreisbremse", "Muss ich die Gaspreisbremse beantragen?")]
+    covered = covered_aspects(examples, table)
+    assert covered["heizkostenzuschuss"] == ["antrag"]
+    assert "gaspreisbremse" not in covered  # a topic with facets has its siblings instead
