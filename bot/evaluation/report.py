@@ -69,7 +69,11 @@ SETS = (
     ("tests/nlu/dev_multilingual.tsv", "development"),
     ("tests/nlu/heldout.tsv", "development (reused)"),
 )
-DIALOGUE_SETS = (("tests/dialogues/blind.yml", "blind"), ("tests/dialogues/dev.yml", "development"))
+DIALOGUE_SETS = (
+    ("tests/dialogues/blind.yml", "blind"),
+    ("tests/dialogues/dev.yml", "development"),
+    ("tests/dialogues/dev2.yml", "development"),
+)
 LONG_WORDS = 40
 DIALOGUE_TARGET = 0.90
 OOS_TARGET = 0.92

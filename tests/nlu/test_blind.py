@@ -67,3 +67,23 @@ def test_blind_set_has_what_issue_16_asks_for(repo_root, shared_dir):
     assert set(first) <= topics | LABELS_BESIDES_TOPICS
     conversations = dialogues.load(repo_root / "tests" / "dialogues" / "blind.yml")
     assert len(conversations) >= 40
+
+
+@pytest.mark.parametrize("name", ["blind.yml", "dev.yml", "dev2.yml", "smoke.yml"])
+def test_every_dialogue_set_expects_known_labels(repo_root, shared_dir, name):
+    # A typo in an expectation would count as a miss forever; the form's slots are the domain's.
+    topics = _catalogue(shared_dir) | set(
+        p.stem for p in (repo_root / "knowledge" / "topics").glob("*.yml")
+    )
+    slots = ("energy", "consumption_kwh", "working_price_ct", "base_price_eur")
+    slots += ("current_instalment_eur",)
+    specials = {"form", "instalment_result", "handoff", "out_of_scope", "any"}
+    known = topics | specials | {f"form:{slot}" for slot in slots}
+    conversations = dialogues.load(repo_root / "tests" / "dialogues" / name)
+    labels = {
+        label
+        for c in conversations
+        for t in c.turns
+        for label in (t.expect if isinstance(t.expect, tuple) else (t.expect,))
+    }
+    assert conversations and labels <= known, sorted(labels - known)
