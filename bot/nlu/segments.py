@@ -27,7 +27,8 @@ _ABBREVIATIONS = (
     "z", "b", "d", "h", "u", "a", "o", "s",
 )
 _SENTENCE_END = re.compile(
-    "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"(?<=[.?!;])\s+|\n+",
+    # The cheap look-behind first: the abbreviations are only tried after a full stop.
+    r"(?<=[.?!;])" + "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"\s+|\n+",
     re.IGNORECASE,
 )
 _CLAUSE = re.compile(
