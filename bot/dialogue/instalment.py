@@ -130,13 +130,9 @@ def extract(
     elif requested_slot == "consumption_kwh" and "consumption_kwh" not in values and bare:
         values["consumption_kwh"] = float(bare.value)
     elif requested_slot == "base_price_eur" and "base_price_eur" not in values:
-        if yearly:
-            values["base_price_eur"] = float(yearly.value)
-        elif monthly:
-            values["base_price_eur"] = float(monthly.value * 12)
-        elif bare:
-            per_month = bare.value <= BASE_PRICE_MONTHLY_UP_TO
-            values["base_price_eur"] = float(bare.value * 12 if per_month else bare.value)
+        base = _base_price_per_year(yearly, monthly, bare)
+        if base is not None:
+            values["base_price_eur"] = base
         elif is_skip(text):
             values["base_price_eur"] = SKIPPED
     elif requested_slot == "current_instalment_eur" and "current_instalment_eur" not in values:
@@ -146,6 +142,24 @@ def extract(
         elif is_skip(text):
             values["current_instalment_eur"] = SKIPPED
     return values
+
+
+def _base_price_per_year(
+    yearly: Quantity | None, monthly: Quantity | None, amount: Quantity | None
+) -> float | None:
+    """The standing charge in €/year from the amounts a message gives for it.
+
+    An amount without a period up to ``BASE_PRICE_MONTHLY_UP_TO`` is per month (typical
+    8-20 €/month, 100-250 €/year).
+    """
+    if yearly:
+        return float(yearly.value)
+    if monthly:
+        return float(monthly.value * 12)
+    if amount:
+        per_month = amount.value <= BASE_PRICE_MONTHLY_UP_TO
+        return float(amount.value * 12 if per_month else amount.value)
+    return None
 
 
 # Clauses of a message that lists its figures: "Grundpreis 164 € im Jahr, Abschlag zurzeit
@@ -166,16 +180,13 @@ def _named_amounts(text: str) -> dict[str, float]:
         folded = fold(clause)
         quantities = find_quantities(clause)
         if "grundpreis" in folded and "base_price_eur" not in values:
-            yearly = _first(quantities, "eur_per_year")
-            monthly = _first(quantities, "eur_per_month")
-            amount = _first(quantities, "eur")
-            if yearly:
-                values["base_price_eur"] = float(yearly.value)
-            elif monthly:
-                values["base_price_eur"] = float(monthly.value * 12)
-            elif amount:
-                per_month = amount.value <= BASE_PRICE_MONTHLY_UP_TO
-                values["base_price_eur"] = float(amount.value * 12 if per_month else amount.value)
+            base = _base_price_per_year(
+                _first(quantities, "eur_per_year"),
+                _first(quantities, "eur_per_month"),
+                _first(quantities, "eur"),
+            )
+            if base is not None:
+                values["base_price_eur"] = base
         elif "abschlag" in folded and "current_instalment_eur" not in values:
             amounts = [q for q in quantities if q.kind in ("eur_per_month", "eur")]
             # "von 100 € auf 250 € erhöht": the amount it went up to is today's.
