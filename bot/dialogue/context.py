@@ -23,6 +23,7 @@ tracker's slot and the classifier's ranking.
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -312,16 +313,15 @@ def covered_aspects(
     examples: Iterable[tuple[str, str]], table: FacetTable
 ) -> dict[str, list[str]]:
     """The aspects each topic without facets speaks of, from its ``(topic, text)`` examples."""
-    counts: dict[str, dict[str, int]] = {}
-    totals: dict[str, int] = {}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
     for topic, text in examples:
         if topic in table:
             continue
-        totals[topic] = totals.get(topic, 0) + 1
-        for aspect in read(text).facets.get("aspect", ()):
-            counts.setdefault(topic, {})[aspect] = counts.get(topic, {}).get(aspect, 0) + 1
+        totals[topic] += 1
+        counts[topic].update(read(text).facets.get("aspect", ()))
     return {
-        topic: sorted(a for a, n in counts.get(topic, {}).items() if n >= COVERED_SHARE * total)
+        topic: sorted(a for a, n in counts[topic].items() if n >= COVERED_SHARE * total)
         for topic, total in totals.items()
     }
 
