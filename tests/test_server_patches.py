@@ -261,3 +261,64 @@ def test_remembered_rule_step_gives_rasas_keys_in_rasas_order(model_path):
     assert server_patches._get_possible_keys(policy, lookup["rules"], unhashable) == rasa_keys(
         policy, lookup["rules"], unhashable
     )
+
+
+def test_the_graph_runs_without_dask_only_on_the_rasa_it_was_checked_against(monkeypatch):
+    import rasa
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    # Upgrading Rasa fails here: check _sequential_run against the new DaskGraphRunner.run
+    # and GraphNode.__call__ first.
+    assert rasa.__version__ == server_patches.GRAPH_RUNNER_CHECKED
+    monkeypatch.setattr(DaskGraphRunner, "run", server_patches._rasa_graph_run)
+    server_patches.install()
+    assert DaskGraphRunner.run is server_patches._sequential_run
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    monkeypatch.setattr(DaskGraphRunner, "run", server_patches._rasa_graph_run)
+    server_patches.install()
+    assert DaskGraphRunner.run is server_patches._rasa_graph_run
+
+
+def test_the_graph_run_without_dask_gives_rasas_results(model_path, monkeypatch):
+    """The trained model's NLU and policy graphs, run by dask and by the sequential run."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    monkeypatch.setattr(DaskGraphRunner, "run", server_patches._rasa_graph_run)
+    agent = Agent.load(str(model_path))
+    processor = agent.processor
+    assert processor is not None
+    texts = ["Wie hoch war die Gaspreisbremse?", "und für Fernwärme?",
+             "Mein Abschlag ist zu hoch, ich will ihn senken", "hallo", "wetter morgen"]
+
+    def run_all() -> list:
+        loop = asyncio.new_event_loop()
+        try:
+            results = []
+            for text in texts:
+                parsed = loop.run_until_complete(agent.parse_message(text))
+                tracker = DialogueStateTracker.from_events("patch-test", [
+                    ActionExecuted("action_listen"),
+                    UserUttered(text, parsed["intent"], parsed["entities"], parsed),
+                ], slots=processor.domain.slots)
+                prediction = processor._predict_next_with_tracker(tracker)
+                results.append((parsed, processor.domain.action_names_or_texts[
+                    prediction.max_confidence_index], prediction.policy_name))
+            return results
+        finally:
+            loop.close()
+
+    by_dask = run_all()
+    monkeypatch.setattr(DaskGraphRunner, "run", server_patches._sequential_run)
+    assert run_all() == by_dask
+    assert {action for _, action, _ in by_dask} >= {"action_answer_question"}
+    runner = processor.graph_runner
+    with pytest.raises(GraphRunError, match="clashes with a node name"):
+        runner.run(inputs={"__message__": "run_SpacyNLP0"})
+    with pytest.raises(GraphRunError, match="misses"):
+        runner.run(targets=["run_SpacyNLP0"])  # its input, the message, not given

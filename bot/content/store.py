@@ -53,6 +53,10 @@ class DatabaseKnowledgeStore:
         self._next_check = float("-inf")
         self._loaded: tuple[int, tuple[float, ...]] | None = None
         self._kb: KnowledgeBase | None = None
+        # True from a failed check until one succeeds: an outage (or a database the web app
+        # has not migrated yet) is logged once with its traceback, not at every check, i.e.
+        # once a second for as long as it lasts.
+        self._failing = False
 
     def _facts_signature(self) -> tuple[float, ...]:
         paths = sorted((self._knowledge_dir / "facts").glob("*.yml"))
@@ -83,14 +87,21 @@ class DatabaseKnowledgeStore:
                         facts, utility = load_facts_and_utility(self._knowledge_dir)
                         self._kb = build_knowledge(docs, facts, utility)
                         self._loaded = state
-            except (SQLAlchemyError, OSError, ValueError):
+            except (SQLAlchemyError, OSError, ValueError) as exc:
+                log = logger.debug if self._failing else logger.exception
+                self._failing = True
                 if self._kb is None:
                     # Database not reachable or not migrated yet: answer from the files
                     # rather than not at all; the next check tries the database again.
-                    logger.exception("content database unavailable; answering from the files")
+                    log("content database unavailable; answering from the files")
                     self._kb = self._files.knowledge()
                 else:
-                    logger.exception("content reload failed; still serving the last content")
+                    log("content reload failed (%s); still serving the last content",
+                        type(exc).__name__)
+            else:
+                if self._failing:
+                    logger.warning("content database reachable again")
+                self._failing = False
             assert self._kb is not None
             return self._kb
 

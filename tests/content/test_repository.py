@@ -210,6 +210,35 @@ def test_database_store_answers_from_files_before_the_first_import(tmp_path, kno
     assert store.answer("alpha").faq_id == "alpha"
 
 
+def test_a_lasting_database_failure_is_logged_once_not_at_every_check(tmp_path, knowledge_dir,
+                                                                      caplog):
+    """An action server started before the web app migrated the database checks it every
+    second; the failure is logged once (with its traceback), and its end once."""
+    from bot.chat.db import make_engine
+    from bot.chat.models import Base
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'late.db'}")  # not migrated yet
+    clock = [0.0]
+    store = DatabaseKnowledgeStore(engine, knowledge_dir, check_interval_s=1.0,
+                                   clock=lambda: clock[0])
+    with caplog.at_level("DEBUG", logger="bot.content.store"):
+        for second in range(5):
+            clock[0] = float(second)
+            assert store.answer("alpha").faq_id == "alpha"
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    caplog.clear()
+    Base.metadata.create_all(engine)  # the web app migrated it meanwhile
+    with caplog.at_level("DEBUG", logger="bot.content.store"):
+        clock[0] = 10.0
+        assert store.answer("alpha").faq_id == "alpha"
+        clock[0] = 11.0
+        store.answer("alpha")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= 30] == [
+        "content database reachable again"
+    ]
+
+
 def test_ensure_content_imports_only_once(session, knowledge_dir: Path):
     assert repo.ensure_content(session, knowledge_dir) is True
     assert repo.ensure_content(session, knowledge_dir) is False
