@@ -176,18 +176,35 @@ def test_events_checked_against_their_own_type_accept_what_rasa_accepts():
                 action._validate_action_result(response)
 
 
-def test_rule_matching_is_remembered_only_on_the_rasa_it_was_checked_against(monkeypatch):
-    import rasa
+def _version_guarded_patches():
     from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.engine.runner.dask import DaskGraphRunner
 
-    # Upgrading Rasa fails here: check _get_possible_keys against the new RulePolicy first.
-    assert rasa.__version__ == server_patches.RULE_POLICY_CHECKED
+    return [
+        (server_patches.RULE_POLICY_CHECKED, RulePolicy, "_get_possible_keys",
+         server_patches._get_possible_keys, server_patches._rasa_get_possible_keys),
+        (server_patches.GRAPH_RUNNER_CHECKED, DaskGraphRunner, "run",
+         server_patches._sequential_run, server_patches._rasa_graph_run),
+    ]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["rule-policy-step", "graph-without-dask"])
+def test_patches_of_rasas_internals_apply_only_to_the_rasa_they_were_checked_against(
+    index, monkeypatch
+):
+    import rasa
+
+    checked, owner, attribute, patched, original = _version_guarded_patches()[index]
+    # Upgrading Rasa fails here: check the patch against the new Rasa's code first
+    # (RulePolicy._get_possible_keys; DaskGraphRunner.run and GraphNode.__call__).
+    assert rasa.__version__ == checked
+    monkeypatch.setattr(owner, attribute, original)
     server_patches.install()
-    assert RulePolicy._get_possible_keys is server_patches._get_possible_keys
+    assert getattr(owner, attribute) is patched
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    monkeypatch.setattr(RulePolicy, "_get_possible_keys", server_patches._rasa_get_possible_keys)
+    monkeypatch.setattr(owner, attribute, original)
     server_patches.install()
-    assert RulePolicy._get_possible_keys is server_patches._rasa_get_possible_keys
+    assert getattr(owner, attribute) is original
 
 
 def _trained_lookup(model_path):
@@ -261,22 +278,6 @@ def test_remembered_rule_step_gives_rasas_keys_in_rasas_order(model_path):
     assert server_patches._get_possible_keys(policy, lookup["rules"], unhashable) == rasa_keys(
         policy, lookup["rules"], unhashable
     )
-
-
-def test_the_graph_runs_without_dask_only_on_the_rasa_it_was_checked_against(monkeypatch):
-    import rasa
-    from rasa.engine.runner.dask import DaskGraphRunner
-
-    # Upgrading Rasa fails here: check _sequential_run against the new DaskGraphRunner.run
-    # and GraphNode.__call__ first.
-    assert rasa.__version__ == server_patches.GRAPH_RUNNER_CHECKED
-    monkeypatch.setattr(DaskGraphRunner, "run", server_patches._rasa_graph_run)
-    server_patches.install()
-    assert DaskGraphRunner.run is server_patches._sequential_run
-    monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    monkeypatch.setattr(DaskGraphRunner, "run", server_patches._rasa_graph_run)
-    server_patches.install()
-    assert DaskGraphRunner.run is server_patches._rasa_graph_run
 
 
 def test_the_graph_run_without_dask_gives_rasas_results(model_path, monkeypatch):
