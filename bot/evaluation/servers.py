@@ -23,12 +23,17 @@ from bot.settings import REPO_ROOT
 HOST = "127.0.0.1"
 
 
-def free_port() -> int:
-    """A port the operating system has just handed out (free for the next moment)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_ports(count: int) -> list[int]:
+    """``count`` different ports the operating system has just handed out.
+
+    All are held until each is known: one closed before the next is asked for may be handed
+    out again, and two services on the same port make one of them fail to start.
+    """
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 @contextmanager
@@ -50,7 +55,7 @@ def local_assistant(model: Path, knowledge_dir: Path | None = None) -> Iterator[
             capture_output=True,
             timeout=300,
         )
-        tariff_port, action_port, rasa_port = free_port(), free_port(), free_port()
+        tariff_port, action_port, rasa_port = free_ports(3)
         calculator = tariff_service(port=tariff_port, log_path=work / "tariff.log").start()
         stack.callback(calculator.stop)
         actions = action_server(

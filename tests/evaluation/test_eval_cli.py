@@ -67,3 +67,15 @@ def test_eval_with_a_missing_model_explains(repo_root, tmp_path):
     )
     assert result.returncode == 2
     assert "make train" in result.stderr
+
+
+def test_the_evaluation_servers_get_different_ports_that_are_free():
+    import socket
+
+    from bot.evaluation.servers import HOST, free_ports
+
+    ports = free_ports(5)
+    assert len(set(ports)) == 5
+    for port in ports:
+        with socket.socket() as sock:
+            sock.bind((HOST, port))  # free again once handed out
