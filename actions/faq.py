@@ -1,5 +1,8 @@
 """Answer a question: a FAQ topic, a clarification ("Meinten Sie …?") or a fallback.
 
+Also the turn after an answer the customer did not understand ("versteh ich nicht"): other
+ways instead of the same text again.
+
 Runs for every FAQ intent, ``nlu_fallback`` and ``out_of_scope``. What to do is decided by
 ``bot.dialogue.decision.decide`` (the same function ``python -m bot eval`` scores); this adapter
 only turns the decision into messages and slot events.
@@ -98,6 +101,9 @@ class ActionAnswerQuestion(Action):
                     ],
                 )
             return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
+        if decision.kind == "unclear":
+            self._offer_other_ways(dispatcher, decision.label, domain, kb.topics)
+            return []
         if decision.kind == "clarify":
             dispatcher.utter_message(
                 response="utter_clarify_followup" if decision.followup else "utter_clarify",
@@ -114,6 +120,37 @@ class ActionAnswerQuestion(Action):
         # the editors' inbox.
         dispatcher.utter_message(response=response, decision="fallback")
         return [SlotSet("failed_attempts", failures)]
+
+    @staticmethod
+    def _offer_other_ways(
+        dispatcher: CollectingDispatcher, topic_id: str, domain: DomainDict, topics: dict[str, Any]
+    ) -> None:
+        """The customer did not understand the answer on ``topic_id``: not the same text again.
+
+        Its own figures explain a brake or an instalment best (the calculation, where the topic
+        offers it); a person always. The metadata names the topic, so the web app files the
+        question behind it in the editors' inbox like a thumbs down.
+        """
+        topic = topics.get(topic_id)
+        person = {
+            "title": response_text(domain, "utter_option_human_handoff"),
+            "payload": "/human_handoff",
+        }
+        if topic is not None and topic.offers_calculation:
+            calculation = {
+                "title": response_text(domain, "utter_option_offer_calculation"),
+                "payload": "/instalment_calculation",
+            }
+            dispatcher.utter_message(
+                response="utter_unclear_calculation",
+                buttons=[calculation, person],
+                decision="unclear",
+                about=topic_id,
+            )
+            return
+        dispatcher.utter_message(
+            response="utter_unclear", buttons=[person], decision="unclear", about=topic_id
+        )
 
     @staticmethod
     def _options(

@@ -156,6 +156,49 @@ _CALCULATE = re.compile(
 )
 
 
+# The customer did not understand the last answer ("versteh ich nicht", "zu kompliziert",
+# "können Sie das einfacher erklären?"): repeating it helps as little as "Das kann ich leider
+# nicht beantworten"; the answer action offers other ways instead (its calculation, a person).
+_UNCLEAR = re.compile(
+    r"(?:versteh|kapier|check)\w* (?:(?:ich|das|es|davon|leider|immer|noch|gar|ueberhaupt) )*"
+    r"(?:nicht|nix|nichts|kein wort)"
+    r"|(?:nicht|kein wort|nix|nichts) (?:davon )?(?:verstanden|kapiert|gecheckt)"
+    r"|(?:zu|so|viel zu|sehr|echt|ganz schoen|reichlich) (?:kompliziert|verwirrend|unverstaendlich)"
+    r"|(?:einfacher|verstaendlicher|anders|nochmal|noch mal|noch einmal|leichter|simpler) "
+    r"(?:\w+ )?(?:erklaer|sagen|formulier|ausdrueck|beschreib)"
+    r"|in einfachen worten|fuer laien|nur bahnhof|(?<![a-z])h(?:ae)+h?(?![a-z])|wie bitte"
+    r"|(?:ergibt|macht) (?:fuer mich )?(?:alles )?keinen sinn|(?<![a-z])verwirr(?:t|end)"
+    r"|^was (?:soll|heisst|bedeutet) (?:das|dies)(?: (?:jetzt|denn|genau|nun|bitte|"
+    r"konkret|heissen|bedeuten))*\W*$"
+)
+# Longer than this, a message that says it does not understand is telling its own story
+# ("Ich verstehe nicht, warum mein Abschlag gestiegen ist …"): the classifier reads it.
+UNCLEAR_MAX_WORDS = 10
+
+
+def says_unclear(text: str, mentions: Mentions | None = None) -> bool:
+    """The message says the last answer was not understood, and asks nothing new.
+
+    A message that names a topic's facets (a measure, an energy, an audience, an aspect other
+    than the generic "wie funktioniert das") is a question of its own, not a complaint about
+    the answer: "das verstehe ich nicht, gilt das auch für Mieter?".
+    """
+    m = mentions if mentions is not None else read(text)
+    if m.words > UNCLEAR_MAX_WORDS or m.figure:
+        return False
+    folded = fold(text)
+    said = _UNCLEAR.search(folded)
+    if said is None:
+        return False
+    # The facets of the rest: "immer noch" in "ich verstehe das immer noch nicht" is no
+    # question about how long a measure lasts.
+    rest = read(folded[: said.start()] + " " + folded[said.end() :])
+    return not any(
+        values for name, values in rest.facets.items()
+        if not (name == "aspect" and values <= GENERIC_ASPECTS)
+    )
+
+
 def _explains(text: str, top: str, m: Mentions) -> bool:
     """A follow-up the classifier reads as the calculation that asks for an explanation."""
     return (

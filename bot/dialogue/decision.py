@@ -83,7 +83,7 @@ class ClarifyPolicy:
 # (docs/benchmarks/nlu.md).
 DEFAULT_POLICY = ClarifyPolicy()
 
-Kind = Literal["answer", "clarify", "fallback"]
+Kind = Literal["answer", "clarify", "fallback", "unclear"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ class Decision:
 
     Attributes:
         kind: ``answer`` (answer a topic / start the intent's dialogue), ``clarify`` (ask which
-            of ``labels`` is meant) or ``fallback`` (say it cannot answer, offer a person).
+            of ``labels`` is meant), ``fallback`` (say it cannot answer, offer a person) or
+            ``unclear`` (the customer did not understand the answer on ``labels[0]``: offer
+            other ways, its calculation and a person).
         labels: topic ids or intent names; one for ``answer``, the options for ``clarify``,
             ``("out_of_scope",)`` for ``fallback``.
         confidence: the classifier's confidence in the first label.
@@ -176,6 +178,8 @@ def decide(parse: Mapping[str, Any], policy: ClarifyPolicy = DEFAULT_POLICY) -> 
     rescues a message that is unsure as a whole; a complaint is marked for acknowledgement.
     """
     context = parse.get(CONTEXT_KEY) or {}
+    if context.get("kind") == "unclear" and context.get("current"):
+        return Decision("unclear", (str(context["current"]),), 0.0, followup=True, person=True)
     if context.get("kind") == "clarify" and context.get("topics"):
         options = tuple(str(t) for t in context["topics"])[: policy.max_options]
         return Decision("clarify", options, 0.0, followup=True)

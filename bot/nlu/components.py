@@ -40,7 +40,9 @@ from bot.dialogue.decision import (
     CURRENT_TOPIC_SLOT,
     FALLBACK_INTENT,
     FAQ_INTENT_PREFIX,
+    HANDOFF,
     SEGMENTS_KEY,
+    UPSET,
     is_faq_intent,
     label_of,
 )
@@ -371,6 +373,22 @@ class ConversationContext(GraphComponent):
             if not current and mentions.question and not mentions.figure:
                 current = dialogue_context.FORM_TOPIC  # a question, not a figure for the form
         if not current:
+            return
+        top = ranking[0][0] if ranking else ""
+        if (
+            not in_form
+            and top not in (HANDOFF, UPSET)  # asks for a person, or is angry: their own replies
+            and dialogue_context.says_unclear(text, mentions)
+        ):
+            # "versteh ich nicht" after an answer: the answer action offers other ways.
+            message.set(
+                "intent", {"name": FALLBACK_INTENT, "confidence": 0.0}, add_to_output=True
+            )
+            message.set(
+                CONTEXT_KEY,
+                {"kind": "unclear", "topics": [str(current)], "current": current, "score": 0},
+                add_to_output=True,
+            )
             return
         result = dialogue_context.interpret(
             text,

@@ -388,6 +388,10 @@ class SocialService:
             if handoff in ("queued", "offline"):
                 inbox.collect(session, inbox.record_handoff, conversation_id=conversation_id,
                               request_seq=stored.seq, now=now)  # fmt: skip
+            unclear = inbox.unclear_topic(answer.metadata for answer in answers)
+            if unclear is not None:
+                inbox.collect(session, inbox.record_feedback, conversation_id=conversation_id,
+                              faq_id=unclear, now=now)  # fmt: skip
         self._publish(conversation_id, out)
         if handoff == "queued":
             self._publish_queue()

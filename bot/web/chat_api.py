@@ -285,6 +285,15 @@ def store_answers(
                 request_seq=accepted.seq,
                 now=now,
             )
+        unclear = inbox.unclear_topic(a.metadata for a in answers)
+        if unclear is not None:
+            inbox.collect(
+                session,
+                inbox.record_feedback,
+                conversation_id=conversation_id,
+                faq_id=unclear,
+                now=now,
+            )
         state = _state(session, conversation_id) if handoff == "queued" else accepted.current
     publish_messages(ctx, conversation_id, out)
     if handoff == "queued":

@@ -212,3 +212,31 @@ async def test_a_plain_question_gets_no_person_offered(dispatcher, domain):
     tracker = make_tracker("faq_preisbremse_zeitraum", 0.9, ranking=ranking)
     await ActionAnswerQuestion().run(dispatcher, tracker, domain)
     assert [m.get("response") for m in dispatcher.messages] == [None]
+
+
+def _unclear(topic: str):
+    tracker = make_tracker("nlu_fallback", 0.0, slots={"last_faq_id": topic}, text="hä?")
+    tracker.latest_message["context"] = {"kind": "unclear", "topics": [topic], "current": topic}
+    return tracker
+
+
+async def test_an_answer_not_understood_offers_its_calculation_and_a_person(dispatcher, domain):
+    events = await ActionAnswerQuestion().run(dispatcher, _unclear("gaspreisbremse"), domain)
+    (reply,) = dispatcher.messages
+    assert reply["response"] == "utter_unclear_calculation"
+    assert [b["payload"] for b in reply["buttons"]] == ["/instalment_calculation", "/human_handoff"]
+    # Not the same answer again, and no faq_id: the turn answered nothing.
+    assert "faq_id" not in reply
+    assert reply["decision"] == "unclear" and reply["about"] == "gaspreisbremse"
+    assert events == []  # the topic stays current for the next follow-up
+
+
+async def test_an_answer_without_a_calculation_not_understood_offers_a_person(dispatcher, domain):
+    await ActionAnswerQuestion().run(dispatcher, _unclear("datenschutz_chat"), domain)
+    (reply,) = dispatcher.messages
+    assert reply["response"] == "utter_unclear"
+    assert [b["payload"] for b in reply["buttons"]] == ["/human_handoff"]
+
+
+def test_the_replies_to_an_answer_not_understood_exist(domain):
+    assert {"utter_unclear", "utter_unclear_calculation"} <= set(domain["responses"])

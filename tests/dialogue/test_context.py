@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.context import covered_aspects, foreign_words, interpret, resolve, siblings
+from bot.dialogue.context import (
+    covered_aspects,
+    foreign_words,
+    interpret,
+    resolve,
+    says_unclear,
+    siblings,
+)
 from bot.dialogue.facets import fold, read
 from bot.knowledge.loader import facet_clashes
 
@@ -301,3 +308,43 @@ def test_covered_aspects_are_those_a_share_of_the_examples_name(table):
     covered = covered_aspects(examples, table)
     assert covered["heizkostenzuschuss"] == ["antrag"]
     assert "gaspreisbremse" not in covered  # a topic with facets has its siblings instead
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "versteh ich nicht",
+        "Das verstehe ich nicht.",
+        "Hä?",
+        "hää",
+        "wie bitte?",
+        "Können Sie das einfacher erklären?",
+        "kannst du das nochmal anders erklären",
+        "Das ist mir zu kompliziert",
+        "ich versteh nur bahnhof",
+        "Was soll das heißen?",
+        "nicht verstanden",
+        "Ich verstehe das immer noch nicht",  # "immer noch" is no question about a period
+        "jetzt bin ich verwirrt",
+    ],
+)
+def test_saying_the_answer_was_not_understood(text):
+    assert says_unclear(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "was heißt das für meinen Abschlag?",  # a question of its own
+        "Ich verstehe nicht, warum mein Abschlag so gestiegen ist",
+        "das verstehe ich nicht, gilt das auch für Mieter?",
+        "ich verstehe die gaspreisbremse nicht",
+        "versteh ich nicht, bei 12000 kWh?",  # a figure: the calculation's business
+        "wie bitte soll ich 300 Euro mehr im Monat bezahlen, das ist doch Wahnsinn, echt jetzt",
+        "Was soll das? Ihr zockt uns ab!",
+        "ok danke",
+        "und für Fernwärme?",
+    ],
+)
+def test_a_question_or_story_is_not_taken_for_not_understanding(text):
+    assert not says_unclear(text)

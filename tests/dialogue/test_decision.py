@@ -173,3 +173,12 @@ def test_of_several_questions_the_first_asked_is_answered():
     )
     d = decide(p)
     assert d.label == "preisbremse_antrag" and d.also == ("preisbremse_grundpreis",)
+
+
+def test_an_answer_not_understood_offers_other_ways_on_its_topic():
+    message = {
+        **parse("nlu_fallback", 0.0),
+        "context": {"kind": "unclear", "topics": ["gaspreisbremse"], "current": "gaspreisbremse"},
+    }
+    d = decide(message)
+    assert d == Decision("unclear", ("gaspreisbremse",), 0.0, followup=True, person=True)

@@ -151,3 +151,17 @@ def test_an_angry_question_gets_the_substance_and_a_person_offered(web_url):
     assert answers[0] >= 1 and not messages[0].get("faq_id")
     offered = [b["payload"] for m in messages[answers[0] + 1 :] for b in m.get("buttons") or []]
     assert "/human_handoff" in offered, messages
+
+
+def test_an_answer_not_understood_gets_other_ways_and_the_topic_stays(web_url):
+    """"versteh ich nicht" after an answer: not "Das kann ich leider nicht beantworten", not the
+    same text again, but its calculation and a person; the next follow-up still leans on it."""
+    cid = start(web_url)
+    first = say(web_url, cid, "Wie hat die Gaspreisbremse funktioniert?")
+    assert first["messages"][0]["faq_id"] == "gaspreisbremse"
+    unclear = say(web_url, cid, "Das verstehe ich nicht.")
+    (reply,) = unclear["messages"]
+    assert not reply.get("faq_id") and reply["text"].startswith("Das tut mir leid")
+    assert [b["payload"] for b in reply["buttons"]] == ["/instalment_calculation", "/human_handoff"]
+    follow_up = say(web_url, cid, "und für Fernwärme?")
+    assert follow_up["messages"][0]["faq_id"] == "waermepreisbremse"

@@ -27,7 +27,8 @@ class FakeRelay:
     """Answers like the assistant would; ``down`` makes it fail like an unreachable Rasa.
 
     "Mensch" asks for a person, "Abend" gets the offline handoff, "Wetter" a fallback (metadata
-    ``decision: fallback``), anything else the Gaspreisbremse answer.
+    ``decision: fallback``), "versteh" the reply to an answer not understood (``decision:
+    unclear``), anything else the Gaspreisbremse answer.
     """
 
     def __init__(self):
@@ -52,6 +53,14 @@ class FakeRelay:
                 BotMessage(
                     "Das kann ich leider nicht beantworten …",
                     metadata={"decision": "fallback", "utter_action": "utter_fallback"},
+                )
+            ]
+        if "versteh" in text.lower():
+            return [
+                BotMessage(
+                    "Das tut mir leid – da habe ich es wohl zu kompliziert erklärt …",
+                    buttons=[{"title": "Mit einer Person sprechen", "payload": "/human_handoff"}],
+                    metadata={"decision": "unclear", "about": "gaspreisbremse"},
                 )
             ]
         return [

@@ -284,6 +284,17 @@ def test_fallback_reply_keeps_its_decision_and_files_the_question(client, ctx):
     assert item.state == "open" and item.conversation_id == cid
 
 
+def test_an_answer_not_understood_files_the_question_behind_it_like_a_thumbs_down(client, ctx):
+    cid = start(client)
+    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})
+    body = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "versteh ich nicht"}
+    ).json()
+    assert body["messages"][0]["buttons"][0]["payload"] == "/human_handoff"
+    [item] = inbox_rows(ctx)
+    assert (item.kind, item.text, item.faq_id) == ("feedback", "Gaspreisbremse?", "gaspreisbremse")
+
+
 def test_none_of_these_files_the_question_not_the_button(client, ctx):
     cid = start(client)
     client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Mehrwertsteuer Wetter"})

@@ -10,7 +10,13 @@
 """
 
 from bot.content.inbox.actions import add_as_variant, dismiss, start_topic
-from bot.content.inbox.collecting import collect, record_fallback, record_feedback, record_handoff
+from bot.content.inbox.collecting import (
+    collect,
+    record_fallback,
+    record_feedback,
+    record_handoff,
+    unclear_topic,
+)
 from bot.content.inbox.common import UnknownInboxItem
 from bot.content.inbox.grouping import (
     MAX_GROUPED_ITEMS,
@@ -43,5 +49,6 @@ __all__ = [
     "record_handoff",
     "similarity",
     "start_topic",
+    "unclear_topic",
     "worth_reviewing",
 ]

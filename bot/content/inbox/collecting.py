@@ -9,6 +9,9 @@ fail a customer's request:
 * :func:`record_feedback`: a thumbs down for an answer → the customer question that led to the
   newest answer of that topic in the conversation (``faq_id`` = the topic), or the topic's
   title when no such question can be found.
+  The same for an answer the customer said they did not understand ("versteh ich nicht":
+  the assistant's reply carries ``decision: unclear`` and ``about`` = the topic,
+  :func:`unclear_topic`).
 * :func:`record_handoff`: the conversation was handed to a person (``handoff: queued`` or
   ``offline``) → the newest customer question the bot answered before the request, if any.
 
@@ -36,7 +39,7 @@ Which customer message an item is about:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -264,6 +267,14 @@ def record_feedback(
         faq_id=faq_id,
         now=now,
     )
+
+
+def unclear_topic(metadata: Iterable[Mapping[str, Any]]) -> str | None:
+    """The topic whose answer a turn's bot messages say was not understood, if any."""
+    for meta in metadata:
+        if meta.get("decision") == "unclear" and isinstance(meta.get("about"), str):
+            return str(meta["about"])
+    return None
 
 
 def record_handoff(
