@@ -168,6 +168,19 @@ async def test_a_whatsapp_question_is_answered_through_the_assistant(site):
     assert (answer.external_id, answer.delivery_state) == (sent.message_id, "sent")
 
 
+async def test_an_answer_not_understood_on_whatsapp_reaches_the_editors_inbox(site):
+    from bot.content.models import InboxItem
+
+    for text in ("Was ist die Gaspreisbremse?", "versteh ich nicht"):
+        await site.fake.deliver(site.webhook, wa_text(WA, text, ts=site.ts()))
+        await site.settle(len(site.fake.sent) + 1)
+    with site.ctx.session() as session:
+        items = session.execute(select(InboxItem)).scalars().all()
+    assert [(i.kind, i.text, i.faq_id) for i in items] == [
+        ("feedback", "Was ist die Gaspreisbremse?", "gaspreisbremse")
+    ]
+
+
 async def test_a_redelivered_message_is_answered_once(site):
     body = wa_text(WA, "Hallo", ts=site.ts(), msg_id="wamid.SAME")
     await site.fake.deliver(site.webhook, body)
