@@ -24,7 +24,7 @@ def _reason(tracker: Tracker) -> str:
     """Why a person is wanted: asked directly, or after the bot failed, or the customer upset."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     text = tracker.latest_message.get("text") or ""
-    if text.startswith("/"):  # a button the bot offered
+    if text.startswith("/") or intent == "affirm":  # a button the bot offered, or "ja" to it
         previous = [e for e in tracker.events if e.get("event") == "user"][-2:-1]
         intent = (
             ((previous[0].get("parse_data") or {}).get("intent") or {}).get("name")

@@ -240,3 +240,66 @@ async def test_an_answer_without_a_calculation_not_understood_offers_a_person(di
 
 def test_the_replies_to_an_answer_not_understood_exist(domain):
     assert {"utter_unclear", "utter_unclear_calculation"} <= set(domain["responses"])
+
+
+def _after(*bot_buttons: dict, text: str = "ja"):
+    tracker = make_tracker("affirm", 0.95, text=text)
+    tracker.events = [
+        {"event": "user", "text": "vorher"},
+        {"event": "bot", "text": "…", "data": {"buttons": list(bot_buttons)}},
+        {"event": "user", "text": text},
+    ]
+    return tracker
+
+
+async def test_yes_to_a_person_offer_hands_over(dispatcher, domain):
+    from rasa_sdk.events import FollowupAction
+
+    from actions.affirm import ActionAffirm
+
+    person = {"title": "Mit einer Person sprechen", "payload": "/human_handoff"}
+    events = await ActionAffirm().run(dispatcher, _after(person), domain)
+    assert events == [FollowupAction("action_request_handoff")] and dispatcher.messages == []
+
+
+async def test_yes_to_the_calculation_starts_it_and_to_a_topic_answers_it(dispatcher, domain):
+    from rasa_sdk.events import FollowupAction
+
+    from actions.affirm import ActionAffirm
+
+    calculation = {"title": "Meinen Abschlag berechnen", "payload": "/instalment_calculation"}
+    assert await ActionAffirm().run(dispatcher, _after(calculation), domain) == [
+        FollowupAction("instalment_form")
+    ]
+    topic = {"title": "Mehrwertsteuer", "payload": "/faq_mwst_senkung"}
+    events = await ActionAffirm().run(dispatcher, _after(topic), domain)
+    assert dispatcher.messages[-1]["faq_id"] == "mwst_senkung"
+    assert SlotSet("last_faq_id", "mwst_senkung") in events
+
+
+async def test_yes_to_several_offers_asks_which_and_to_none_invites_a_question(dispatcher, domain):
+    from actions.affirm import ActionAffirm
+
+    a = {"title": "Mehrwertsteuer", "payload": "/faq_mwst_senkung"}
+    b = {"title": "Mit einer Person sprechen", "payload": "/human_handoff"}
+    assert await ActionAffirm().run(dispatcher, _after(a, b), domain) == []
+    assert dispatcher.messages[-1]["response"] == "utter_affirm_choose"
+    assert dispatcher.messages[-1]["buttons"] == [a, b]
+    await ActionAffirm().run(dispatcher, _after(), domain)
+    assert dispatcher.messages[-1]["response"] == "utter_affirm"
+
+
+def test_a_yes_to_an_offered_person_is_queued_as_offered_not_as_asked():
+    from actions.handoff import _reason
+
+    def events(first_intent: str) -> list[dict]:
+        return [
+            {"event": "user", "text": "…", "parse_data": {"intent": {"name": first_intent}}},
+            {"event": "user", "text": "ja", "parse_data": {"intent": {"name": "affirm"}}},
+        ]
+
+    tracker = make_tracker("affirm", 0.9, text="ja")
+    tracker.events = events("upset")
+    assert _reason(tracker) == "upset"
+    tracker.events = events("faq_gaspreisbremse")
+    assert _reason(tracker) == "offered"

@@ -165,3 +165,20 @@ def test_an_answer_not_understood_gets_other_ways_and_the_topic_stays(web_url):
     assert [b["payload"] for b in reply["buttons"]] == ["/instalment_calculation", "/human_handoff"]
     follow_up = say(web_url, cid, "und für Fernwärme?")
     assert follow_up["messages"][0]["faq_id"] == "waermepreisbremse"
+
+
+def test_a_typed_yes_takes_the_offer_just_made(web_url):
+    """ "ja" instead of the button: a person after the offer of one, the calculation after an
+    answer that offers it (not "Gern. Was möchten Sie wissen?")."""
+    cid = start(web_url)
+    angry = say(web_url, cid, "Ihr seid doch alle Abzocker, unverschämt ist das!")
+    offered = [b["payload"] for b in angry["messages"][-1].get("buttons") or []]
+    assert offered == ["/human_handoff"], angry
+    body = say(web_url, cid, "ja bitte")
+    assert body["state"] == "queued", body
+
+    cid = start(web_url)
+    answer = say(web_url, cid, "Wie hat die Gaspreisbremse funktioniert?")
+    assert answer["messages"][-1]["buttons"][0]["payload"] == "/instalment_calculation"
+    body = say(web_url, cid, "ja gerne")
+    assert "Um welche Energie geht es?" in body["messages"][0]["text"], body
