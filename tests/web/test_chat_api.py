@@ -269,12 +269,15 @@ def inbox_rows(ctx):
         return session.execute(select(InboxItem).order_by(InboxItem.id)).scalars().all()
 
 
-def test_fallback_reply_keeps_its_decision_and_files_the_question(client, ctx):
+def after_an_answer(client, text: str) -> tuple[str, dict]:
+    """A conversation whose "Gaspreisbremse?" was answered, then ``text``: (id, its reply)."""
     cid = start(client)
     client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})
-    body = client.post(
-        f"/api/v1/conversations/{cid}/messages", json={"text": "Wie wird das Wetter?"}
-    ).json()
+    return cid, client.post(f"/api/v1/conversations/{cid}/messages", json={"text": text}).json()
+
+
+def test_fallback_reply_keeps_its_decision_and_files_the_question(client, ctx):
+    cid, body = after_an_answer(client, "Wie wird das Wetter?")
     assert body["messages"][0]["text"].startswith("Das kann ich leider nicht")
     with ctx.session() as session:
         stored = repo.transcript(session=session, conversation_id=cid)
@@ -285,11 +288,7 @@ def test_fallback_reply_keeps_its_decision_and_files_the_question(client, ctx):
 
 
 def test_an_answer_not_understood_files_the_question_behind_it_like_a_thumbs_down(client, ctx):
-    cid = start(client)
-    client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "Gaspreisbremse?"})
-    body = client.post(
-        f"/api/v1/conversations/{cid}/messages", json={"text": "versteh ich nicht"}
-    ).json()
+    _, body = after_an_answer(client, "versteh ich nicht")
     assert body["messages"][0]["buttons"][0]["payload"] == "/human_handoff"
     [item] = inbox_rows(ctx)
     assert (item.kind, item.text, item.faq_id) == ("feedback", "Gaspreisbremse?", "gaspreisbremse")
