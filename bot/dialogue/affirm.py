@@ -6,6 +6,8 @@ Customers often type "ja, bitte" instead of pressing the button the assistant ju
 messages of the turn before the "ja" (Rasa's ``bot`` events, whose ``data`` holds the buttons):
 
 * the last message offers exactly one thing (one button): the "ja" takes it, as a click would;
+  except under a FAQ answer that does not ask about it: there the button is an offer beside the
+  answer, and "ja" more likely means "ok, verstanden" (so it is asked, as for several);
 * it offers several: ask which one, with the same buttons again;
 * it offers nothing: a plain "ja" without anything to agree to.
 
@@ -16,11 +18,17 @@ Plain Python; ``actions/affirm.py`` turns the result into events.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.dialogue.facets import fold
+
 NONE_OF_THESE = "/out_of_scope"
+# A message that asks about its offer: a question, "Wenn Sie möchten, rechne ich …",
+# "Möchten Sie …", "Soll ich …".
+_INVITES = re.compile(r"\?|wenn sie\b[^.!?]*\bmoechten|moechten sie|soll ich")
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,12 @@ def last_offer(events: Sequence[Mapping[str, Any]]) -> Agreement:
     bots = [e for e in events[previous_user + 1 : users[-1]] if e.get("event") == "bot"]
     if not bots:
         return Agreement("nothing")
-    offers = _buttons(bots[-1])
-    if len(offers) == 1:
+    last = bots[-1]
+    offers = _buttons(last)
+    metadata = last.get("metadata") or {}
+    beside_an_answer = isinstance(metadata, Mapping) and bool(metadata.get("faq_id"))
+    asks = bool(_INVITES.search(fold(str(last.get("text") or ""))))
+    if len(offers) == 1 and (asks or not beside_an_answer):
         return Agreement("take", payload=str(offers[0]["payload"]))
     if offers:
         return Agreement("choose", buttons=tuple(offers))

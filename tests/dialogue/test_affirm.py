@@ -45,3 +45,13 @@ def test_nothing_offered_or_an_older_offer_is_nothing_to_agree_to():
     assert last_offer(older) == Agreement("nothing")
     links = [user("x"), bot("…", {"title": "Portal", "payload": "https://example.org"}), user("ja")]
     assert last_offer(links) == Agreement("nothing")
+
+
+def test_a_button_beside_an_answer_is_taken_only_when_the_answer_asks_about_it():
+    def answer(text):
+        return {**bot(text, CALCULATION), "metadata": {"faq_id": "t"}}
+
+    plain = [user("Gaspreisbremse?"), answer("Die Gaspreisbremse galt …"), user("ja")]
+    assert last_offer(plain) == Agreement("choose", buttons=(CALCULATION,))
+    asking = answer("… Wenn Sie möchten, rechne ich Ihnen hier gleich einen Richtwert aus.")
+    assert last_offer([user("Abschlag ändern?"), asking, user("ja")]).kind == "take"

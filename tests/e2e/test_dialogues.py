@@ -169,7 +169,7 @@ def test_an_answer_not_understood_gets_other_ways_and_the_topic_stays(web_url):
 
 def test_a_typed_yes_takes_the_offer_just_made(web_url):
     """ "ja" instead of the button: a person after the offer of one, the calculation after an
-    answer that offers it (not "Gern. Was möchten Sie wissen?")."""
+    answer that asks about it (not "Gern. Was möchten Sie wissen?")."""
     cid = start(web_url)
     angry = say(web_url, cid, "Ihr seid doch alle Abzocker, unverschämt ist das!")
     offered = [b["payload"] for b in angry["messages"][-1].get("buttons") or []]
@@ -178,7 +178,14 @@ def test_a_typed_yes_takes_the_offer_just_made(web_url):
     assert body["state"] == "queued", body
 
     cid = start(web_url)
-    answer = say(web_url, cid, "Wie hat die Gaspreisbremse funktioniert?")
-    assert answer["messages"][-1]["buttons"][0]["payload"] == "/instalment_calculation"
+    answer = say(web_url, cid, "Wie kann ich meinen Abschlag ändern?")
+    assert answer["messages"][-1]["faq_id"] == "abschlag_aendern"  # "Wenn Sie möchten, rechne …"
     body = say(web_url, cid, "ja gerne")
     assert "Um welche Energie geht es?" in body["messages"][0]["text"], body
+
+    # Beside an answer that does not ask, "ja" is more likely "ok": the offer is asked about.
+    cid = start(web_url)
+    say(web_url, cid, "Wie hat die Gaspreisbremse funktioniert?")
+    body = say(web_url, cid, "ja")
+    (reply,) = body["messages"]
+    assert [b["payload"] for b in reply["buttons"]] == ["/instalment_calculation"], body
