@@ -167,6 +167,9 @@ def web_url(rasa_url, log_dir, knowledge_copy, database_url, model_dir):
             # Every test is one client (127.0.0.1); the limits have tests of their own.
             "CHAT_CALLBACKS_PER_HOUR": "1000",
             "CHAT_FEEDBACK_PER_MINUTE": "1000",
+            # Each test starts its own conversations; 30 a minute (the default) ran out once the
+            # end-to-end tests grew (tests/web/test_real_server.py tests that limit).
+            "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "1000",
         },
     ).start()
     try:
