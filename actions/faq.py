@@ -35,6 +35,22 @@ from bot.knowledge.store import Answer
 OFFER_PERSON_AFTER_FAILURES = 2
 
 
+def person_button(domain: DomainDict) -> dict[str, str]:
+    """The button that asks for a person."""
+    return {
+        "title": response_text(domain, "utter_option_human_handoff"),
+        "payload": "/human_handoff",
+    }
+
+
+def calculation_button(domain: DomainDict) -> dict[str, str]:
+    """The button that starts the personal calculation."""
+    return {
+        "title": response_text(domain, "utter_option_offer_calculation"),
+        "payload": "/instalment_calculation",
+    }
+
+
 def utter_answer(
     dispatcher: CollectingDispatcher, answer: Answer, domain: DomainDict | None = None
 ) -> None:
@@ -44,8 +60,7 @@ def utter_answer(
     """
     buttons = []
     if domain is not None and answer.offers_calculation:
-        title = response_text(domain, "utter_option_offer_calculation")
-        buttons.append({"title": title, "payload": "/instalment_calculation"})
+        buttons.append(calculation_button(domain))
     dispatcher.utter_message(
         text=answer.text,
         buttons=buttons,
@@ -93,12 +108,7 @@ class ActionAnswerQuestion(Action):
                 # The message also asked for a person, or complained: offer one (issue 16).
                 dispatcher.utter_message(
                     response="utter_offer_person_too",
-                    buttons=[
-                        {
-                            "title": response_text(domain, "utter_option_human_handoff"),
-                            "payload": "/human_handoff",
-                        }
-                    ],
+                    buttons=[person_button(domain)],
                 )
             return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
         if decision.kind == "unclear":
@@ -132,18 +142,11 @@ class ActionAnswerQuestion(Action):
         question behind it in the editors' inbox like a thumbs down.
         """
         topic = topics.get(topic_id)
-        person = {
-            "title": response_text(domain, "utter_option_human_handoff"),
-            "payload": "/human_handoff",
-        }
+        person = person_button(domain)
         if topic is not None and topic.offers_calculation:
-            calculation = {
-                "title": response_text(domain, "utter_option_offer_calculation"),
-                "payload": "/instalment_calculation",
-            }
             dispatcher.utter_message(
                 response="utter_unclear_calculation",
-                buttons=[calculation, person],
+                buttons=[calculation_button(domain), person],
                 decision="unclear",
                 about=topic_id,
             )
