@@ -52,6 +52,13 @@ async def _tariffs(energy: str | None) -> list[TariffInfo]:
     return await asyncio.to_thread(tariff_catalogue().tariffs, energy)
 
 
+def _energy_of_current_topic(tracker: Tracker) -> str | None:
+    """The energy of the conversation's current topic (slot ``last_faq_id``), if only one."""
+    topic_id = tracker.get_slot("last_faq_id")
+    topic = knowledge_store().knowledge().topics.get(str(topic_id)) if topic_id else None
+    return form.energy_of_topic(topic.facet("energy")) if topic is not None else None
+
+
 def _reask(dispatcher: CollectingDispatcher, problem: form.Problem | None) -> bool:
     if problem is None:
         return False
@@ -121,6 +128,20 @@ class ValidateInstalmentForm(FormValidationAction):
             tariffs = await _tariffs(tracker.get_slot("energy"))
             names = [t.name for t in tariffs]
         values = {k: v for k, v in form.extract(text, requested, names).items() if k in required}
+        if requested is None and "energy" not in values:
+            # The form starts after an answer about one energy: calculate for that one, and
+            # say so (the customer can still name another at the next question).
+            energy = _energy_of_current_topic(tracker)
+            if energy is not None:
+                values["energy"] = energy
+                dispatcher.utter_message(
+                    response="utter_energy_from_conversation",
+                    energy_name=form.ENERGY_NAMES[energy],
+                )
+        elif requested == "consumption_kwh" and "consumption_kwh" not in values:
+            energy = form.corrects_energy(text)
+            if energy is not None and energy != tracker.get_slot("energy"):
+                values["energy"] = energy
         tracker.slots.update(values)
         return [SlotSet(slot, value) for slot, value in values.items()]
 
@@ -209,7 +230,7 @@ class ActionAskInstalmentFormWorkingPriceCt(Action):
 
 
 def _inputs_line(tracker: Tracker) -> str:
-    energy = {"strom": "Strom", "gas": "Gas", "waerme": "Fernwärme"}[tracker.get_slot("energy")]
+    energy = form.ENERGY_NAMES[tracker.get_slot("energy")]
     parts = [
         energy,
         f"{format_number(Decimal(str(tracker.get_slot('consumption_kwh'))))} kWh im Jahr",

@@ -237,6 +237,7 @@ def interpret(
     mentions: Mentions | None = None,
     foreign: frozenset[str] = frozenset(),
     covered: Mapping[str, Collection[str]] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> Interpretation | None:
     """Read ``text`` as a follow-up to ``current`` if it is one.
 
@@ -250,6 +251,8 @@ def interpret(
         mentions: ``read(text)`` if the caller has it already.
         foreign: words that are evidence of an out-of-scope question (:func:`foreign_words`).
         covered: the aspects each topic without facets speaks of (:func:`covered_aspects`).
+        vocabulary: the in-scope training words (:func:`known_words`); with it, a sure
+            out-of-scope reading of a message with a word it does not know stands.
 
     Returns:
         None when the message is not a follow-up or the classifier's reading should stand.
@@ -264,6 +267,13 @@ def interpret(
     # question about the topic unless the classifier is very sure of the dialogue intent.
     needed = CONFIDENT if m.facets else DIALOGUE_CONFIDENT
     if top in DIALOGUE_INTENTS and confidence >= needed and not _explains(text, top, m):
+        return None
+    if (
+        top == OUT_OF_SCOPE
+        and confidence >= SURE_OUT_OF_SCOPE
+        and vocabulary is not None
+        and vocabulary.unknown(noun_like_words(text))
+    ):
         return None
     probabilities = dict(ranking)
     current_facets = table.get(current)
@@ -330,6 +340,70 @@ def interpret(
     ):
         return Interpretation("followup", (current,), current, 0.0)
     return None
+
+
+# A short follow-up-shaped question the classifier is this sure is out of scope, with a noun
+# no in-scope example uses (nor one a typo away), asks about something the assistant has no
+# topic for: "und was ist mit Bürgergeld?", "hod da FC Bayern gwunna?" (development set dev3:
+# both were read as a question about the current topic).
+SURE_OUT_OF_SCOPE = 0.9
+UNKNOWN_MIN_LENGTH = 5
+
+
+class Vocabulary:
+    """The folded words of the in-scope training examples, with a one-typo lookup.
+
+    A word is known when it or a word one edit away (insertion, deletion, substitution, swap of
+    neighbours) occurs in an example of a topic or dialogue intent; the one-edit test compares
+    the words with one letter deleted (symmetric deletion: ~60,000 strings for the training
+    data's ~6,000 words, built when the model loads).
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(words)
+        self._deletes = frozenset(
+            d for w in self.words if len(w) >= UNKNOWN_MIN_LENGTH - 1 for d in self._deleted(w)
+        )
+
+    @staticmethod
+    def _deleted(word: str) -> set[str]:
+        return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+    def knows(self, word: str) -> bool:
+        """Whether ``word`` (folded) or a word one typo away is in-scope vocabulary."""
+        if word in self.words:
+            return True
+        deleted = self._deleted(word)
+        return word in self._deletes or bool(deleted & self.words) or bool(deleted & self._deletes)
+
+    def unknown(self, folded_words: Iterable[str]) -> list[str]:
+        """The words of at least ``UNKNOWN_MIN_LENGTH`` letters (not numbers) it does not know."""
+        return [
+            w
+            for w in folded_words
+            if len(w) >= UNKNOWN_MIN_LENGTH and not w.isdigit() and not self.knows(w)
+        ]
+
+
+_RAW_WORD = re.compile(r"[^\W\d_][\w-]*")
+
+
+def noun_like_words(text: str) -> list[str]:
+    """The folded words of ``text`` that may name a thing.
+
+    Those are the capitalised words (German nouns), or every word when the customer writes in
+    lower case only. An unknown adjective or verb ("die restlichen 20 Prozent") says nothing
+    about the topic; an unknown noun ("Benzin", "Ladesäulen") does.
+    """
+    raw = _RAW_WORD.findall(text)
+    if any(ch.isupper() for ch in text):
+        raw = [w for w in raw if w[0].isupper()]
+    return [w for r in raw for w in words(r)]
+
+
+def known_words(examples: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The folded words of the ``(intent, text)`` examples of every intent but out of scope."""
+    return frozenset(w for intent, text in examples if intent != OUT_OF_SCOPE for w in words(text))
 
 
 # A word counts as out-of-scope evidence when it is this long and occurs in out-of-scope

@@ -92,7 +92,12 @@ FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "selbststaendig",
             "grosskund",
             "praxis",
-            "laden",
+            # Not "laden": customers charge cars ("das Laden vom E-Auto") more often than they
+            # call their shop one.
+            "ladenbesitz",
+            "ladeninhab",
+            "ladengeschaeft",
+            "einzelhandel",
             "gastronomie",
         ),
         "haushalt": ("privathaushalt", "privatkund", "haushaltskund"),

@@ -113,12 +113,14 @@ def extract(
     price = _first(quantities, "ct_per_kwh")
     monthly = _first(quantities, "eur_per_month")
     yearly = _first(quantities, "eur_per_year")
-    bare = _first(quantities, "number", "eur")
     if kwh:
         values["consumption_kwh"] = float(kwh.value)
     if price:
         values["working_price_ct"] = float(price.value)
-    values.update(_named_amounts(text))
+    named, used = _named_amounts(text)
+    values.update(named)
+    # A figure a clause named ("Rate 90 Euro") is no answer to the question asked as well.
+    bare = next((q for q in quantities if q.kind in ("number", "eur") and q.raw not in used), None)
 
     if requested_slot == "working_price_ct" and "working_price_ct" not in values:
         tariff = match_tariff(text, tariff_names)
@@ -165,17 +167,31 @@ def _base_price_per_year(
 # Clauses of a message that lists its figures: "Grundpreis 164 € im Jahr, Abschlag zurzeit
 # 130 Euro" (a comma before a digit is a decimal comma: "16,5 ct").
 _CLAUSE = re.compile(r"[;.!?]\s+|,(?!\d)|\s+(?:und|sowie)\s+")
+# Words that name the current instalment in a clause: "Abschlag bisher 165", "derzeit zahle
+# ich 100 € im Monat", "monatliche Rate 90 Euro" (folded text).
+_INSTALMENT_WORDS = re.compile(
+    r"abschlag|abschlaege|\bzahl(?:e|en)?\b|\bzahle ich\b|\brate\b|monatsrate|vorauszahlung|"
+    r"abbuchung|abgebucht|buchen (?:sie|ihr) \w* ?ab"
+)
+# A clause that speaks of a change of the instalment: its bare number is the change ("um 50
+# gestiegen", "50 mehr"), not the instalment; a percentage is never an amount anyway.
+_CHANGE_WORDS = re.compile(r"\bum\b|\bmehr\b|\bweniger\b|gestiegen|gesunken|erhoeh|gesenkt")
 
 
-def _named_amounts(text: str) -> dict[str, float]:
+def _named_amounts(text: str) -> tuple[dict[str, float], set[str]]:
     """Euro amounts whose clause names what they are: the standing charge, the instalment.
 
     A clause that says "Grundpreis" gives the standing charge per year (a bare amount up to
-    ``BASE_PRICE_MONTHLY_UP_TO`` is per month); one that says "Abschlag" gives the current
-    instalment, when its amount has a euro unit (a bare number there may be anything: "um 50
-    gestiegen").
+    ``BASE_PRICE_MONTHLY_UP_TO`` is per month); one that names the instalment ("Abschlag",
+    "zahle ich", "Rate") gives the current instalment: an amount in euros, or a bare number
+    when the clause does not speak of a change ("Abschlag bisher 165", but "um 50 gestiegen"
+    is no instalment).
+
+    Returns:
+        slot → value, and the figures used (as written).
     """
     values: dict[str, float] = {}
+    used: set[str] = set()
     for clause in _CLAUSE.split(text):
         folded = fold(clause)
         quantities = find_quantities(clause)
@@ -187,13 +203,46 @@ def _named_amounts(text: str) -> dict[str, float]:
             )
             if base is not None:
                 values["base_price_eur"] = base
-        elif "abschlag" in folded and "current_instalment_eur" not in values:
+                used.update(q.raw for q in quantities if q.kind.startswith("eur"))
+        elif _INSTALMENT_WORDS.search(folded) and "current_instalment_eur" not in values:
             amounts = [q for q in quantities if q.kind in ("eur_per_month", "eur")]
+            if not amounts and not _CHANGE_WORDS.search(folded):
+                amounts = [q for q in quantities if q.kind == "number"]
             # "von 100 € auf 250 € erhöht": the amount it went up to is today's.
             raised = len(amounts) > 1 and re.search(r"\bauf\b", folded)
             if amounts:
-                values["current_instalment_eur"] = float(amounts[-1 if raised else 0].value)
-    return values
+                amount = amounts[-1 if raised else 0]
+                values["current_instalment_eur"] = float(amount.value)
+                used.add(amount.raw)
+    return values, used
+
+
+ENERGY_NAMES = {"strom": "Strom", "gas": "Gas", "waerme": "Fernwärme"}
+# A topic's energy facet → the form's energy: heat pumps and night storage heaters run on
+# electricity (preisbremse_heizstrom).
+_FORM_ENERGY = {"strom": "strom", "heizstrom": "strom", "gas": "gas", "waerme": "waerme"}
+
+
+def energy_of_topic(energies: Sequence[str]) -> str | None:
+    """The form's energy when the conversation's topic is about exactly one, else None.
+
+    "Und was heißt das für meinen Abschlag?" after the gas brake is about gas.
+    """
+    found = {_FORM_ENERGY[e] for e in energies if e in _FORM_ENERGY}
+    return found.pop() if len(found) == 1 else None
+
+
+# Up to this many words, a message at the consumption question that names an energy and
+# asks nothing corrects the energy taken from the conversation ("nein, Strom").
+ENERGY_CORRECTION_MAX_WORDS = 4
+
+
+def corrects_energy(text: str) -> str | None:
+    """The energy of a short correction ("nein, Strom", "Fernwärme bitte"), or None."""
+    mentions = read(text)
+    if mentions.words > ENERGY_CORRECTION_MAX_WORDS or mentions.figure or "?" in text:
+        return None
+    return find_energy(text)
 
 
 def household_limit(kb: KnowledgeBase, energy: str | None) -> Decimal:

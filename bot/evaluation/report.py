@@ -66,6 +66,7 @@ SETS = (
     ("tests/nlu/blind.tsv", "blind"),
     ("tests/nlu/blind_multilingual.tsv", "blind"),
     ("tests/nlu/dev_realistic.tsv", "development"),
+    ("tests/nlu/dev_realistic2.tsv", "development"),
     ("tests/nlu/dev_multilingual.tsv", "development"),
     ("tests/nlu/heldout.tsv", "development (reused)"),
 )
@@ -73,6 +74,7 @@ DIALOGUE_SETS = (
     ("tests/dialogues/blind.yml", "blind"),
     ("tests/dialogues/dev.yml", "development"),
     ("tests/dialogues/dev2.yml", "development"),
+    ("tests/dialogues/dev3.yml", "development"),
 )
 LONG_WORDS = 40
 DIALOGUE_TARGET = 0.90

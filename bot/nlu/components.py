@@ -251,6 +251,7 @@ class ConversationContext(GraphComponent):
         topics: list[str] | None = None,
         foreign: list[str] | None = None,
         covered: dict[str, list[str]] | None = None,
+        known: list[str] | None = None,
     ) -> None:
         self._model_storage = model_storage
         self._resource = resource
@@ -258,6 +259,7 @@ class ConversationContext(GraphComponent):
         self.topics = frozenset(topics or ())
         self.foreign = frozenset(foreign or ())
         self.covered = covered or {}
+        self.vocabulary = dialogue_context.Vocabulary(known) if known else None
 
     @classmethod
     def create(
@@ -292,6 +294,7 @@ class ConversationContext(GraphComponent):
             data.get("topics"),
             data.get("foreign"),
             data.get("covered"),
+            data.get("known"),
         )
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -302,6 +305,11 @@ class ConversationContext(GraphComponent):
             (str(example.get("intent") or ""), str(example.get(TEXT) or ""))
             for example in training_data.intent_examples
         )
+        known = dialogue_context.known_words(
+            (str(example.get("intent") or ""), str(example.get(TEXT) or ""))
+            for example in training_data.intent_examples
+        )
+        self.vocabulary = dialogue_context.Vocabulary(known)
         for example in training_data.intent_examples:
             intent = str(example.get("intent") or "")
             if not is_faq_intent(intent):
@@ -328,6 +336,7 @@ class ConversationContext(GraphComponent):
                         "topics": sorted(topics),
                         "foreign": sorted(self.foreign),
                         "covered": self.covered,
+                        "known": sorted(known),
                     },
                     ensure_ascii=False,
                 ),
@@ -342,14 +351,62 @@ class ConversationContext(GraphComponent):
     def process(
         self, messages: list[Message], tracker: DialogueStateTracker | None = None
     ) -> list[Message]:
-        """Resolve follow-ups against the tracker's current topic."""
-        if tracker is None or not self.table:
+        """Resolve follow-ups against the current topic, and parts against earlier parts."""
+        if not self.table:
+            return messages
+        for message in messages:
+            self._resolve_parts(message)
+        if tracker is None:
             return messages
         current = tracker.get_slot(CURRENT_TOPIC_SLOT)
         in_form = tracker.active_loop_name is not None
         for message in messages:
             self._process_one(message, current, in_form)
         return messages
+
+    def _resolve_parts(self, message: Message) -> None:
+        """Read a part of a message that leans on an earlier part against that part's topic.
+
+        "Muss ich die Gaspreisbremse beantragen und bis wann gilt sie?": the second part alone
+        is "bis wann gilt sie?", the same follow-up as in the next turn. A part resolved so
+        counts as sure as the part it leans on (development set dev3: the second question was
+        neither answered nor offered).
+        """
+        parts = message.get(SEGMENTS_KEY) or []
+        before: tuple[str, float] | None = None
+        changed = False
+        for part in parts:
+            ranking = [
+                (label_of(str(r.get("name"))), float(r.get("confidence") or 0.0))
+                for r in part.get("intent_ranking") or []
+                if r.get("name")
+            ]
+            if not ranking:
+                continue
+            top, confidence = ranking[0]
+            if before is not None and top != before[0]:
+                result = dialogue_context.interpret(
+                    str(part.get("text") or ""),
+                    ranking,
+                    before[0],
+                    self.table,
+                    topics=self.topics,
+                    foreign=self.foreign,
+                    covered=self.covered,
+                    vocabulary=self.vocabulary,
+                )
+                if result and result.kind == "followup" and result.topics[0] != before[0]:
+                    top, confidence = result.topics[0], before[1]
+                    part["intent_ranking"] = [
+                        {"name": FAQ_INTENT_PREFIX + top, "confidence": confidence},
+                        *part["intent_ranking"],
+                    ]
+                    part[CONTEXT_KEY] = {"kind": "followup", "current": before[0]}
+                    changed = True
+            if top in self.topics and confidence >= PART_CONTEXT_MIN:
+                before = (top, confidence)
+        if changed:
+            message.set(SEGMENTS_KEY, parts, add_to_output=True)
 
     def _process_one(self, message: Message, current: str | None, in_form: bool) -> None:
         text = message.get(TEXT) or ""
@@ -399,6 +456,7 @@ class ConversationContext(GraphComponent):
             mentions=mentions,
             foreign=self.foreign,
             covered=self.covered,
+            vocabulary=self.vocabulary,
         )
         if result is None:
             return
@@ -474,6 +532,11 @@ class ConversationContext(GraphComponent):
             {"kind": kind, "topics": [topic], "current": current, "score": score},
             add_to_output=True,
         )
+
+
+# A part of a message is the context of the parts after it when its topic is this sure (the
+# decision offers parts from ``bot.dialogue.decision.ALSO_MIN_CONFIDENCE`` = 0.5 on).
+PART_CONTEXT_MIN = 0.5
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -33,6 +33,8 @@ _SENTENCE_END = re.compile(
 )
 _CLAUSE = re.compile(
     r",?\s+(?=(?:und|außerdem|ausserdem|zudem|sowie|plus|oder)\s+"
+    # "… und bis wann gilt sie?", "… und ab wann?"
+    r"(?:(?:bis|ab|seit)\s+)?"
     r"(?:was|wie|wann|wo|warum|wieso|weshalb|wer|welche[rsmn]?|muss|kann|gilt|galt|gibt|gab|"
     r"bekomme|bekam|ist|sind|war|wird|wurde|habe|hab|soll|darf|noch|"
     # yes/no questions open with the verb: "… und werden meine Daten gespeichert?"

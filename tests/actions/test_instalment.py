@@ -11,6 +11,7 @@ import responses
 from fastapi.testclient import TestClient
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.dependencies import set_tariff_client
 from actions.instalment import (
@@ -79,6 +80,52 @@ async def test_first_message_fills_what_it_can(dispatcher, domain, fake_http):
         "working_price_ct": 48.5,
     }
     assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("topic", "energy", "name"),
+    [("gaspreisbremse", "gas", "Gas"), ("preisbremse_heizstrom", "strom", "Strom")],
+)
+async def test_the_form_calculates_for_the_energy_of_the_last_answer(
+    dispatcher, domain, fake_http, topic, energy, name
+):
+    tracker = form_tracker(
+        "was heißt das für meinen Abschlag?",
+        None,
+        {"last_faq_id": topic},
+        intent="instalment_calculation",
+    )
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {"energy": energy}
+    assert dispatcher.messages[0]["response"] == "utter_energy_from_conversation"
+    assert dispatcher.messages[0]["energy_name"] == name
+
+
+async def test_a_general_topic_or_a_named_energy_gives_no_energy_from_the_conversation(
+    dispatcher, domain, fake_http
+):
+    general = form_tracker(
+        "rechnen Sie das aus", None, {"last_faq_id": "preisbremse_antrag"}, "instalment_calculation"
+    )
+    assert slot_events(await ValidateInstalmentForm().run(dispatcher, general, domain)) == {}
+    named = form_tracker(
+        "und für meinen Stromabschlag?",
+        None,
+        {"last_faq_id": "gaspreisbremse"},
+        "instalment_calculation",
+    )
+    events = await ValidateInstalmentForm().run(dispatcher, named, domain)
+    assert slot_events(events) == {"energy": "strom"}
+    assert dispatcher.messages == []
+
+
+async def test_the_customer_corrects_the_energy_at_the_next_question(dispatcher, domain, fake_http):
+    tracker = form_tracker("nein, Fernwärme", "consumption_kwh", {"energy": "gas"})
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)["energy"] == "waerme"
+    question = form_tracker("gilt das auch für Strom?", "consumption_kwh", {"energy": "gas"})
+    events = await ValidateInstalmentForm().run(CollectingDispatcher(), question, domain)
+    assert "energy" not in slot_events(events)
 
 
 async def test_implausible_consumption_is_reasked_with_the_reason(dispatcher, domain, fake_http):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue.context import (
+    Vocabulary,
     covered_aspects,
     foreign_words,
     interpret,
+    known_words,
     resolve,
     says_unclear,
     siblings,
@@ -112,6 +114,10 @@ def test_long_messages_are_not_follow_up_shaped():
         ("preisbremse_mieter", "und bei der Soforthilfe?", "soforthilfe_mieter"),
         ("mwst_senkung", "und in der Jahresabrechnung?", "mwst_abrechnung"),
         ("mwst_senkung", "bis wann galt das?", "mwst_ende"),
+        ("soforthilfe_dezemberabschlag", "und wo sehe ich das in der Abrechnung?",
+         "soforthilfe_dezemberabschlag"),
+        ("preisbremse_heizstrom", "ab wann?", "preisbremse_heizstrom"),
+        ("gaspreisbremse", "ab wann?", "preisbremse_zeitraum"),
     ],
 )
 def test_follow_up_resolves_to_the_sibling(table, topics, current, text, expected):
@@ -186,6 +192,46 @@ def test_a_question_starting_with_bis_wann_is_a_question(table, topics):
                        topics=topics)  # fmt: skip
     assert result is not None
     assert result.topics == ("preiserhoehung_kuendigung",)
+
+
+def test_the_vocabulary_knows_its_words_and_their_typos():
+    examples = [
+        ("faq_preisbremse_mieter", "Was gilt für Mieter?"),
+        ("faq_heizkostenzuschuss", "Zuschuss mit BAföG"),
+        ("out_of_scope", "Wie spielt der FC Bayern?"),
+    ]
+    vocabulary = Vocabulary(known_words(examples))
+    assert vocabulary.knows("mieter") and vocabulary.knows("bafoeg")
+    assert all(vocabulary.knows(typo) for typo in ("mietr", "mietern", "meiter"))
+    assert not vocabulary.knows("bayern")  # only an out-of-scope example uses it
+    assert vocabulary.unknown(["und", "bayern", "2023", "zuschuss"]) == ["bayern"]
+
+
+@pytest.mark.parametrize(
+    ("text", "current"),
+    [
+        ("hod da FC Bayern gestern gwunna?", "preisbremse_zeitraum"),
+        ("und was kostet Benzin gerade?", "gaspreisbremse"),
+        ("und wie wird das Laden vom E-Auto abgerechnet?", "preisbremse_heizstrom"),
+    ],
+)
+def test_a_sure_out_of_scope_reading_with_an_unknown_word_stands(table, topics, text, current):
+    vocabulary = Vocabulary(["und", "was", "kostet", "gerade", "wie", "wird", "das", "vom",
+                             "abgerechnet", "gestern", "da"])  # fmt: skip
+    ranking = [("out_of_scope", 0.97), ("deny", 0.01)]
+    assert interpret(text, ranking, current, table, topics=topics, vocabulary=vocabulary) is None
+    # Unsure, or without the vocabulary, the context still reads it (the rule is this narrow).
+    unsure = [("out_of_scope", 0.6), ("deny", 0.01)]
+    assert interpret(text, unsure, current, table, topics=topics, vocabulary=vocabulary)
+    assert interpret(text, ranking, current, table, topics=topics)
+
+
+def test_a_follow_up_with_only_known_words_is_still_read_in_context(table, topics):
+    vocabulary = Vocabulary(["wie", "lange", "und", "mein", "sohn", "mit", "bafoeg"])
+    ranking = [("out_of_scope", 0.97)]
+    result = interpret("wie lange?", ranking, "datenschutz_chat", table, topics=topics,
+                       vocabulary=vocabulary)  # fmt: skip
+    assert result is not None and result.topics == ("datenschutz_chat",)
 
 
 def test_foreign_words_are_those_only_out_of_scope_examples_use():
@@ -348,3 +394,8 @@ def test_saying_the_answer_was_not_understood(text):
 )
 def test_a_question_or_story_is_not_taken_for_not_understanding(text):
     assert not says_unclear(text)
+
+
+def test_charging_a_car_is_no_business_but_a_shop_owner_is():
+    assert "audience" not in read("was kostet das Laden vom E-Auto?").facets
+    assert read("und als Ladenbesitzer?").facets["audience"] == {"gewerbe"}

@@ -76,7 +76,30 @@ def test_figures_as_people_type_them(text, requested, expected):
             "current_instalment_eur",
             {"current_instalment_eur": 250.0},
         ),
-        # a bare number beside "Abschlag" is no amount unless the instalment was asked for
+        # the instalment named by its clause, with or without the euro sign
+        (
+            "Grundpreis 210 Euro, Abschlag bisher 165",
+            "base_price_eur",
+            {"base_price_eur": 210.0, "current_instalment_eur": 165.0},
+        ),
+        (
+            "Grundpreis 12 Euro im Monat also 144 im Jahr, Abschlag zahl ich 270",
+            "base_price_eur",
+            {"base_price_eur": 144.0, "current_instalment_eur": 270.0},
+        ),
+        (
+            "Gas, 15000 kWh, 22 ct, 120 € Grundpreis im Jahr, derzeit zahle ich 100 € im Monat.",
+            None,
+            {
+                "energy": "gas",
+                "consumption_kwh": 15000.0,
+                "working_price_ct": 22.0,
+                "base_price_eur": 120.0,
+                "current_instalment_eur": 100.0,
+            },
+        ),
+        ("monatliche Rate 90 Euro", "consumption_kwh", {"current_instalment_eur": 90.0}),
+        # a bare number beside "Abschlag" that speaks of a change is no amount
         (
             "mein Abschlag ist um 50 gestiegen, 3000 kWh",
             "consumption_kwh",
@@ -86,6 +109,13 @@ def test_figures_as_people_type_them(text, requested, expected):
 )
 def test_every_named_amount_of_a_list_of_figures_is_read(text, requested, expected):
     assert extract(text, requested) == expected
+
+
+def test_a_percentage_or_a_change_beside_the_instalment_is_no_amount():
+    assert extract("Abschlag 20 % höher, 3000 kWh", "consumption_kwh") == {
+        "consumption_kwh": 3000.0
+    }
+    assert extract("ich zahle 50 mehr als letztes Jahr", None) == {}
 
 
 def test_correction_with_a_unit_while_another_slot_is_asked():

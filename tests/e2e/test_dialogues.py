@@ -123,6 +123,30 @@ def test_web_conversation_with_follow_ups_and_two_questions(web_url):
     assert f"/faq_{other}" in offered
 
 
+def test_the_calculation_leans_on_the_conversation_and_reads_named_figures(web_url):
+    """The form calculates for the energy just talked about and says so; a list of figures
+    fills every amount it names ("Abschlag bisher 100" without a euro sign)."""
+    cid = start(web_url)
+    say(web_url, cid, "Wie hat die Gaspreisbremse funktioniert?")
+    start_form = say(web_url, cid, "Was heißt das konkret für meinen Abschlag? Rechnen Sie mal.")
+    texts = [m["text"] for m in start_form["messages"]]
+    assert texts[0].startswith("Ich rechne für Gas"), texts
+    assert "Jahresverbrauch" in texts[-1]
+    say(web_url, cid, "15000 kWh und 22 ct")
+    result = say(web_url, cid, "Grundpreis 120 Euro im Jahr, Abschlag bisher 100")
+    text = "\n".join(m["text"] for m in result["messages"])
+    assert "Rechenweg" in text and "100 €" in text, text
+
+
+def test_a_second_question_leaning_on_the_first_is_offered(web_url):
+    cid = start(web_url)
+    body = say(web_url, cid, "Muss ich die Gaspreisbremse beantragen und bis wann galt sie?")
+    answers = [m["faq_id"] for m in body["messages"] if m.get("faq_id")]
+    offered = [b["payload"] for m in body["messages"] for b in m.get("buttons") or []]
+    assert answers == ["preisbremse_antrag"], body
+    assert "/faq_preisbremse_zeitraum" in offered, body
+
+
 def test_a_question_in_english_gets_a_german_answer_with_a_line_in_english(web_url):
     """Issue 16, item 5: the multilingual dense side reads it, the answer says it is German."""
     cid = start(web_url)

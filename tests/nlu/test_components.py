@@ -171,3 +171,56 @@ def test_segments_and_intents_as_before(pipeline):
             ] == expected_segments
         assert message.get("intent")["confidence"] == float(expected.max())
     assert several >= 3
+
+
+def _part(text, *ranking):
+    return {"text": text, "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
+
+
+@pytest.fixture(scope="module")
+def context_component(kb):
+    from bot.nlu.components import ConversationContext
+
+    table = {
+        t.id: {"measure": [t.measure], **{k: list(v) for k, v in t.facets}}
+        for t in kb.topics.values()
+        if t.facets
+    }
+    return ConversationContext(None, None, table, sorted(kb.topics))  # type: ignore[arg-type]
+
+
+def test_a_later_part_leans_on_the_topic_of_an_earlier_one(context_component):
+    text = "Zwei Fragen: muss ich die Gaspreisbremse beantragen und bis wann gilt sie?"
+    message = Message(data={TEXT: text})
+    message.set(
+        SEGMENTS_KEY,
+        [
+            _part("Zwei Fragen: muss ich die Gaspreisbremse beantragen",
+                  ("faq_preisbremse_antrag", 0.9)),
+            _part("und bis wann gilt sie?", ("goodbye", 0.31), ("faq_preisbremse_zeitraum", 0.29)),
+        ],
+    )  # fmt: skip
+    context_component.process([message])  # no tracker: the parts need none
+    parts = message.get(SEGMENTS_KEY)
+    assert parts[1]["intent_ranking"][0] == {"name": "faq_preisbremse_zeitraum", "confidence": 0.9}
+    assert parts[1]["context"] == {"kind": "followup", "current": "preisbremse_antrag"}
+
+
+def test_parts_that_stand_alone_or_lean_on_an_unsure_part_stay(context_component):
+    message = Message(data={TEXT: "x"})
+    parts = [
+        _part("Wie war das mit der Mehrwertsteuer", ("faq_mwst_senkung", 0.9)),
+        _part("und wann endete die Gaspreisbremse?", ("faq_preisbremse_zeitraum", 0.85)),
+        _part("Ich bin unsicher bei allem", ("out_of_scope", 0.4)),
+    ]
+    message.set(SEGMENTS_KEY, [dict(p) for p in parts])
+    context_component.process([message])
+    assert message.get(SEGMENTS_KEY) == parts
+    unsure = Message(data={TEXT: "y"})
+    unsure.set(
+        SEGMENTS_KEY,
+        [_part("hmm Gaspreisbremse", ("faq_gaspreisbremse", 0.3)),
+         _part("und bis wann gilt sie?", ("goodbye", 0.31))],
+    )  # fmt: skip
+    context_component.process([unsure])
+    assert unsure.get(SEGMENTS_KEY)[1]["intent_ranking"][0]["name"] == "goodbye"

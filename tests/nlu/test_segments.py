@@ -19,6 +19,10 @@ from bot.nlu.segments import MAX_SEGMENTS, split, texts
             ["Was ist die Soforthilfe", "und wie wurde sie berechnet?"],
         ),
         (
+            "muss ich die Gaspreisbremse beantragen und bis wann gilt sie?",
+            ["muss ich die Gaspreisbremse beantragen", "und bis wann gilt sie?"],
+        ),
+        (
             "Wann habt ihr geöffnet und werden meine Chatdaten gespeichert?",
             ["Wann habt ihr geöffnet", "und werden meine Chatdaten gespeichert?"],
         ),
