@@ -344,10 +344,12 @@ def interpret(
 
 # A short follow-up-shaped question the classifier is this sure is out of scope, with a noun
 # no in-scope example uses (nor one a typo away), asks about something the assistant has no
-# topic for: "und was ist mit Bürgergeld?", "hod da FC Bayern gwunna?" (development set dev3:
-# both were read as a question about the current topic).
+# topic for: "… an euren Ladesäulen?", "und was kostet Benzin?" (development set dev3: such
+# turns were read as a question about the current topic).
 SURE_OUT_OF_SCOPE = 0.9
 UNKNOWN_MIN_LENGTH = 5
+# Longer "words" are compared as they are ("Rückforderungsvorbehaltsregelung" has 32 letters).
+LONGEST_WORD = 40
 
 
 class Vocabulary:
@@ -373,6 +375,8 @@ class Vocabulary:
         """Whether ``word`` (folded) or a word one typo away is in-scope vocabulary."""
         if word in self.words:
             return True
+        if len(word) > LONGEST_WORD:
+            return False  # no typo of any word; and its deletions would cost quadratic time
         deleted = self._deleted(word)
         return word in self._deletes or bool(deleted & self.words) or bool(deleted & self._deletes)
 

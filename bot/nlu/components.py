@@ -301,14 +301,12 @@ class ConversationContext(GraphComponent):
         """Collect the facets from the intents' metadata and the out-of-scope words; persist."""
         table: dict[str, dict[str, list[str]]] = {}
         topics: set[str] = set()
-        self.foreign = dialogue_context.foreign_words(
+        examples = [
             (str(example.get("intent") or ""), str(example.get(TEXT) or ""))
             for example in training_data.intent_examples
-        )
-        known = dialogue_context.known_words(
-            (str(example.get("intent") or ""), str(example.get(TEXT) or ""))
-            for example in training_data.intent_examples
-        )
+        ]
+        self.foreign = dialogue_context.foreign_words(examples)
+        known = dialogue_context.known_words(examples)
         self.vocabulary = dialogue_context.Vocabulary(known)
         for example in training_data.intent_examples:
             intent = str(example.get("intent") or "")

@@ -205,6 +205,7 @@ def test_the_vocabulary_knows_its_words_and_their_typos():
     assert all(vocabulary.knows(typo) for typo in ("mietr", "mietern", "meiter"))
     assert not vocabulary.knows("bayern")  # only an out-of-scope example uses it
     assert vocabulary.unknown(["und", "bayern", "2023", "zuschuss"]) == ["bayern"]
+    assert not vocabulary.knows("mieter" * 2000)  # a 12,000-letter "word" is simply unknown
 
 
 @pytest.mark.parametrize(
