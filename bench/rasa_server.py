@@ -315,7 +315,9 @@ run to run, the ratio less than the absolute values). The whole run took {took_m
 
 - **ours**: `models/assistant.tar.gz` ({model.stat().st_size / 2**20:.1f} MiB), real action
   server and calculator, `POST /webhooks/rest_meta/webhook` with `RASA_TOKEN` required (each
-  answer rendered by the action server, which requires its own token). Texts: the held-out
+  answer rendered by the action server, which requires its own token), the demo's
+  `endpoints.yml` (conversations in memory as event objects, `channels/tracker_store.py`;
+  Rasa's in-memory store re-encodes them as JSON every turn). Texts: the held-out
   set's questions (`tests/nlu/heldout.tsv`: FAQ, out-of-scope, clarification cases).
 - **stock**: the `rasa init` bot (moodbot, Rasa's default pipeline and policies), created and
   trained by this run in a temporary directory, `rasa run --enable-api`, the stock `rest`
