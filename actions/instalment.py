@@ -59,6 +59,16 @@ def _energy_of_current_topic(tracker: Tracker) -> str | None:
     return form.energy_of_topic(topic.facet("energy")) if topic is not None else None
 
 
+def _off_topic(tracker: Tracker) -> bool:
+    """The latest message is a question outside the assistant's scope (no figure read)."""
+    intent = tracker.latest_message.get("intent") or {}
+    return form.asks_off_topic(
+        tracker.latest_message.get("text") or "",
+        intent.get("name"),
+        float(intent.get("confidence") or 0.0),
+    )
+
+
 def _reask(dispatcher: CollectingDispatcher, problem: form.Problem | None) -> bool:
     if problem is None:
         return False
@@ -81,6 +91,10 @@ class ValidateInstalmentForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         filled = any(e.get("event") == "slot" and e.get("name") in FORM_SLOTS for e in events)
+        if requested and not filled and _off_topic(tracker):
+            # No slot set: Rasa rejects the form's turn, the out-of-scope rule of the form
+            # answers, then the form asks for the same slot again.
+            return events
         if requested and not filled and intent == "dont_know":
             # "weiß ich nicht" at a slot: an optional figure is skipped, a required one is
             # explained (where to find it) and asked again.

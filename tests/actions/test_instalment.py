@@ -48,11 +48,11 @@ def fake_http(service):
         set_tariff_client(None)
 
 
-def form_tracker(text, requested, slots=None, intent="nlu_fallback"):
+def form_tracker(text, requested, slots=None, intent="nlu_fallback", confidence=0.4):
     return Tracker(
         sender_id="t",
         slots={"requested_slot": requested, **(slots or {})},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.4}},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence}},
         events=[],
         paused=False,
         followup_action=None,
@@ -154,6 +154,42 @@ async def test_faq_question_during_the_form_is_left_to_the_rules(dispatcher, dom
     events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
     assert slot_events(events) == {}  # nothing filled: Rasa rejects the form, a rule answers
     assert dispatcher.messages == []
+
+
+async def test_an_off_topic_question_during_the_form_is_left_to_the_rules(
+    dispatcher, domain, fake_http
+):
+    tracker = form_tracker(
+        "Wer hat eigentlich gestern das Fußballspiel gewonnen?", "base_price_eur",
+        {"energy": "gas"}, intent="out_of_scope", confidence=0.999,
+    )  # fmt: skip
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    # Nothing filled, no "no number found": Rasa rejects the form's turn, the form's
+    # out-of-scope rule answers, the form asks for the standing charge again.
+    assert slot_events(events) == {}
+    assert SlotSet("base_price_eur", None) not in events
+    assert dispatcher.messages == []
+
+
+async def test_a_less_sure_out_of_scope_or_a_figure_stays_with_the_form(
+    dispatcher, domain, fake_http
+):
+    # A remark about the form the classifier is less sure of: the hint and the question again.
+    tracker = form_tracker(
+        "warum fragen sie das alles?", "base_price_eur", {"energy": "gas"},
+        intent="out_of_scope", confidence=0.94,
+    )  # fmt: skip
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_invalid_number"
+    assert SlotSet("base_price_eur", None) in events
+    # A sure out_of_scope that holds the figure asked for answers the form.
+    dispatcher.messages.clear()
+    tracker = form_tracker(
+        "was weiß ich, 12 Euro im Monat?", "base_price_eur", {"energy": "gas"},
+        intent="out_of_scope", confidence=0.99,
+    )  # fmt: skip
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert "base_price_eur" in slot_events(events)
 
 
 async def test_topic_question_naming_a_slot_value_is_not_the_slot_answer(

@@ -7,6 +7,7 @@ import pytest
 from bot.dialogue.instalment import (
     SKIPPED,
     asks_a_topic,
+    asks_off_topic,
     check_base_price,
     check_consumption,
     check_instalment,
@@ -194,3 +195,21 @@ def test_request_fields_drop_skipped_values():
 )
 def test_a_topic_question_mid_form_is_told_from_an_answer(text, intent, expected):
     assert asks_a_topic(text, intent) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence", "expected"),
+    [
+        ("Wer hat eigentlich gestern das Fußballspiel gewonnen?", "out_of_scope", 0.999, True),
+        ("wie wird eigentlich das Wetter am Wochenende", "out_of_scope", 0.995, True),
+        ("warum fragen sie das alles?", "out_of_scope", 0.94, False),  # not sure enough
+        ("wer hat 2022 die meisterschaft gewonnen?", "out_of_scope", 0.99, False),  # a figure
+        ("wetter?", "out_of_scope", 0.99, False),  # too short to be a question of its own
+        ("Wer hat gestern das Spiel gewonnen?", "nlu_fallback", 0.99, False),
+        ("ok das weiß ich nicht so genau", "out_of_scope", 0.99, False),  # no question
+    ],
+)
+def test_an_off_topic_question_mid_form_is_told_from_an_answer(
+    text, intent, confidence, expected
+):
+    assert asks_off_topic(text, intent, confidence) is expected

@@ -62,6 +62,19 @@ def test_faq_question_during_the_form_is_answered_and_the_form_continues(rasa_ur
     assert "Jahresverbrauch" in replies[-1]["text"]
 
 
+def test_an_off_topic_question_during_the_form_gets_its_reply_and_the_form_continues(rasa_url):
+    sender = uuid.uuid4().hex
+    send(rasa_url, "Abschlag berechnen", sender)
+    send(rasa_url, "Strom", sender)
+    replies = send(rasa_url, "Wer hat eigentlich gestern das Fußballspiel gewonnen?", sender)
+    texts = [r.get("text") or "" for r in replies]
+    assert replies[0]["metadata"].get("decision") == "fallback", texts
+    assert not any("keine Zahl" in t for t in texts)  # not read as a missing figure
+    assert "Jahresverbrauch" in texts[-1]  # the form asks for the consumption again
+    [next_question] = send(rasa_url, "3000 kWh", sender)
+    assert "Arbeitspreis" in next_question["text"]
+
+
 def test_the_customer_can_stop_the_form(rasa_url):
     sender = uuid.uuid4().hex
     send(rasa_url, "Abschlag berechnen", sender)
