@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.dependencies import knowledge_store
 from actions.faq import utter_answer
 from bot.dialogue.affirm import last_offer
-from bot.dialogue.decision import FAQ_INTENT_PREFIX
+from bot.dialogue.decision import FAQ_INTENT_PREFIX, OFFERED_TOPIC_SLOT
 
 # Offers a "ja" takes by running the action the button's intent would have run.
 FOLLOW_UPS = {
@@ -50,6 +50,10 @@ class ActionAffirm(Action):
         if payload.startswith("/" + FAQ_INTENT_PREFIX) and topic in kb.topics:
             answer = knowledge_store().answer(topic)
             utter_answer(dispatcher, answer, domain)
-            return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
+            return [
+                SlotSet("failed_attempts", 0.0),
+                SlotSet("last_faq_id", answer.faq_id),
+                SlotSet(OFFERED_TOPIC_SLOT, None),
+            ]
         dispatcher.utter_message(response="utter_affirm")
         return []

@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.dependencies import knowledge_store, response_text
 from bot.dialogue.decision import (
+    OFFERED_TOPIC_SLOT,
     OUT_OF_SCOPE,
     UPSET,
     Decision,
@@ -110,7 +111,11 @@ class ActionAnswerQuestion(Action):
                     response="utter_offer_person_too",
                     buttons=[person_button(domain)],
                 )
-            return [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", answer.faq_id)]
+            return [
+                SlotSet("failed_attempts", 0.0),
+                SlotSet("last_faq_id", answer.faq_id),
+                SlotSet(OFFERED_TOPIC_SLOT, None),
+            ]
         if decision.kind == "unclear":
             self._offer_other_ways(dispatcher, decision.label, domain, kb.topics)
             return []
@@ -119,7 +124,8 @@ class ActionAnswerQuestion(Action):
                 response="utter_clarify_followup" if decision.followup else "utter_clarify",
                 buttons=self._options(decision, domain, kb.topics),
             )
-            return []
+            offered = next((label for label in decision.labels if label in kb.topics), None)
+            return [SlotSet(OFFERED_TOPIC_SLOT, offered)]
         failures = float(tracker.get_slot("failed_attempts") or 0) + 1
         response = (
             "utter_fallback_offer_person"
@@ -129,7 +135,7 @@ class ActionAnswerQuestion(Action):
         # The metadata travels with the message like ``faq_id``; the web app files the turn in
         # the editors' inbox.
         dispatcher.utter_message(response=response, decision="fallback")
-        return [SlotSet("failed_attempts", failures)]
+        return [SlotSet("failed_attempts", failures), SlotSet(OFFERED_TOPIC_SLOT, None)]
 
     @staticmethod
     def _offer_other_ways(

@@ -27,6 +27,9 @@ OUT_OF_SCOPE = "out_of_scope"
 UPSET = "upset"
 # The conversation's current topic: the last FAQ answer given (domain slot).
 CURRENT_TOPIC_SLOT = "last_faq_id"
+# The first topic of the last question back, until the next answer (domain slot): a typed
+# follow-up to "Meinten Sie …?" ("und für Firmen?") leans on it, not on an older answer.
+OFFERED_TOPIC_SLOT = "offered_topic"
 # Parse-data keys added by our NLU components (bot/nlu/components.py): how a follow-up was
 # read against the current topic, and the scores of each question of a message with several.
 CONTEXT_KEY = "context"

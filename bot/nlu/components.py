@@ -41,6 +41,7 @@ from bot.dialogue.decision import (
     FALLBACK_INTENT,
     FAQ_INTENT_PREFIX,
     HANDOFF,
+    OFFERED_TOPIC_SLOT,
     SEGMENTS_KEY,
     UPSET,
     is_faq_intent,
@@ -357,9 +358,16 @@ class ConversationContext(GraphComponent):
         if tracker is None:
             return messages
         current = tracker.get_slot(CURRENT_TOPIC_SLOT)
+        # After a question back ("Meinten Sie …?") with no answer since, a typed follow-up
+        # ("und für Firmen?") leans on the first topic offered, not on an older answer
+        # (development set dev3.yml: it fell back for want of a current topic).
+        offered = tracker.get_slot(OFFERED_TOPIC_SLOT)
+        asked_back = offered in self.topics
+        if asked_back:
+            current = offered
         in_form = tracker.active_loop_name is not None
         for message in messages:
-            self._process_one(message, current, in_form)
+            self._process_one(message, current, in_form, asked_back)
         return messages
 
     def _resolve_parts(self, message: Message) -> None:
@@ -406,7 +414,9 @@ class ConversationContext(GraphComponent):
         if changed:
             message.set(SEGMENTS_KEY, parts, add_to_output=True)
 
-    def _process_one(self, message: Message, current: str | None, in_form: bool) -> None:
+    def _process_one(
+        self, message: Message, current: str | None, in_form: bool, asked_back: bool = False
+    ) -> None:
         text = message.get(TEXT) or ""
         if not text or text.startswith("/"):
             return  # a button payload names its intent itself
@@ -432,6 +442,7 @@ class ConversationContext(GraphComponent):
         top = ranking[0][0] if ranking else ""
         if (
             not in_form
+            and not asked_back  # "versteh ich nicht" is about an answer, and none was given
             and top not in (HANDOFF, UPSET)  # asks for a person, or is angry: their own replies
             and dialogue_context.says_unclear(text, mentions)
         ):

@@ -13,7 +13,11 @@ from tests.actions.conftest import make_tracker
 async def test_faq_answer_carries_id_and_version(dispatcher, domain, kb):
     tracker = make_tracker("faq_gaspreisbremse", 0.95)
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
-    assert events == [SlotSet("failed_attempts", 0.0), SlotSet("last_faq_id", "gaspreisbremse")]
+    assert events == [
+        SlotSet("failed_attempts", 0.0),
+        SlotSet("last_faq_id", "gaspreisbremse"),
+        SlotSet("offered_topic", None),  # an answer ends what a question back offered
+    ]
     [message] = dispatcher.messages
     assert message["faq_id"] == "gaspreisbremse"
     assert message["content_version"] == kb.topics["gaspreisbremse"].version
@@ -35,7 +39,8 @@ async def test_ambiguous_question_gets_buttons_for_exactly_those_topics(dispatch
         ranking=[("nlu_fallback", 0.5), ("faq_mwst_senkung", 0.46), ("faq_mwst_abrechnung", 0.41)],
     )
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
-    assert events == []
+    # The first topic offered: a typed follow-up ("und für Firmen?") leans on it.
+    assert events == [SlotSet("offered_topic", "mwst_senkung")]
     [message] = dispatcher.messages
     assert message["response"] == "utter_clarify"
     assert message["buttons"] == [
@@ -67,7 +72,7 @@ async def test_fallback_offers_a_person_after_repeated_failure(
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == response
     assert dispatcher.messages[0]["decision"] == "fallback"  # for the editors' inbox
-    assert events == [SlotSet("failed_attempts", failed_after)]
+    assert events == [SlotSet("failed_attempts", failed_after), SlotSet("offered_topic", None)]
 
 
 async def test_answers_and_clarifications_are_not_marked_as_fallback(dispatcher, domain):

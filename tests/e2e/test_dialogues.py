@@ -61,6 +61,26 @@ def test_follow_ups_lean_on_the_last_answer_also_inside_the_form(rasa_url):
     assert not misses, "\n".join(misses)
 
 
+def test_a_typed_follow_up_to_a_question_back_leans_on_the_first_topic_offered(rasa_url):
+    # The first message gets "Meinten Sie …?" with the electricity brake first; the customer
+    # types instead of clicking.
+    turn = dialogues.Turn
+    conversation = dialogues.Conversation(
+        "asked back",
+        (
+            turn(
+                "Hallo, ich hab ne Frage zur Strompreisbremse. Für welche Menge gilt die 40 Cent "
+                "Grenze eigentlich?",
+                "strompreisbremse",
+            ),
+            turn("und für Firmen?", "preisbremse_gewerbe"),
+        ),
+    )
+    first, second = dialogues.run([conversation], dialogues.RasaClient(rasa_url, RASA_TOKEN))
+    assert not first.seen.answered and first.seen.offered[0] == "strompreisbremse"
+    assert second.strict, dialogues.describe(second)
+
+
 def test_eval_dialogues_cli_prints_the_summary_as_last_line(rasa_url, repo_root, tmp_path):
     conversation = tmp_path / "one.yml"
     conversation.write_text(

@@ -224,3 +224,48 @@ def test_parts_that_stand_alone_or_lean_on_an_unsure_part_stay(context_component
     )  # fmt: skip
     context_component.process([unsure])
     assert unsure.get(SEGMENTS_KEY)[1]["intent_ranking"][0]["name"] == "goodbye"
+
+
+def _tracker(**slots):
+    from pathlib import Path
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(Path(__file__).resolve().parents[2] / "domain.yml")
+    events = [SlotSet(name, value) for name, value in slots.items()]
+    return DialogueStateTracker.from_events("t", events, slots=domain.slots)
+
+
+def _classified(text, *ranking):
+    message = Message(data={TEXT: text})
+    message.set("intent", {"name": ranking[0][0], "confidence": ranking[0][1]})
+    message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking])
+    return message
+
+
+def test_a_typed_follow_up_to_a_question_back_leans_on_the_first_topic_offered(
+    context_component
+):
+    # "Meinten Sie die Strompreisbremse, …?" was asked (no answer since), the customer types
+    # instead of clicking. The last answer, long before, was about the VAT cut.
+    tracker = _tracker(last_faq_id="mwst_senkung", offered_topic="strompreisbremse")
+    message = _classified("und für Firmen?", ("out_of_scope", 0.62), ("faq_mwst_senkung", 0.2))
+    context_component.process([message], tracker)
+    assert message.get("intent")["name"] == "faq_preisbremse_gewerbe"
+    assert message.get("context")["current"] == "strompreisbremse"
+
+
+def test_not_understood_after_a_question_back_is_no_complaint_about_an_answer(
+    context_component
+):
+    answered = _classified("versteh ich nicht", ("out_of_scope", 0.5))
+    context_component.process([answered], _tracker(last_faq_id="gaspreisbremse"))
+    assert answered.get("context")["kind"] == "unclear"
+    asked_back = _classified("versteh ich nicht", ("out_of_scope", 0.5))
+    context_component.process(
+        [asked_back],
+        _tracker(last_faq_id="gaspreisbremse", offered_topic="strompreisbremse"),
+    )
+    assert (asked_back.get("context") or {}).get("kind") != "unclear"
