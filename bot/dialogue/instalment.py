@@ -55,6 +55,11 @@ def asks_a_topic(text: str, intent: str | None) -> bool:
     """
     if not intent or not intent.startswith(_FAQ_INTENT_PREFIX):
         return False
+    return _a_question_of_its_own(text)
+
+
+def _a_question_of_its_own(text: str) -> bool:
+    """A question of a few words without a figure: not an answer to the form's question."""
     mentions = read(text)
     return not mentions.figure and mentions.question and mentions.words >= TOPIC_QUESTION_MIN_WORDS
 
@@ -79,8 +84,7 @@ def asks_off_topic(text: str, intent: str | None, confidence: float) -> bool:
     """
     if intent != _OUT_OF_SCOPE or confidence < OFF_TOPIC_MIN_CONFIDENCE:
         return False
-    mentions = read(text)
-    return not mentions.figure and mentions.question and mentions.words >= TOPIC_QUESTION_MIN_WORDS
+    return _a_question_of_its_own(text)
 
 
 @dataclass(frozen=True)
