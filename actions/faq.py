@@ -96,6 +96,16 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response="utter_complaint_acknowledged")
             answer = knowledge_store().answer(decision.label)
             utter_answer(dispatcher, answer, domain)
+            for label in decision.answered_too:
+                if label in kb.topics:
+                    # Two questions in one short message: both answered, in the order asked,
+                    # each with its own faq_id and version (issue 16). The first stays the
+                    # current topic: customers lead with their main concern ("Geht
+                    # Ratenzahlung, und kann ich den Abschlag anpassen?" → "Könnt ihr mir
+                    # deswegen das Gas abstellen?"; development conversations: 2 of 3 such
+                    # follow-ups lean on the first).
+                    dispatcher.utter_message(response="utter_second_question")
+                    utter_answer(dispatcher, knowledge_store().answer(label), domain)
             also = [label for label in decision.also if label in kb.topics]
             if also:
                 dispatcher.utter_message(

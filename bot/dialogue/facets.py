@@ -107,6 +107,12 @@ FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "berechnet",
             "berechnung",
             "berechnen",
+            # How a figure came about, in the past tense (an explanation, not a calculation
+            # request: "rechnen Sie mir das aus" is bot/dialogue/context.py's _CALCULATE).
+            "ausgerechnet",
+            "errechnet",
+            "ermittelt",
+            "zustande",
             "rechnet man",
             "formel",
             "wie viel",
@@ -184,7 +190,19 @@ FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "steuererklaerung",
             "finanzamt",
         ),
-        "sparen": ("sparen", "spare", "weniger verbrauch", "einsparen", "sparsam"),
+        # Compounds too ("lohnt sich Stromsparen noch?"): stems match at a word's start only.
+        "sparen": (
+            "sparen",
+            "spare",
+            "weniger verbrauch",
+            "einsparen",
+            "sparsam",
+            "stromspar",
+            "gasspar",
+            "energiespar",
+            "heizkostenspar",
+            "waermespar",
+        ),
         "grundpreis": ("grundpreis", "grundgebuehr", "grundkosten"),
         "umzug": (
             "umzug",

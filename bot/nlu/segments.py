@@ -100,6 +100,26 @@ _ASKS = re.compile(
 )
 
 
+# A part that is put as a question: it ends with a question mark, or it opens with a question
+# word or a verb ("Wie funktioniert …", "und gilt das auch …"). Stricter than _ASKS, where a
+# "wie" inside a story ("… genau so hoch wie im Brief") counts as asking.
+_OPENS_QUESTION = re.compile(
+    r"^\W*(?:(?:und|aber|au(?:ß|ss)erdem|erstens|zweitens|drittens|also|dann)\W+)*"
+    r"(?:(?:bis|ab|seit|für|fuer|an|von|bei|mit)\s+(?:wann|wem|wen|was|welche[rsmn]?)|"
+    r"wo(?:für|fuer|mit|zu|von|rauf|ran|durch|nach)|inwiefern|"
+    r"ob|was|wie|wieviel|wann|wo|woher|wohin|warum|wieso|weshalb|weswegen|wer|wem|wen|"
+    r"welche[rsmn]?|muss|müssen|muessen|kann|können|koennen|darf|dürfen|duerfen|soll|sollen|"
+    r"gilt|galt|gelten|gibt|gab|bekomme|bekommen|krieg|kriege|kriegen|ist|sind|war|waren|wird|"
+    r"werden|wurde|wurden|brauche|brauchen|zählt|zaehlt|lohnt|stimmt|habe|haben|hat)\b",
+    re.IGNORECASE,
+)
+
+
+def is_put_as_question(part: str) -> bool:
+    """Whether a part is put as a question (see ``_OPENS_QUESTION``), not only mentions one."""
+    return part.rstrip().endswith("?") or bool(_OPENS_QUESTION.search(part))
+
+
 def asks(part: str) -> bool:
     """Whether a part of a message asks something (and is no statement of the story)."""
     return bool(_ASKS.search(part))

@@ -212,6 +212,26 @@ async def test_a_message_that_also_asks_for_a_person_gets_the_answer_and_a_perso
     assert offer["buttons"] == [{"title": "Mit einer Person sprechen", "payload": "/human_handoff"}]
 
 
+async def test_two_questions_in_one_short_message_get_two_answers_in_the_order_asked(
+    dispatcher, domain, kb
+):
+    text = "Wie funktioniert die Strompreisbremse und ist der Grundpreis auch gedeckelt?"
+    tracker = make_tracker("faq_preisbremse_grundpreis", 0.6, text=text)
+    tracker.latest_message["segments"] = [
+        {"text": "Wie funktioniert die Strompreisbremse",
+         "intent_ranking": [{"name": "faq_strompreisbremse", "confidence": 0.85}]},
+        {"text": "ist der Grundpreis auch gedeckelt?",
+         "intent_ranking": [{"name": "faq_preisbremse_grundpreis", "confidence": 0.95}]},
+    ]  # fmt: skip
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    first, lead, second = dispatcher.messages
+    assert (first["faq_id"], second["faq_id"]) == ("strompreisbremse", "preisbremse_grundpreis")
+    assert second["content_version"] == kb.topics["preisbremse_grundpreis"].version
+    assert lead["response"] == "utter_second_question"
+    # A follow-up leans on the first question, the customer's main concern.
+    assert SlotSet("last_faq_id", "strompreisbremse") in events
+
+
 async def test_a_plain_question_gets_no_person_offered(dispatcher, domain):
     ranking = [("faq_preisbremse_zeitraum", 0.9), ("human_handoff", 0.05)]
     tracker = make_tracker("faq_preisbremse_zeitraum", 0.9, ranking=ranking)

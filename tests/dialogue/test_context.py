@@ -50,6 +50,9 @@ def test_fold_spells_umlauts_one_way():
         ("und die 7 % auch nicht?", "measure", "mwst"),
         ("gibt es das heute noch?", "aspect", "zeitraum"),
         ("Wärmepumpe?", "energy", "heizstrom"),
+        ("und lohnt sich Stromsparen dann noch?", "aspect", "sparen"),  # in a compound
+        ("wie wurde das genau ausgerechnet?", "aspect", "berechnung"),
+        ("wie kommt das zustande?", "aspect", "berechnung"),
     ],
 )
 def test_read_finds_the_named_facet(text, facet, value):

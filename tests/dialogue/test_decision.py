@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.dialogue.decision import Decision, decide, intent_of, label_of
+import pytest
+
+from bot.dialogue.decision import (
+    SECOND_ANSWER_MAX_WORDS,
+    Decision,
+    decide,
+    intent_of,
+    label_of,
+)
 
 
 def parse(intent, confidence, ranking=()):
@@ -113,10 +121,66 @@ def test_second_question_is_offered():
     p = with_segments(
         parse("faq_preisbremse_zeitraum", 0.7, [("faq_preisbremse_zeitraum", 0.7)]),
         ("faq_preisbremse_zeitraum", 0.9),
-        ("faq_soforthilfe_steuer", 0.8),
+        ("faq_soforthilfe_steuer", 0.6),
     )
     d = decide(p)
     assert d.label == "preisbremse_zeitraum" and d.also == ("soforthilfe_steuer",)
+    assert d.answered_too == ()
+
+
+def test_two_sure_questions_in_a_short_message_are_both_answered_in_the_order_asked():
+    # "Wie funktioniert die Strompreisbremse und ist der Grundpreis auch gedeckelt?"
+    p = with_segments(
+        parse("faq_preisbremse_grundpreis", 0.6, [("faq_preisbremse_grundpreis", 0.6)]),
+        ("faq_strompreisbremse", 0.85),
+        ("faq_preisbremse_grundpreis", 0.95),
+    )
+    p["text"] = "Wie funktioniert die Strompreisbremse und ist der Grundpreis auch gedeckelt?"
+    d = decide(p)
+    assert (d.kind, d.label, d.answered_too) == (
+        "answer",
+        "strompreisbremse",
+        ("preisbremse_grundpreis",),
+    )
+    assert d.also == ()
+
+
+def test_in_a_long_message_the_second_sure_question_is_offered_not_answered():
+    p = with_segments(
+        parse("faq_preisbremse_grundpreis", 0.6, [("faq_preisbremse_grundpreis", 0.6)]),
+        ("faq_strompreisbremse", 0.85),
+        ("faq_preisbremse_grundpreis", 0.95),
+    )
+    p["text"] = " ".join(["Wort"] * (SECOND_ANSWER_MAX_WORDS + 1))
+    d = decide(p)
+    assert (d.label, d.answered_too, d.also) == (
+        "strompreisbremse",
+        (),
+        ("preisbremse_grundpreis",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("intent", "context"),
+    [
+        # The calculation has its own rule: its parts do not change what runs.
+        ("instalment_calculation", None),
+        # A resolved follow-up is read against the conversation, not split.
+        ("faq_strompreisbremse", {"kind": "followup", "topics": ["strompreisbremse"]}),
+    ],
+)
+def test_two_sure_questions_are_not_both_answered_for_a_dialogue_intent_or_a_follow_up(
+    intent, context
+):
+    p = with_segments(
+        parse(intent, 0.95, [(intent, 0.95)]),
+        ("faq_strompreisbremse", 0.85),
+        ("faq_preisbremse_grundpreis", 0.95),
+    )
+    p["text"] = "und für Strom? und der Grundpreis?"
+    if context:
+        p["context"] = context
+    assert decide(p).answered_too == ()
 
 
 def test_a_part_that_asks_nothing_is_not_offered():

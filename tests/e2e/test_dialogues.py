@@ -128,19 +128,17 @@ def test_web_conversation_with_follow_ups_and_two_questions(web_url):
     assert energy["messages"][0]["faq_id"] == "waermepreisbremse"
     audience = say(web_url, cid, "und was ist mit Mietern?")
     assert audience["messages"][0]["faq_id"] == "preisbremse_mieter"
-    # Two questions in one message: one answered with its own id and version, one offered.
+    # Two questions in one short message: both answered in the order asked, each with its
+    # own id and version.
     both = say(
         web_url,
         cid,
         "Wie lange galten die Preisbremsen? Und muss man die Dezember-Soforthilfe versteuern?",
     )
     answers = [m for m in both["messages"] if m.get("faq_id")]
-    assert len(answers) == 1 and answers[0]["content_version"] >= 1
-    asked = {"preisbremse_zeitraum", "soforthilfe_steuer"}
-    assert answers[0]["faq_id"] in asked
-    offered = [b["payload"] for m in both["messages"] for b in m.get("buttons") or []]
-    (other,) = asked - {answers[0]["faq_id"]}
-    assert f"/faq_{other}" in offered
+    assert [m["faq_id"] for m in answers] == ["preisbremse_zeitraum", "soforthilfe_steuer"]
+    assert all(m["content_version"] >= 1 for m in answers)
+    assert "Und zu Ihrer zweiten Frage:" in [m["text"] for m in both["messages"]]
 
 
 def test_the_calculation_leans_on_the_conversation_and_reads_named_figures(web_url):
@@ -158,9 +156,22 @@ def test_the_calculation_leans_on_the_conversation_and_reads_named_figures(web_u
     assert "Rechenweg" in text and "100 €" in text, text
 
 
-def test_a_second_question_leaning_on_the_first_is_offered(web_url):
+def test_a_second_question_leaning_on_the_first_is_answered_too(web_url):
     cid = start(web_url)
     body = say(web_url, cid, "Muss ich die Gaspreisbremse beantragen und bis wann galt sie?")
+    answers = [m["faq_id"] for m in body["messages"] if m.get("faq_id")]
+    assert answers == ["preisbremse_antrag", "preisbremse_zeitraum"], body
+
+
+def test_in_a_long_story_the_first_question_is_answered_and_the_second_offered(web_url):
+    cid = start(web_url)
+    story = (
+        "Wir heizen seit Jahren mit Gas in einem alten Einfamilienhaus am Stadtrand, zu viert, "
+        "und der Verbrauch liegt so bei 20.000 kWh im Jahr, die Kinder duschen lange und die "
+        "Fenster sind alt. Muss ich die Gaspreisbremse beantragen? Und bis wann galt sie "
+        "eigentlich?"
+    )
+    body = say(web_url, cid, story)
     answers = [m["faq_id"] for m in body["messages"] if m.get("faq_id")]
     offered = [b["payload"] for m in body["messages"] for b in m.get("buttons") or []]
     assert answers == ["preisbremse_antrag"], body

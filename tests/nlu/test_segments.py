@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.segments import MAX_SEGMENTS, split, texts
+from bot.nlu.segments import MAX_SEGMENTS, asks, is_put_as_question, split, texts
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,21 @@ def test_a_long_letter_has_at_most_max_segments():
 
 def test_empty_text():
     assert split("") == [(0, 0)]
+
+
+@pytest.mark.parametrize(
+    ("part", "put_as_question"),
+    [
+        ("Muss ich die Gaspreisbremse beantragen?", True),
+        ("und bis wann galt sie", True),  # opens with a question word, no mark
+        ("Zweitens: wie erfahre ich das", True),
+        ("Ich frage mich, ob das stimmt?", True),  # the question mark
+        # A story that mentions a question word without asking.
+        ("und trotzdem ist der Betrag genau so hoch wie im Brief vom Frühjahr.", False),
+        ("Wir haben gespart, was das Zeug hält.", False),
+    ],
+)
+def test_a_part_put_as_question_is_stricter_than_one_that_asks(part, put_as_question):
+    assert is_put_as_question(part) is put_as_question
+    if put_as_question:
+        assert asks(part)
