@@ -75,6 +75,7 @@ DIALOGUE_SETS = (
     ("tests/dialogues/dev.yml", "development"),
     ("tests/dialogues/dev2.yml", "development"),
     ("tests/dialogues/dev3.yml", "development"),
+    ("tests/dialogues/dev4.yml", "development"),
 )
 LONG_WORDS = 40
 DIALOGUE_TARGET = 0.90

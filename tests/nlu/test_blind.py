@@ -69,7 +69,9 @@ def test_blind_set_has_what_issue_16_asks_for(repo_root, shared_dir):
     assert len(conversations) >= 40
 
 
-@pytest.mark.parametrize("name", ["blind.yml", "dev.yml", "dev2.yml", "dev3.yml", "smoke.yml"])
+@pytest.mark.parametrize(
+    "name", ["blind.yml", "dev.yml", "dev2.yml", "dev3.yml", "dev4.yml", "smoke.yml"]
+)
 def test_every_dialogue_set_expects_known_labels(repo_root, shared_dir, name):
     # A typo in an expectation would count as a miss forever; the form's slots are the domain's.
     topics = _catalogue(shared_dir) | set(
