@@ -324,7 +324,7 @@ def mask(text: str, *, public: Collection[str] = ()) -> str:
 
 
 def public_contacts(utility: Mapping[str, Any]) -> frozenset[str]:
-    """Return the utility's own published contact data (``phone``, ``email`` of utility.yml).
+    """Return the utility's own published contact data (``phone``, ``emergency_phone``, ``email``).
 
     Args:
         utility: the mapping of ``knowledge/utility.yml``.
@@ -333,7 +333,9 @@ def public_contacts(utility: Mapping[str, Any]) -> frozenset[str]:
         The values to pass as ``mask(..., public=...)`` so bot answers keep the hotline.
     """
     return frozenset(
-        str(utility[key]) for key in ("phone", "email") if isinstance(utility.get(key), str)
+        str(utility[key])
+        for key in ("phone", "emergency_phone", "email")
+        if isinstance(utility.get(key), str)
     )
 
 

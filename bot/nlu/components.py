@@ -34,6 +34,7 @@ from scipy.sparse import csr_matrix, hstack, spmatrix, vstack
 from sklearn.linear_model import LogisticRegression
 
 from bot.dialogue import context as dialogue_context
+from bot.dialogue import emergency
 from bot.dialogue.decision import (
     CASCADE_KEY,
     CONTEXT_KEY,
@@ -721,4 +722,88 @@ class EmbeddingIntentClassifier(GraphComponent):
                 # Perhaps another language: the German answer says so in it (actions/faq.py).
                 cascade["language"] = self.languages.guess(message.get(TEXT) or "")
             message.set(CASCADE_KEY, cascade, add_to_output=True)
+        return messages
+
+
+# A message that reports a danger is marked so in the parse data (logs, tests).
+EMERGENCY_KEY = "emergency"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class EmergencyOverride(GraphComponent):
+    """A message that reports a gas smell gets the emergency topic, whatever was read before.
+
+    Runs last in the pipeline. The check is plain text matching (``bot.dialogue.emergency``):
+    no classifier confidence, conversation context or form may turn such a message into
+    anything else. It acts only when the model was trained with the emergency topic (editors can
+    delete topics; an intent the domain does not know would break the turn).
+    """
+
+    FILE = "emergency.json"
+
+    def __init__(
+        self, model_storage: ModelStorage, resource: Resource, intent: str | None = None
+    ) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self.intent = intent
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> EmergencyOverride:
+        """A component that knows the topic's intent once trained."""
+        return cls(model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EmergencyOverride:
+        """The intent persisted by :meth:`train` (none: the component does nothing)."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                data = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            return cls(model_storage, resource)
+        intent = data.get("intent") if isinstance(data, dict) else None
+        return cls(model_storage, resource, intent if isinstance(intent, str) else None)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Remember whether the emergency topic is among the trained intents."""
+        wanted = FAQ_INTENT_PREFIX + emergency.EMERGENCY_TOPIC
+        self.intent = wanted if wanted in training_data.intents else None
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / self.FILE).write_text(json.dumps({"intent": self.intent}), "utf-8")
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to training examples."""
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Set the emergency topic's intent on messages that report a danger."""
+        if self.intent is None:
+            return messages
+        for message in messages:
+            if not emergency.reports_danger(str(message.get(TEXT) or "")):
+                continue
+            top = {"name": self.intent, "confidence": 1.0}
+            ranking = [
+                r for r in message.get("intent_ranking") or [] if r.get("name") != self.intent
+            ]
+            message.set(INTENT, top, add_to_output=True)
+            message.set("intent_ranking", [top, *ranking], add_to_output=True)
+            # Not a follow-up or several questions any more: the decision answers the topic.
+            message.set(CONTEXT_KEY, None, add_to_output=True)
+            message.set(SEGMENTS_KEY, [], add_to_output=True)
+            message.set(EMERGENCY_KEY, True, add_to_output=True)
         return messages

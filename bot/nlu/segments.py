@@ -39,7 +39,9 @@ _CLAUSE = re.compile(
     r"bekomme|bekam|ist|sind|war|wird|wurde|habe|hab|soll|darf|noch|"
     # yes/no questions open with the verb: "… und werden meine Daten gespeichert?"
     r"werden|wurden|waren|müssen|muessen|können|koennen|bekommen|kriege|krieg|kriegen|"
-    r"brauche|brauchen|gelten|lief|läuft|laeuft)\b)",
+    r"brauche|brauchen|gelten|lief|läuft|laeuft|"
+    # ... and in the past: "… und musste man die versteuern?"
+    r"musste|mussten|konnte|konnten|durfte|durften|sollte|sollten|hatte|hatten|bekamen|kam)\b)",
     re.IGNORECASE,
 )
 _STANDALONE = re.compile(
@@ -95,7 +97,8 @@ _ASKS = re.compile(
     r"|^\W*(?:und\s+|aber\s+|zweitens,?\s+|drittens,?\s+)?"
     r"(?:muss|müssen|muessen|kann|können|koennen|darf|dürfen|duerfen|soll|sollen|gilt|galt|"
     r"gelten|gibt|gab|bekomme|bekommen|krieg|kriege|kriegen|ist|sind|war|waren|wird|werden|"
-    r"wurde|wurden|brauche|brauchen|zählt|zaehlt|lohnt|stimmt|hab|habe|haben|hat)\b",
+    r"wurde|wurden|brauche|brauchen|zählt|zaehlt|lohnt|stimmt|hab|habe|haben|hat|"
+    r"musste|mussten|konnte|konnten|durfte|durften|sollte|sollten|hatte|hatten|bekamen|kam)\b",
     re.IGNORECASE,
 )
 
@@ -110,7 +113,8 @@ _OPENS_QUESTION = re.compile(
     r"ob|was|wie|wieviel|wann|wo|woher|wohin|warum|wieso|weshalb|weswegen|wer|wem|wen|"
     r"welche[rsmn]?|muss|müssen|muessen|kann|können|koennen|darf|dürfen|duerfen|soll|sollen|"
     r"gilt|galt|gelten|gibt|gab|bekomme|bekommen|krieg|kriege|kriegen|ist|sind|war|waren|wird|"
-    r"werden|wurde|wurden|brauche|brauchen|zählt|zaehlt|lohnt|stimmt|habe|haben|hat)\b",
+    r"werden|wurde|wurden|brauche|brauchen|zählt|zaehlt|lohnt|stimmt|habe|haben|hat|"
+    r"musste|mussten|konnte|konnten|durfte|durften|sollte|sollten|hatte|hatten|bekamen|kam)\b",
     re.IGNORECASE,
 )
 

@@ -269,3 +269,48 @@ def test_not_understood_after_a_question_back_is_no_complaint_about_an_answer(
         _tracker(last_faq_id="gaspreisbremse", offered_topic="strompreisbremse"),
     )
     assert (asked_back.get("context") or {}).get("kind") != "unclear"
+
+
+def _emergency_component(tmp_path, intents):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu.components import EmergencyOverride
+
+    (tmp_path / "model").mkdir()
+    storage = LocalModelStorage(tmp_path / "model")
+    resource = Resource("emergency")
+    context = ExecutionContext(GraphSchema({}), "test")
+    data = TrainingData([Message(data={"text": f"Frage {i}", "intent": i}) for i in intents])
+    EmergencyOverride.create({}, storage, resource, context).train(data)
+    return EmergencyOverride.load({}, storage, resource, context)
+
+
+def test_a_gas_smell_gets_the_emergency_topic_whatever_was_read(tmp_path):
+    from rasa.shared.nlu.training_data.message import Message
+
+    component = _emergency_component(tmp_path, ["faq_stoerung_notfall", "instalment_calculation"])
+    smell = Message(data={"text": "Hilfe, im Keller riecht es nach Gas!"})
+    smell.set("intent", {"name": "instalment_calculation", "confidence": 0.8})
+    smell.set("intent_ranking", [{"name": "instalment_calculation", "confidence": 0.8}])
+    smell.set("context", {"kind": "followup", "topics": ["gaspreisbremse"]})
+    question = Message(data={"text": "Wie hoch war die Gaspreisbremse?"})
+    question.set("intent", {"name": "faq_gaspreisbremse", "confidence": 0.9})
+    component.process([smell, question])
+    assert smell.get("intent") == {"name": "faq_stoerung_notfall", "confidence": 1.0}
+    assert smell.get("intent_ranking")[0]["name"] == "faq_stoerung_notfall"
+    assert smell.get("context") is None and smell.get("emergency") is True
+    assert question.get("intent")["name"] == "faq_gaspreisbremse"
+
+
+def test_without_the_emergency_topic_the_override_does_nothing(tmp_path):
+    from rasa.shared.nlu.training_data.message import Message
+
+    component = _emergency_component(tmp_path, ["faq_gaspreisbremse"])
+    smell = Message(data={"text": "Es riecht nach Gas"})
+    smell.set("intent", {"name": "faq_gaspreisbremse", "confidence": 0.4})
+    component.process([smell])
+    assert smell.get("intent")["name"] == "faq_gaspreisbremse"

@@ -18,6 +18,10 @@ from bot.nlu.segments import MAX_SEGMENTS, asks, is_put_as_question, split, text
             "Was ist die Soforthilfe und wie wurde sie berechnet?",
             ["Was ist die Soforthilfe", "und wie wurde sie berechnet?"],
         ),
+        (  # a yes/no question in the past tense
+            "haben Stromkunden die Soforthilfe bekommen, und musste man die versteuern?",
+            ["haben Stromkunden die Soforthilfe bekommen", "und musste man die versteuern?"],
+        ),
         (
             "muss ich die Gaspreisbremse beantragen und bis wann gilt sie?",
             ["muss ich die Gaspreisbremse beantragen", "und bis wann gilt sie?"],

@@ -261,9 +261,9 @@ def test_public_contacts_stay_readable() -> None:
 
 def test_public_contacts_of_the_real_profile(kb) -> None:
     public = public_contacts(kb.utility)
-    assert mask(f"{kb.utility['phone']} / {kb.utility['email']}", public=public) == (
-        f"{kb.utility['phone']} / {kb.utility['email']}"
-    )
+    # The hotline, the 24-hour fault number (the emergency answer) and the e-mail.
+    text = f"{kb.utility['phone']} / {kb.utility['emergency_phone']} / {kb.utility['email']}"
+    assert mask(text, public=public) == text
 
 
 @pytest.mark.parametrize("text", IBANS + EMAILS + PHONES)
