@@ -284,10 +284,8 @@ class ConversationContext(GraphComponent):
         **kwargs: Any,
     ) -> ConversationContext:
         """The facets persisted by :meth:`train`."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                data = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
-        except (ValueError, OSError):
+        data = _read_json(model_storage, resource, cls.FILE)
+        if not isinstance(data, dict):
             return cls(model_storage, resource)
         return cls(
             model_storage,
@@ -725,6 +723,15 @@ class EmbeddingIntentClassifier(GraphComponent):
         return messages
 
 
+def _read_json(model_storage: ModelStorage, resource: Resource, name: str) -> Any:
+    """A component's persisted JSON file, or None when the model has none (untrained)."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            return json.loads((directory / name).read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return None
+
+
 # A message that reports a danger is marked so in the parse data (logs, tests).
 EMERGENCY_KEY = "emergency"
 
@@ -769,11 +776,7 @@ class EmergencyOverride(GraphComponent):
         **kwargs: Any,
     ) -> EmergencyOverride:
         """The intent persisted by :meth:`train` (none: the component does nothing)."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                data = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            return cls(model_storage, resource)
+        data = _read_json(model_storage, resource, cls.FILE)
         intent = data.get("intent") if isinstance(data, dict) else None
         return cls(model_storage, resource, intent if isinstance(intent, str) else None)
 

@@ -10,24 +10,11 @@ that loses what it gained, fails here. Development data only; the blind sets are
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 OOS_FLOOR = 0.88
 LENIENT_FLOOR = 0.95
 
 
-def test_unsure_german_messages_gain_from_the_dense_side(repo_root, model_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "eval", "--questions", "tests/nlu/dev_realistic2.tsv",
-         "--model", str(model_path)],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+def test_unsure_german_messages_gain_from_the_dense_side(run_eval, model_path):
+    summary = run_eval("tests/nlu/dev_realistic2.tsv", "--model", str(model_path))
     assert summary["oos_rejection"] >= OOS_FLOOR, summary
     assert summary["accuracy_lenient"] >= LENIENT_FLOOR, summary

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_eval_prints_contract_json_and_writes_predictions(repo_root, model_path, tmp_path):
+def test_eval_prints_contract_json_and_writes_predictions(run_eval, model_path, tmp_path):
     questions = tmp_path / "q.tsv"
     questions.write_text(
         "text\texpected\tcomment\n"
@@ -21,15 +20,7 @@ def test_eval_prints_contract_json_and_writes_predictions(repo_root, model_path,
         encoding="utf-8",
     )
     out = tmp_path / "pred.tsv"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "eval", "--questions", str(questions), "--out", str(out)],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = run_eval(str(questions), "--out", str(out))
     assert set(summary) == {
         "n",
         "accuracy",

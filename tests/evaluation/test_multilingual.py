@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 from bot.evaluation.scoring import read_questions
 from bot.nlu.normalize import question_key
 
@@ -23,17 +19,8 @@ def test_dev_multilingual_is_not_the_blind_set(repo_root):
     assert len(dev) >= 80 and dev.isdisjoint(blind)
 
 
-def test_questions_in_other_languages_find_their_german_topic(repo_root, model_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "eval", "--questions", "tests/nlu/dev_multilingual.tsv",
-         "--model", str(model_path)],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+def test_questions_in_other_languages_find_their_german_topic(run_eval, model_path):
+    summary = run_eval("tests/nlu/dev_multilingual.tsv", "--model", str(model_path))
     assert summary["accuracy"] >= STRICT_FLOOR, summary
     assert summary["accuracy_lenient"] >= LENIENT_FLOOR, summary
     assert summary["oos_rejection"] == 1.0, summary
