@@ -8,7 +8,8 @@
 2. With a trained model that has ``EmbeddingIntentClassifier`` in its pipeline: the share of
    those messages the cascade embeds (parse data ``dense_cascade``), by reason, and the
    wall time of a whole parse.
-3. ``--grid 0.9:0.5,0.0:0.5:0`` (threshold:sparse_weight[:unfamiliar_weight]; ``off`` = never
+3. ``--grid 0.9:0.5,0.0:0.5:0:0.5`` (threshold:sparse_weight[:unfamiliar_weight[:unfamiliar_
+   temperature]]; ``off`` = never
    embed): accuracy and out-of-scope rejection of every file (``bot.evaluation.scoring``, the decision path of
    ``python -m bot eval``) under each cascade setting, with the one trained model: the
    settings only matter at inference, so one training serves them all.
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--model", default=None)
-    parser.add_argument("--grid", default=None, help="threshold:sparse_weight[:unfamiliar_weight],... or off")
+    parser.add_argument("--grid", default=None, help="threshold:sparse_weight[:unfamiliar_weight[:temperature]],... or off")
     parser.add_argument(
         "--tune", action="store_true", help="also the best fallback thresholds per setting"
     )
@@ -144,12 +145,13 @@ def _grid(model: Path, files: list[Path], settings: list[str], tune: bool = Fals
         if setting == "off":
             component.cascade = Cascade(threshold=0.0, unknown_share=2.0)
         else:
-            # threshold:sparse_weight[:unfamiliar_weight]
+            # threshold:sparse_weight[:unfamiliar_weight[:unfamiliar_temperature]]
             values = [float(x) for x in setting.split(":")]
             component.cascade = Cascade(
                 threshold=values[0],
                 sparse_weight=values[1],
                 unfamiliar_weight=values[2] if len(values) > 2 else None,
+                unfamiliar_temperature=values[3] if len(values) > 3 else 1.0,
             )
         for name in files:
             embedded.clear()

@@ -119,6 +119,15 @@ FACET_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "wieviel",
             "wie hoch",
             "kontingent",
+            # Which consumption a relief was computed on: the grid operator's forecast
+            # (Verbrauchsprognose) for the brakes' quota (development sets: "welcher Verbrauch
+            # wurde da zugrunde gelegt?" after a brake was read as the annual bill).
+            "welcher verbrauch",
+            "welchen verbrauch",
+            "zugrunde",
+            "herangezogen",
+            "prognose",
+            "verbrauchsprognose",
             "80 prozent",
             "80 %",
             "80%",

@@ -572,6 +572,7 @@ class EmbeddingIntentClassifier(GraphComponent):
             "sparse_weight": 0.5,
             "unknown_share": 0.5,
             "unfamiliar_weight": None,  # None: sparse_weight (bot.nlu.embeddings.Cascade)
+            "unfamiliar_temperature": 1.0,  # 1: the dense distribution as it is
             "C": 20.0,
             "max_iter": 2000,
             "random_state": 42,
@@ -604,6 +605,7 @@ class EmbeddingIntentClassifier(GraphComponent):
                 if self.config["unfamiliar_weight"] is None
                 else float(self.config["unfamiliar_weight"])
             ),
+            unfamiliar_temperature=float(self.config["unfamiliar_temperature"]),
         )
 
     @cached_property

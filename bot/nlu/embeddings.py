@@ -178,6 +178,11 @@ class Cascade:
     ``unfamiliar_weight``: the same weight for "unfamiliar" messages (None: ``sparse_weight``).
     The sparse side knows German words only and calls a question in English or Turkish out of
     scope; 0 lets the multilingual dense side alone read such a message.
+    ``unfamiliar_temperature``: the dense distribution of an unfamiliar message is sharpened to
+    ``p ** (1 / t)`` (renormalised) before the blend. The dense classifier was trained on German
+    examples only; on another language it ranks well but spreads its probability thinly (right
+    topics at 0.15-0.4), so the fallback threshold made it ask back where it could answer.
+    1.0 leaves it as it is.
     """
 
     threshold: float = 0.9
@@ -185,6 +190,7 @@ class Cascade:
     unknown_share: float = 0.5
     min_words: int = 3
     unfamiliar_weight: float | None = None
+    unfamiliar_temperature: float = 1.0
 
     def weight(self, reason: str) -> float:
         """The sparse side's weight in the blend for a message embedded for ``reason``."""
@@ -202,6 +208,23 @@ class Cascade:
         if top_confidence < self.threshold:
             return "unsure"
         return None
+
+
+def sharpen(distribution: dict[str, float], temperature: float) -> dict[str, float]:
+    """``p ** (1 / temperature)``, renormalised; the order of the intents is kept.
+
+    A temperature of 1 (or a distribution without mass) is returned unchanged; below 1 the
+    probable intents gain at the expense of the flat tail.
+    """
+    if temperature == 1.0:
+        return distribution
+    if temperature <= 0.0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    powered = {name: p ** (1.0 / temperature) for name, p in distribution.items()}
+    total = sum(powered.values())
+    if total <= 0.0:
+        return distribution
+    return {name: p / total for name, p in powered.items()}
 
 
 def blend(
@@ -254,6 +277,8 @@ def rescore(
         return None
     row = model.predict_proba(embed([text]))[0]
     dense = dict(zip(model.classes, row.tolist(), strict=True))
+    if reason == "unfamiliar":
+        dense = sharpen(dense, cascade.unfamiliar_temperature)
     best = int(np.argmax(row))
     return Rescored(
         blend(sparse, dense, cascade.weight(reason)),

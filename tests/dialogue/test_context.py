@@ -53,6 +53,9 @@ def test_fold_spells_umlauts_one_way():
         ("und lohnt sich Stromsparen dann noch?", "aspect", "sparen"),  # in a compound
         ("wie wurde das genau ausgerechnet?", "aspect", "berechnung"),
         ("wie kommt das zustande?", "aspect", "berechnung"),
+        # Which consumption the relief was computed on (the grid operator's forecast).
+        ("welcher Verbrauch wurde da zugrunde gelegt?", "aspect", "berechnung"),
+        ("und nehmen die beim Gas auch die Prognose?", "aspect", "berechnung"),
     ],
 )
 def test_read_finds_the_named_facet(text, facet, value):
@@ -121,6 +124,10 @@ def test_long_messages_are_not_follow_up_shaped():
          "soforthilfe_dezemberabschlag"),
         ("preisbremse_heizstrom", "ab wann?", "preisbremse_heizstrom"),
         ("gaspreisbremse", "ab wann?", "preisbremse_zeitraum"),
+        ("waermepreisbremse", "welcher Verbrauch wurde da zugrunde gelegt?",
+         "entlastungskontingent"),
+        ("strompreisbremse", "welchen Verbrauch habt ihr da herangezogen?",
+         "entlastungskontingent"),
     ],
 )
 def test_follow_up_resolves_to_the_sibling(table, topics, current, text, expected):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.nlu import embeddings
-from bot.nlu.embeddings import Cascade, DenseModel, blend, rescore, train_dense
+from bot.nlu.embeddings import Cascade, DenseModel, blend, rescore, sharpen, train_dense
 
 KNOWN = embeddings.vocabulary(
     ["Wie hoch war die Gaspreisbremse?", "Muss ich die Soforthilfe versteuern?", "Hallo"]
@@ -109,6 +109,51 @@ def test_unfamiliar_messages_can_be_read_by_the_dense_side_alone(dense_model):
     # Familiar (German) words keep the ordinary blend; threshold 0 never embeds for "unsure".
     assert rescore("Wie hoch war die Gaspreisbremse?", {"faq_gaspreisbremse": 0.3}, cascade,
                    KNOWN, embed, dense_model) is None
+
+
+def test_unfamiliar_temperature_sharpens_only_the_dense_reading_of_unfamiliar_messages(
+    dense_model,
+):
+    embed = FakeEmbedder()
+    text = "is there any tax on the december emergency aid"
+    sparse = {"out_of_scope": 0.9, "faq_gaspreisbremse": 0.1}
+    flat = rescore(text, sparse, Cascade(threshold=0.0, unfamiliar_weight=0.0), KNOWN, embed,
+                   dense_model)
+    sharp = rescore(
+        text,
+        sparse,
+        Cascade(threshold=0.0, unfamiliar_weight=0.0, unfamiliar_temperature=0.5),
+        KNOWN,
+        embed,
+        dense_model,
+    )
+    assert flat is not None and sharp is not None
+    flat_scores, sharp_scores = dict(flat.scores), dict(sharp.scores)
+    # The same order, a surer top reading: p ** 2, renormalised.
+    assert [n for n, _ in sharp.scores] == [n for n, _ in flat.scores]
+    assert sharp.scores[0][1] > flat.scores[0][1]
+    total = sum(p**2 for p in flat_scores.values())
+    assert sharp_scores == pytest.approx({n: p**2 / total for n, p in flat_scores.items()})
+    # What the dense side itself said is reported unchanged.
+    assert sharp.dense_confidence == pytest.approx(flat.dense_confidence)
+    # An unsure German message is blended as before, whatever the temperature.
+    german = {"faq_gaspreisbremse": 0.45, "faq_soforthilfe": 0.40, "out_of_scope": 0.15}
+    plain = rescore("steuer soforthilfe", german, Cascade(threshold=0.9), KNOWN, embed,
+                    dense_model)
+    tempered = rescore("steuer soforthilfe", german,
+                       Cascade(threshold=0.9, unfamiliar_temperature=0.5), KNOWN, embed,
+                       dense_model)
+    assert plain is not None and tempered is not None
+    assert tempered.scores == plain.scores
+
+
+def test_sharpen():
+    assert sharpen({"a": 0.5, "b": 0.3, "c": 0.2}, 1.0) == {"a": 0.5, "b": 0.3, "c": 0.2}
+    sharp = sharpen({"a": 0.5, "b": 0.3, "c": 0.2}, 0.5)
+    assert sharp == pytest.approx({"a": 0.25 / 0.38, "b": 0.09 / 0.38, "c": 0.04 / 0.38})
+    assert sharpen({"a": 0.0, "b": 0.0}, 0.5) == {"a": 0.0, "b": 0.0}
+    with pytest.raises(ValueError, match="positive"):
+        sharpen({"a": 1.0}, 0.0)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "/faq_soforthilfe", "/greet"])
