@@ -43,6 +43,7 @@ from bot.dialogue.decision import (
     FAQ_INTENT_PREFIX,
     HANDOFF,
     OFFERED_TOPIC_SLOT,
+    OUT_OF_SCOPE_WORDS_KEY,
     SEGMENTS_KEY,
     UPSET,
     is_faq_intent,
@@ -354,6 +355,7 @@ class ConversationContext(GraphComponent):
             return messages
         for message in messages:
             self._resolve_parts(message)
+            self._mark_out_of_scope_words(message)
         if tracker is None:
             return messages
         current = tracker.get_slot(CURRENT_TOPIC_SLOT)
@@ -368,6 +370,15 @@ class ConversationContext(GraphComponent):
         for message in messages:
             self._process_one(message, current, in_form, asked_back)
         return messages
+
+    def _mark_out_of_scope_words(self, message: Message) -> None:
+        """Name the message's nouns known from out-of-scope examples alone (for the decision)."""
+        text = message.get(TEXT) or ""
+        if not text or text.startswith("/"):
+            return
+        found = self.foreign & set(dialogue_context.noun_like_words(text))
+        if found:
+            message.set(OUT_OF_SCOPE_WORDS_KEY, sorted(found), add_to_output=True)
 
     def _resolve_parts(self, message: Message) -> None:
         """Read a part of a message that leans on an earlier part against that part's topic.

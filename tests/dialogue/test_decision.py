@@ -246,3 +246,29 @@ def test_an_answer_not_understood_offers_other_ways_on_its_topic():
     }
     d = decide(message)
     assert d == Decision("unclear", ("gaspreisbremse",), 0.0, followup=True, person=True)
+
+
+def _with_foreign_noun(intent, confidence, **extra):
+    data = parse(intent, confidence, [(intent, confidence)])
+    data["out_of_scope_words"] = ["balkonkraftwerk"]
+    return {**data, **extra}
+
+
+def test_an_unsure_topic_answer_to_a_question_with_an_out_of_scope_noun_falls_back():
+    # "Lohnt sich ein Balkonkraftwerk und muss ich das irgendwo anmelden?" read 0.87 as
+    # applying for the brakes.
+    d = decide(_with_foreign_noun("faq_preisbremse_antrag", 0.87))
+    assert (d.kind, d.labels) == ("fallback", ("out_of_scope",))
+
+
+def test_a_sure_topic_answer_or_a_dialogue_intent_stays_despite_an_out_of_scope_noun():
+    assert decide(_with_foreign_noun("faq_preisbremse_antrag", 0.95)).kind == "answer"
+    handoff = decide(_with_foreign_noun("human_handoff", 0.8))
+    assert (handoff.kind, handoff.labels) == ("answer", ("human_handoff",))
+    # A follow-up the context resolved keeps its reading (the context has its own test).
+    followup = _with_foreign_noun(
+        "faq_preisbremse_heizstrom", 0.6, context={"kind": "followup", "current": "x"}
+    )
+    assert decide(followup).labels == ("preisbremse_heizstrom",)
+    # Without such a noun the same reading is answered.
+    assert decide(parse("faq_preisbremse_antrag", 0.87)).kind == "answer"

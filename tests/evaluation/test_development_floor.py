@@ -3,14 +3,16 @@
 ``dev_realistic2.tsv`` was measured with the sparse classifier alone (out-of-scope rejection
 0.870, lenient accuracy 0.948) and with unsure German messages also read by the dense side
 (0.896 / 0.958; docs/benchmarks/nlu-classifier-choice.md, "Update 2026-12-07, the cascade for
-unsure German messages"). The floors sit between the two: switching the cascade off, or a change
-that loses what it gained, fails here. Development data only; the blind sets are scored by
-``make eval``.
+unsure German messages"). A topic answer below 0.9 to a message with a noun known from
+out-of-scope examples alone became the fallback later (bot/dialogue/decision.py,
+FOREIGN_NOUN_BELOW): out-of-scope rejection 0.896 -> 0.922. The floors sit below each gain:
+switching the cascade or that rule off, or a change that loses what they gained, fails here.
+Development data only; the blind sets are scored by ``make eval``.
 """
 
 from __future__ import annotations
 
-OOS_FLOOR = 0.88
+OOS_FLOOR = 0.91
 LENIENT_FLOOR = 0.95
 
 

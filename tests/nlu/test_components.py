@@ -314,3 +314,26 @@ def test_without_the_emergency_topic_the_override_does_nothing(tmp_path):
     smell.set("intent", {"name": "faq_gaspreisbremse", "confidence": 0.4})
     component.process([smell])
     assert smell.get("intent")["name"] == "faq_gaspreisbremse"
+
+
+def test_nouns_known_from_out_of_scope_examples_alone_are_marked(kb):
+    from bot.nlu.components import ConversationContext
+
+    table = {t.id: {"measure": [t.measure]} for t in kb.topics.values() if t.facets}
+    component = ConversationContext(
+        None, None, table, sorted(kb.topics), foreign=["balkonkraftwerk", "partei", "lohnt"]
+    )  # type: ignore[arg-type]
+    message = _classified(
+        "Lohnt sich ein Balkonkraftwerk und muss ich das irgendwo anmelden?",
+        ("faq_preisbremse_antrag", 0.87),
+    )
+    component.process([message])  # no tracker: the mark needs none
+    # Noun-like means capitalised in a message that uses capitals: the sentence's first word
+    # counts too ("Lohnt"), a lower-case "partei" would not.
+    assert message.get("out_of_scope_words") == ["balkonkraftwerk", "lohnt"]
+    plain = _classified("Muss ich die Gaspreisbremse beantragen?", ("faq_preisbremse_antrag", 0.9))
+    component.process([plain])
+    assert plain.get("out_of_scope_words") is None
+    payload = _classified("/faq_preisbremse_antrag", ("faq_preisbremse_antrag", 1.0))
+    component.process([payload])
+    assert payload.get("out_of_scope_words") is None
