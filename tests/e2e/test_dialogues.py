@@ -61,6 +61,29 @@ def test_follow_ups_lean_on_the_last_answer_also_inside_the_form(rasa_url):
     assert not misses, "\n".join(misses)
 
 
+def test_an_off_topic_noun_falls_back_and_a_foreign_question_is_answered(rasa_url):
+    # Through the real servers: the mark of a noun known only from out-of-scope examples
+    # travels in the parse data to the action server's decision (the energy words around the
+    # balcony solar plant made applying for the brakes look likely); an English question is
+    # answered by the dense side's sharpened reading instead of asked back about.
+    turn = dialogues.Turn
+    conversations = [
+        dialogues.Conversation(
+            "off_topic_noun",
+            (turn("Lohnt sich ein Balkonkraftwerk und muss ich das irgendwo anmelden?",
+                  "out_of_scope"),),
+        ),
+        dialogues.Conversation(
+            "english",
+            (turn("I rent my flat, does the heat price brake reach me through my landlord?",
+                  "preisbremse_mieter"),),
+        ),
+    ]  # fmt: skip
+    results = dialogues.run(conversations, dialogues.RasaClient(rasa_url, RASA_TOKEN))
+    misses = [dialogues.describe(r) for r in results if not r.strict]
+    assert not misses, "\n".join(misses)
+
+
 # Vague questions on the electricity brake; which of them the model asks back about ("Meinten
 # Sie …?" with the brake first) moves with training data, so the first that it does is used.
 VAGUE_ABOUT_THE_ELECTRICITY_BRAKE = (
