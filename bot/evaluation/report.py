@@ -67,6 +67,7 @@ SETS = (
     ("tests/nlu/blind_multilingual.tsv", "blind"),
     ("tests/nlu/dev_realistic.tsv", "development"),
     ("tests/nlu/dev_realistic2.tsv", "development"),
+    ("tests/nlu/dev_realistic3.tsv", "development"),
     ("tests/nlu/dev_multilingual.tsv", "development"),
     ("tests/nlu/heldout.tsv", "development (reused)"),
 )
@@ -76,6 +77,7 @@ DIALOGUE_SETS = (
     ("tests/dialogues/dev2.yml", "development"),
     ("tests/dialogues/dev3.yml", "development"),
     ("tests/dialogues/dev4.yml", "development"),
+    ("tests/dialogues/dev5.yml", "development"),
 )
 LONG_WORDS = 40
 DIALOGUE_TARGET = 0.90

@@ -255,6 +255,7 @@ class ConversationContext(GraphComponent):
         foreign: list[str] | None = None,
         covered: dict[str, list[str]] | None = None,
         known: list[str] | None = None,
+        topic_words: dict[str, Any] | None = None,
     ) -> None:
         self._model_storage = model_storage
         self._resource = resource
@@ -263,6 +264,11 @@ class ConversationContext(GraphComponent):
         self.foreign = frozenset(foreign or ())
         self.covered = covered or {}
         self.vocabulary = dialogue_context.Vocabulary(known) if known else None
+        self.topic_words = (
+            dialogue_context.TopicWords(topic_words["topics"], topic_words["generic"])
+            if topic_words
+            else None
+        )
 
     @classmethod
     def create(
@@ -296,6 +302,7 @@ class ConversationContext(GraphComponent):
             data.get("foreign"),
             data.get("covered"),
             data.get("known"),
+            data.get("topic_words"),
         )
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -309,6 +316,7 @@ class ConversationContext(GraphComponent):
         self.foreign = dialogue_context.foreign_words(examples)
         known = dialogue_context.known_words(examples)
         self.vocabulary = dialogue_context.Vocabulary(known)
+        self.topic_words = dialogue_context.TopicWords.learn(examples)
         for example in training_data.intent_examples:
             intent = str(example.get("intent") or "")
             if not is_faq_intent(intent):
@@ -336,6 +344,12 @@ class ConversationContext(GraphComponent):
                         "foreign": sorted(self.foreign),
                         "covered": self.covered,
                         "known": sorted(known),
+                        "topic_words": {
+                            "topics": {
+                                t: sorted(ws) for t, ws in self.topic_words.by_topic.items()
+                            },
+                            "generic": sorted(self.topic_words.generic),
+                        },
                     },
                     ensure_ascii=False,
                 ),
@@ -476,6 +490,7 @@ class ConversationContext(GraphComponent):
             foreign=self.foreign,
             covered=self.covered,
             vocabulary=self.vocabulary,
+            topic_words=self.topic_words,
         )
         if result is None:
             return

@@ -95,6 +95,47 @@ VAGUE_ABOUT_THE_ELECTRICITY_BRAKE = (
 )
 
 
+def test_elliptic_follow_ups_keep_what_the_last_answer_was_about(rasa_url):
+    # Another measure keeps the audience; an energy outside the measure gets the measure's own
+    # answer (it says what the measure covered); a topic about one audience covers every
+    # ordinary energy; a question about a thing the current topic never names is no follow-up.
+    turn = dialogues.Turn
+    conversations = [
+        dialogues.Conversation(
+            "measure",
+            (
+                turn("Ich wohne zur Miete, wie kommt die Gaspreisbremse bei mir an?",
+                     "preisbremse_mieter"),  # fmt: skip
+                turn("und die Dezemberhilfe?", "soforthilfe_mieter"),
+            ),
+        ),
+        dialogues.Conversation(
+            "energy",
+            (
+                turn("Was war die Mehrwertsteuersenkung auf Gas?", "mwst_senkung"),
+                turn("und bei Strom?", "mwst_senkung"),
+            ),
+        ),
+        dialogues.Conversation(
+            "audience",
+            (
+                turn("Welche Preisbremse galt für Großkunden?", "preisbremse_gewerbe"),
+                turn("und beim Gas, wir haben rund 2 GWh?", "preisbremse_gewerbe"),
+            ),
+        ),
+        dialogues.Conversation(
+            "elsewhere",
+            (
+                turn("Wer bekommt den Heizkostenzuschuss?", "heizkostenzuschuss"),
+                turn("und wie beantrage ich Bürgergeld?", "out_of_scope"),
+            ),
+        ),
+    ]
+    results = dialogues.run(conversations, dialogues.RasaClient(rasa_url, RASA_TOKEN))
+    misses = [dialogues.describe(r) for r in results if not r.strict]
+    assert not misses, "\n".join(misses)
+
+
 def test_a_typed_follow_up_to_a_question_back_leans_on_the_first_topic_offered(rasa_url):
     # The first message gets "Meinten Sie …?" with the electricity brake first; the customer
     # types instead of clicking.

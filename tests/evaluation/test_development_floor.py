@@ -7,12 +7,14 @@ unsure German messages"). A topic answer below 0.9 to a message with a noun know
 out-of-scope examples alone became the fallback later (bot/dialogue/decision.py,
 FOREIGN_NOUN_BELOW): out-of-scope rejection 0.896 -> 0.922. The floors sit below each gain:
 switching the cascade or that rule off, or a change that loses what they gained, fails here.
-Development data only; the blind sets are scored by ``make eval``.
+The same training data gives 0.922 on an Intel Xeon and 0.909 (one question fewer) on an AMD
+EPYC (2026-12-07): the embedding engine's 4-bit arithmetic differs between CPUs, so the floor
+leaves one question of room. Development data only; the blind sets are scored by ``make eval``.
 """
 
 from __future__ import annotations
 
-OOS_FLOOR = 0.91
+OOS_FLOOR = 0.90
 LENIENT_FLOOR = 0.95
 
 

@@ -245,9 +245,7 @@ def _classified(text, *ranking):
     return message
 
 
-def test_a_typed_follow_up_to_a_question_back_leans_on_the_first_topic_offered(
-    context_component
-):
+def test_a_typed_follow_up_to_a_question_back_leans_on_the_first_topic_offered(context_component):
     # "Meinten Sie die Strompreisbremse, …?" was asked (no answer since), the customer types
     # instead of clicking. The last answer, long before, was about the VAT cut.
     tracker = _tracker(last_faq_id="mwst_senkung", offered_topic="strompreisbremse")
@@ -257,9 +255,7 @@ def test_a_typed_follow_up_to_a_question_back_leans_on_the_first_topic_offered(
     assert message.get("context")["current"] == "strompreisbremse"
 
 
-def test_not_understood_after_a_question_back_is_no_complaint_about_an_answer(
-    context_component
-):
+def test_not_understood_after_a_question_back_is_no_complaint_about_an_answer(context_component):
     answered = _classified("versteh ich nicht", ("out_of_scope", 0.5))
     context_component.process([answered], _tracker(last_faq_id="gaspreisbremse"))
     assert answered.get("context")["kind"] == "unclear"
@@ -337,3 +333,21 @@ def test_nouns_known_from_out_of_scope_examples_alone_are_marked(kb):
     payload = _classified("/faq_preisbremse_antrag", ("faq_preisbremse_antrag", 1.0))
     component.process([payload])
     assert payload.get("out_of_scope_words") is None
+
+
+def test_an_out_of_scope_question_about_things_the_topic_never_names_stays_out_of_scope(kb):
+    from bot.nlu.components import ConversationContext
+
+    table = {
+        t.id: {"measure": [t.measure], **dict(t.facets)} for t in kb.topics.values() if t.facets
+    }
+    words = {"topics": {"heizkostenzuschuss": ["wohngeld", "bafoeg"]}, "generic": ["und"]}
+    with_words = ConversationContext(None, None, table, sorted(kb.topics), topic_words=words)  # type: ignore[arg-type]
+    without = ConversationContext(None, None, table, sorted(kb.topics))  # type: ignore[arg-type]
+    tracker = _tracker(last_faq_id="heizkostenzuschuss")
+    read = {}
+    for name, component in (("with", with_words), ("without", without)):
+        message = _classified("und wie beantrage ich Bürgergeld?", ("out_of_scope", 0.99))
+        component.process([message], tracker)
+        read[name] = message.get("intent")["name"]
+    assert read == {"with": "out_of_scope", "without": "faq_heizkostenzuschuss"}
