@@ -261,6 +261,16 @@ def test_a_question_the_classifier_cannot_place_stays_on_the_current_topic(table
     assert (result.kind, result.topics) == ("followup", ("zaehlerstand_melden",))
 
 
+def test_an_unsure_reading_of_the_current_topic_itself_answers_it(table, topics):
+    ranking = [("kontakt_oeffnungszeiten", 0.31), ("out_of_scope", 0.2), ("greet", 0.1)]
+    result = interpret("und samstags?", ranking, "kontakt_oeffnungszeiten", table, topics=topics)
+    assert result is not None
+    assert (result.kind, result.topics) == ("followup", ("kontakt_oeffnungszeiten",))
+    # Not a statement that happens to read as the topic.
+    text = "ok"
+    assert interpret(text, ranking, "kontakt_oeffnungszeiten", table, topics=topics) is None
+
+
 def test_an_out_of_scope_question_with_out_of_scope_words_is_not_a_follow_up(table, topics):
     ranking = [("out_of_scope", 0.95)]
     foreign = frozenset({"wetter"})
