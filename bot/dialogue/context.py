@@ -504,36 +504,50 @@ def known_words(examples: Iterable[tuple[str, str]]) -> frozenset[str]:
 GENERIC_SHARE = 0.2
 # Shorter words ("und", "gas", "wie") are never taken as the thing a question is about.
 CONTENT_MIN_LENGTH = 4
+# A word is characteristic of an intent when at least this many of its examples use it
+# ("Pellets": 17 of the hardship funds', "Bürgergeld": 2 out-of-scope examples); a word one
+# example happens to use ("Enkelin", "lang") is evidence of nothing.
+CHARACTERISTIC_MIN = 2
 
 
 class TopicWords:
     """The words each topic's training examples use, beyond the generic ones.
 
     A follow-up-shaped question the classifier reads as out of scope, whose things (its nouns)
-    the current topic's examples never mention, asks about something else: "und wie beantrage ich
-    Bürgergeld?" after the heating-cost subsidy, "Meine Eltern heizen mit Pellets, gibt's da
-    auch was?" after the 300-euro allowance (development set dev5.yml: both were answered with
-    the current topic again).
+    the current topic's examples never mention and one of which is characteristic of another
+    intent, asks about something else: "und wie beantrage ich Bürgergeld?" after the
+    heating-cost subsidy, "Und wie teuer werden Pellets nächsten Winter?" after the 300-euro
+    allowance (development set dev5.yml: both were answered with the current topic again). "und
+    meine Enkelin studiert, kriegt die auch was?" after the allowance names no such thing.
     """
 
-    def __init__(self, by_topic: Mapping[str, Iterable[str]], generic: Iterable[str]) -> None:
+    def __init__(
+        self,
+        by_topic: Mapping[str, Iterable[str]],
+        generic: Iterable[str],
+        characteristic: Iterable[str] = (),
+    ) -> None:
         self.by_topic = {topic: frozenset(ws) for topic, ws in by_topic.items()}
         self.generic = frozenset(generic)
+        self.characteristic = frozenset(characteristic)
 
     @classmethod
     def learn(cls, examples: Iterable[tuple[str, str]]) -> TopicWords:
         """From ``(intent, text)`` examples; topics are the intents named ``faq_<id>``."""
-        seen: dict[str, set[str]] = defaultdict(set)
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
         for intent, text in examples:
-            seen[intent].update(words(text))
-        share: Counter[str] = Counter(w for ws in seen.values() for w in ws)
-        generic = {w for w, n in share.items() if n >= GENERIC_SHARE * len(seen)}
+            counts[intent].update(set(words(text)))
+        share: Counter[str] = Counter(w for c in counts.values() for w in c)
+        generic = {w for w, n in share.items() if n >= GENERIC_SHARE * len(counts)}
         by_topic = {
-            intent.removeprefix("faq_"): ws - generic
-            for intent, ws in seen.items()
+            intent.removeprefix("faq_"): set(c) - generic
+            for intent, c in counts.items()
             if intent.startswith("faq_")
         }
-        return cls(by_topic, generic)
+        characteristic = {
+            w for c in counts.values() for w, n in c.items() if n >= CHARACTERISTIC_MIN
+        } - generic
+        return cls(by_topic, generic, characteristic)
 
     def content(self, text: str) -> list[str]:
         """The nouns of ``text`` that may say what it is about (not generic, not short)."""
@@ -544,10 +558,14 @@ class TopicWords:
         ]
 
     def unrelated(self, text: str, topic: str) -> bool:
-        """``text`` names things, and the examples of ``topic`` mention none of them."""
+        """``text`` names a thing characteristic of another intent, and nothing of ``topic``'s."""
         own = self.by_topic.get(topic)
         nouns = self.content(text)
-        return own is not None and bool(nouns) and not any(w in own for w in nouns)
+        return (
+            own is not None
+            and any(w in self.characteristic for w in nouns)
+            and not any(w in own for w in nouns)
+        )
 
 
 # A word counts as out-of-scope evidence when it is this long and occurs in out-of-scope

@@ -265,7 +265,9 @@ class ConversationContext(GraphComponent):
         self.covered = covered or {}
         self.vocabulary = dialogue_context.Vocabulary(known) if known else None
         self.topic_words = (
-            dialogue_context.TopicWords(topic_words["topics"], topic_words["generic"])
+            dialogue_context.TopicWords(
+                topic_words["topics"], topic_words["generic"], topic_words["characteristic"]
+            )
             if topic_words
             else None
         )
@@ -349,6 +351,7 @@ class ConversationContext(GraphComponent):
                                 t: sorted(ws) for t, ws in self.topic_words.by_topic.items()
                             },
                             "generic": sorted(self.topic_words.generic),
+                            "characteristic": sorted(self.topic_words.characteristic),
                         },
                     },
                     ensure_ascii=False,

@@ -194,26 +194,38 @@ def test_an_energy_outside_the_measure_gets_the_measures_general_topic(
 def test_topic_words_leave_out_what_many_intents_say():
     examples = [
         ("faq_energiepreispauschale", "Wann bekomme ich die Energiepreispauschale als Rentner?"),
+        ("faq_energiepreispauschale", "Bekomme ich als Rentner die Pauschale?"),
         ("faq_haertefallhilfen", "Wann bekomme ich Hilfe für Pellets und Heizöl?"),
+        ("faq_haertefallhilfen", "Pellets sind so teuer geworden, gibt es Hilfe?"),
         ("faq_heizkostenzuschuss", "Wann bekomme ich den Heizkostenzuschuss mit Bafög?"),
+        ("out_of_scope", "Wie wird das Wetter im Winter?"),
+        ("out_of_scope", "Kommt ein kalter Winter?"),
         ("greet", "Hallo"),
         ("goodbye", "Tschüss"),
         ("thanks", "Danke schön"),
     ]
-    words = TopicWords.learn(examples)  # generic: in 2 of the 6 intents (share 0.2) or more
+    words = TopicWords.learn(examples)  # generic: in 2 of the 7 intents (share 0.2) or more
     assert "bekomme" in words.generic and "pellets" not in words.generic
     assert words.by_topic["haertefallhilfen"] >= {"pellets", "heizoel"}
-    assert words.content("Und wie teuer werden Pellets nächsten Winter?") == ["pellets", "winter"]
-    assert words.unrelated("Und wie teuer werden Pellets nächsten Winter?", "energiepreispauschale")
-    assert not words.unrelated("und mit Pellets?", "haertefallhilfen")
+    # Characteristic: used by two examples of one intent.
+    assert {"pellets", "winter", "rentner"} <= words.characteristic
+    assert "bafoeg" not in words.characteristic
+    text = "Und wie teuer werden Pellets nächsten Winter?"
+    assert words.content(text) == ["pellets", "winter"]
+    assert words.unrelated(text, "energiepreispauschale")
+    assert not words.unrelated("und mit Pellets?", "haertefallhilfen")  # its own thing
     assert not words.unrelated("und wo?", "energiepreispauschale")  # names nothing
+    # A thing no intent's examples dwell on is no evidence of another subject.
+    assert not words.unrelated("und meine Enkelin mit Bafög?", "energiepreispauschale")
 
 
 def test_an_out_of_scope_question_about_things_the_topic_never_names_is_not_a_follow_up(
     table, topics
 ):
     words = TopicWords(
-        {"heizkostenzuschuss": {"heizkostenzuschuss", "wohngeld", "bafoeg", "sohn"}}, {"und"}
+        {"heizkostenzuschuss": {"heizkostenzuschuss", "wohngeld", "bafoeg", "sohn"}},
+        {"und"},
+        {"buergergeld", "wohngeld"},
     )
     ranking = [("out_of_scope", 0.99), ("preisbremse_antrag", 0.003)]
     kwargs = {"topics": topics, "topic_words": words}

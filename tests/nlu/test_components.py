@@ -341,7 +341,11 @@ def test_an_out_of_scope_question_about_things_the_topic_never_names_stays_out_o
     table = {
         t.id: {"measure": [t.measure], **dict(t.facets)} for t in kb.topics.values() if t.facets
     }
-    words = {"topics": {"heizkostenzuschuss": ["wohngeld", "bafoeg"]}, "generic": ["und"]}
+    words = {
+        "topics": {"heizkostenzuschuss": ["wohngeld", "bafoeg"]},
+        "generic": ["und"],
+        "characteristic": ["buergergeld"],
+    }
     with_words = ConversationContext(None, None, table, sorted(kb.topics), topic_words=words)  # type: ignore[arg-type]
     without = ConversationContext(None, None, table, sorted(kb.topics))  # type: ignore[arg-type]
     tracker = _tracker(last_faq_id="heizkostenzuschuss")
