@@ -266,7 +266,10 @@ class ConversationContext(GraphComponent):
         self.vocabulary = dialogue_context.Vocabulary(known) if known else None
         self.topic_words = (
             dialogue_context.TopicWords(
-                topic_words["topics"], topic_words["generic"], topic_words["characteristic"]
+                topic_words["topics"],
+                topic_words["generic"],
+                topic_words["characteristic"],
+                topic_words["dwelt"],
             )
             if topic_words
             else None
@@ -352,6 +355,9 @@ class ConversationContext(GraphComponent):
                             },
                             "generic": sorted(self.topic_words.generic),
                             "characteristic": sorted(self.topic_words.characteristic),
+                            "dwelt": {
+                                t: sorted(ws) for t, ws in self.topic_words.dwelt.items()
+                            },
                         },
                     },
                     ensure_ascii=False,

@@ -236,6 +236,35 @@ def test_an_out_of_scope_question_about_things_the_topic_never_names_is_not_a_fo
     assert result is not None and result.topics == ("heizkostenzuschuss",)
 
 
+def test_a_topic_dwells_on_the_words_a_tenth_of_its_examples_use():
+    examples = [("faq_mwst_ende", f"Frage {i} zur Umsatzsteuer") for i in range(8)]
+    examples += [("faq_mwst_ende", "Muss ich zum 31.3. den Zählerstand melden?")] * 2
+    examples += [("faq_zaehlerstand_melden", "Wie melde ich den Zählerstand?")]
+    examples += [(f"other{i}", f"wort{i}") for i in range(9)]  # 11 intents: generic from 3 on
+    words = TopicWords.learn(examples)
+    assert "zaehlerstand" in words.dwelt["mwst_ende"]  # 2 of 10 examples
+    assert words.dwells_on("muss ich da den Zählerstand melden?", "mwst_ende")
+    assert not words.dwells_on("und die Rechnung?", "mwst_ende")
+
+
+def test_pointing_back_at_a_thing_the_last_answer_dwells_on_stays_on_it(table, topics):
+    own = {"mwst_ende": {"zaehlerstand"}}
+    words = TopicWords(own, {"und"}, (), own)
+    ranking = [("zaehlerstand_melden", 1.0)]
+    kwargs = {"topics": topics, "topic_words": words}
+    result = interpret("muss ich da den Zählerstand melden?", ranking, "mwst_ende", table, **kwargs)
+    assert result is not None and result.topics == ("mwst_ende",)
+    # Without pointing back it is a new question about meter readings.
+    text = "Wie melde ich einen Zählerstand?"
+    assert interpret(text, ranking, "mwst_ende", table, **kwargs) is None
+    # "dann" orders the thought, it does not point at the last answer's subject.
+    own = {"preisbremse_missbrauch": {"preise"}}
+    kwargs["topic_words"] = TopicWords(own, {"und"}, (), own)
+    text = "Warum habt ihr dann eure Preise angehoben?"
+    ranking = [("preisanpassung_gruende", 0.9)]
+    assert interpret(text, ranking, "preisbremse_missbrauch", table, **kwargs) is None
+
+
 def test_confident_classifier_on_a_consistent_topic_stands(table, topics):
     ranking = [("mwst_senkung", 0.93), ("mwst_ende", 0.03)]
     text = "und wie war das mit der Mehrwertsteuer?"
