@@ -266,10 +266,10 @@ class ConversationContext(GraphComponent):
         self.vocabulary = dialogue_context.Vocabulary(known) if known else None
         self.topic_words = (
             dialogue_context.TopicWords(
-                topic_words["topics"],
-                topic_words["generic"],
-                topic_words["characteristic"],
-                topic_words["dwelt"],
+                topic_words.get("topics", {}),
+                topic_words.get("generic", ()),
+                topic_words.get("characteristic", ()),
+                topic_words.get("dwelt"),
             )
             if topic_words
             else None
