@@ -15,7 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from bot.dialogue.facets import read
-from bot.dialogue.numbers import Quantity, find_energy, find_quantities, is_skip
+from bot.dialogue.numbers import (
+    Quantity,
+    find_energy,
+    find_quantities,
+    is_skip,
+    number_words_as_digits,
+)
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.render import format_number
 from bot.nlu.normalize import fold
@@ -59,9 +65,13 @@ def asks_a_topic(text: str, intent: str | None) -> bool:
 
 
 def _a_question_of_its_own(text: str) -> bool:
-    """A question of a few words without a figure: not an answer to the form's question."""
+    """A question of a few words without a figure: not an answer to the form's question.
+
+    A figure in words counts ("zweihundertzehn Euro, ist das nicht zu viel?" answers the form).
+    """
     mentions = read(text)
-    return not mentions.figure and mentions.question and mentions.words >= TOPIC_QUESTION_MIN_WORDS
+    figure = mentions.figure or number_words_as_digits(text) != text
+    return not figure and mentions.question and mentions.words >= TOPIC_QUESTION_MIN_WORDS
 
 
 # An off-topic question at a slot ("Wer hat eigentlich gestern das Spiel gewonnen?") gets the

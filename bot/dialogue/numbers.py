@@ -31,8 +31,13 @@ Not quantities (left out of the result):
 - Figures with a unit the form does not use: percentages, m³, m², persons ("4 Personen",
   "2 Kinder"), degrees, o'clock, durations ("3 Jahre", "12 Monate").
 
-Negative numbers, ranges ("3000-3500 kWh" gives the bare 3000 and 3500 kWh), English thousands
-commas ("1,234.56") and number words ("dreitausend") are not interpreted.
+Number words are read as digits first (:func:`number_words_as_digits`, text2num's German
+grammar): "zweihundertzehn Euro" is 210 €, "zwölf Komma fünf Cent" 12.5 ct/kWh, "dreitausend
+kWh" 3000 kWh. Words for numbers below three stay words ("ein Jahr", "zwei Fragen"), and so
+does a message that speaks of millions or billions (text2num reads "1 Million" as "1 1000000").
+
+Negative numbers, ranges ("3000-3500 kWh" gives the bare 3000 and 3500 kWh; "zwei- bis
+dreitausend" gives 3000) and English thousands commas ("1,234.56") are not interpreted.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
+
+from text_to_num import alpha2digit
 
 from bot.nlu.normalize import fold
 
@@ -57,7 +64,8 @@ class Quantity:
         value: the value in the unit of ``kind`` (MWh converted to kWh, EUR/kWh to ct/kWh).
         kind: ``kwh``, ``ct_per_kwh``, ``eur_per_month``, ``eur_per_year``, ``eur`` (an amount
             without a period) or ``number`` (no unit).
-        raw: the text as the customer wrote it, number and unit (e.g. ``"3,5 MWh"``).
+        raw: the text as the customer wrote it, number and unit (e.g. ``"3,5 MWh"``); number
+            words appear as digits (``"210 Euro"`` for "zweihundertzehn Euro").
     """
 
     value: Decimal
@@ -234,6 +242,24 @@ def _read_unit(
     return None
 
 
+# text2num mis-reads the scale words (see the module docstring); such messages keep their words.
+_LARGE_SCALE = re.compile(r"(?i)milli(?:on|ard)")
+
+
+def number_words_as_digits(text: str) -> str:
+    """``text`` with German number words written as digits ("zweihundertzehn Euro" → "210 Euro").
+
+    Returns ``text`` unchanged when it names millions or billions, or when text2num cannot read
+    it (a lone surrogate cannot cross into its Rust code).
+    """
+    if _LARGE_SCALE.search(text):
+        return text
+    try:
+        return str(alpha2digit(text, "de"))
+    except (UnicodeError, ValueError):
+        return text
+
+
 def find_quantities(text: str) -> list[Quantity]:
     """All figures of a message with their units, in the order written.
 
@@ -244,7 +270,7 @@ def find_quantities(text: str) -> list[Quantity]:
         The quantities; dates, times, years and figures with other units are left out (see the
         module docstring for the rules).
     """
-    text = unicodedata.normalize("NFC", text)
+    text = number_words_as_digits(unicodedata.normalize("NFC", text))
     folded, origin = _fold_with_positions(text)
     date_spans = [m.span() for m in _DATES.finditer(folded)]
     found: list[Quantity] = []

@@ -46,6 +46,11 @@ def test_direct_question_fills_every_slot_it_can():
         ("weiß ich nicht", "base_price_eur", {"base_price_eur": SKIPPED}),
         ("95 Euro", "current_instalment_eur", {"current_instalment_eur": 95.0}),
         ("überspringen", "current_instalment_eur", {"current_instalment_eur": SKIPPED}),
+        # number words, as people type (and dictate) them
+        ("zweihundertzehn Euro", "current_instalment_eur", {"current_instalment_eur": 210.0}),
+        ("so dreitausendfünfhundert", "consumption_kwh", {"consumption_kwh": 3500.0}),
+        ("zwölf Komma fünf Cent", "working_price_ct", {"working_price_ct": 12.5}),
+        ("neun Euro im Monat", "base_price_eur", {"base_price_eur": 108.0}),
     ],
 )
 def test_figures_as_people_type_them(text, requested, expected):
@@ -189,6 +194,7 @@ def test_request_fields_drop_skipped_values():
         ("Fernwärme", "faq_waermepreisbremse", False),  # the answer, whatever the classifier says
         ("Fernwärme?", "faq_waermepreisbremse", False),
         ("gilt das auch bei 9000 kWh?", "faq_gaspreisbremse", False),  # a figure: the form's
+        ("gilt das auch bei neuntausend kWh?", "faq_gaspreisbremse", False),  # in words too
         ("gilt das auch für fernwärme?", "nlu_fallback", False),
         ("gilt das auch für fernwärme?", None, False),
     ],

@@ -6,7 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from bot.dialogue.numbers import Quantity, find_energy, find_quantities, is_skip
+from bot.dialogue.numbers import (
+    Quantity,
+    find_energy,
+    find_quantities,
+    is_skip,
+    number_words_as_digits,
+)
 
 
 def one(text: str) -> Quantity:
@@ -338,3 +344,38 @@ def test_is_skip(text):
 )
 def test_is_not_skip(text):
     assert is_skip(text) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("zweihundertzehn Euro", "210", "eur"),
+        ("ich zahle hundertzwanzig Euro im Monat", "120", "eur_per_month"),
+        ("Dreitausendfünfhundert kWh", "3500", "kwh"),
+        ("achtzehntausend Kilowattstunden", "18000", "kwh"),
+        ("zwölf Komma fünf Cent", "12.5", "ct_per_kwh"),
+        ("einundzwanzig Cent pro kWh", "21", "ct_per_kwh"),
+        ("so um die viertausend", "4000", "number"),
+    ],
+)
+def test_number_words(text, value, kind):
+    assert one(text) == Quantity(Decimal(value), kind, one(text).raw)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ein Jahr lang",  # below three: a word, not a figure
+        "Ich habe eine Frage zu zwei Dingen",
+        "am ersten Dezember",  # ordinals are no amounts
+        "eine Million kWh",  # text2num reads scale words wrongly: left alone
+        "Sie sind die Nummer eins",
+    ],
+)
+def test_words_that_are_no_figures(text):
+    assert find_quantities(text) == []
+
+
+def test_number_words_as_digits_survives_what_text2num_cannot_read():
+    assert number_words_as_digits("zehn \ud800 Euro") == "zehn \ud800 Euro"
+    assert number_words_as_digits("\x00hundert") == "\x00100"

@@ -53,6 +53,19 @@ def test_step_by_step_with_corrections_and_a_tariff_name(rasa_url):
     assert "Dezember-Soforthilfe" in result["text"]
 
 
+def test_figures_in_words_are_read_like_digits(rasa_url):
+    """Dictated or typed out in words, the figures of government example G1 give its result."""
+    sender = uuid.uuid4().hex
+    send(rasa_url, "Ich möchte meinen Abschlag berechnen", sender)
+    send(rasa_url, "Gas", sender)
+    ask_price = send(rasa_url, "fünfzehntausend Kilowattstunden", sender)
+    assert "Arbeitspreis" in ask_price[-1]["text"]
+    send(rasa_url, "zweiundzwanzig Cent", sender)
+    send(rasa_url, "weiß nicht", sender)
+    [result] = send(rasa_url, "hundert Euro", sender)
+    assert "betrug Ihr Abschlag 175 € statt 275 € im Monat" in result["text"]
+
+
 def test_faq_question_during_the_form_is_answered_and_the_form_continues(rasa_url):
     sender = uuid.uuid4().hex
     send(rasa_url, "Abschlag berechnen", sender)
