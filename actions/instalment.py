@@ -91,6 +91,13 @@ class ValidateInstalmentForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         filled = any(e.get("event") == "slot" and e.get("name") in FORM_SLOTS for e in events)
+        text = tracker.latest_message.get("text") or ""
+        if requested and not filled and form.asks_for_help(text, requested):
+            # "was ist ein Arbeitspreis?": what the figure is and where to find it, then the
+            # form asks again (the slot set to None keeps Rasa from rejecting the turn).
+            dispatcher.utter_message(response=f"utter_help_{requested}")
+            events.append(SlotSet(requested, None))
+            return events
         if requested and not filled and _off_topic(tracker):
             # No slot set: Rasa rejects the form's turn, the out-of-scope rule of the form
             # answers, then the form asks for the same slot again.
@@ -132,11 +139,13 @@ class ValidateInstalmentForm(FormValidationAction):
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        requested = tracker.get_slot("requested_slot")
+        if form.asks_for_help(text, requested):
+            return []  # answered with the slot's help in run()
         if form.asks_a_topic(text, intent):
             # Nothing extracted: Rasa rejects the form's turn and the FAQ rule for the
             # intent answers, then the form asks for the same slot again.
             return []
-        requested = tracker.get_slot("requested_slot")
         names: list[str] = []
         if requested == "working_price_ct":
             tariffs = await _tariffs(tracker.get_slot("energy"))

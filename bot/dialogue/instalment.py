@@ -97,6 +97,53 @@ def asks_off_topic(text: str, intent: str | None, confidence: float) -> bool:
     return _a_question_of_its_own(text)
 
 
+# A question about what the form asks for ("was ist ein Arbeitspreis?", "wo finde ich meinen
+# Verbrauch?") gets the slot's help, whatever the classifier reads: it read "was ist ein
+# Arbeitspreis?" as asking whether the assistant is a bot (0.93), and "was ist der Grundpreis?"
+# may read as the brakes' topic on standing charges. Per slot, the words that name its figure
+# (folded; a compound counts: "Jahresverbrauch", "Arbeitspreises").
+_SLOT_TERMS = {
+    "energy": r"energie|sparte",
+    "consumption_kwh": r"verbrauch|kilowattstunde|kwh",
+    "working_price_ct": r"arbeitspreis|verbrauchspreis|kilowattstundenpreis|preis (?:pro|je) kwh",
+    "base_price_eur": r"grundpreis|grundgebuehr",
+    "current_instalment_eur": r"abschlag|vorauszahlung|monatsrate",
+}
+# How such a question opens, and the few words that may stand between it and the term.
+_HELP_OPENING = (
+    r"(?:was (?:ist|sind|heisst|bedeutet|meinen sie mit|meint ihr mit|versteht man unter)"
+    r"|wo (?:finde|sehe|steht|lese|bekomme)|wie finde|woher (?:weiss|bekomme|kriege|soll)"
+    r"|welche[rnms]? (?:ist|meinen sie))"
+)
+_HELP_FILLER = (
+    r"(?:\s+(?:ich|man|denn|eigentlich|genau|ueberhaupt|so|nochmal|bitte|ein|eine|einen|der|"
+    r"die|das|den|dem|mein|meine|meinen|meinem|ihr|ihre|ihren|dieser|diesen))*"
+)
+# A short question back without the term: "wo finde ich den?", "was ist das?"
+_HELP_SHORT = re.compile(
+    r"^(?:und |aber |ja |ok |hm+ )?(?:was (?:ist|heisst|bedeutet) das"
+    r"|wo (?:finde|sehe|lese) (?:ich|man) (?:das|den|die|ihn|sie|es)"
+    r"|wo steht (?:das|der|die|er|sie)|woher soll ich das (?:wissen|nehmen))"
+    r"(?: (?:denn|genau|eigentlich|bitte|ueberhaupt|jetzt))*\W*$"
+)
+
+
+def asks_for_help(text: str, requested_slot: str | None) -> bool:
+    """Whether a message at a slot asks what that slot's figure is or where to find it.
+
+    Args:
+        text: the customer's message.
+        requested_slot: the slot the form asked for last.
+    """
+    terms = _SLOT_TERMS.get(requested_slot or "")
+    if terms is None or find_quantities(text):  # "was ist ein Arbeitspreis? 40 ct" answers
+        return False
+    folded = " ".join(fold(text).split())
+    if _HELP_SHORT.match(folded):
+        return True
+    return re.search(rf"\b{_HELP_OPENING}{_HELP_FILLER}\s+\w*(?:{terms})", folded) is not None
+
+
 @dataclass(frozen=True)
 class Problem:
     """A value to re-ask for: the domain response to send and its template values."""

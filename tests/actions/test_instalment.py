@@ -144,6 +144,25 @@ async def test_message_without_a_figure_gets_a_hint(dispatcher, domain, fake_htt
     assert SlotSet("consumption_kwh", None) in events
 
 
+@pytest.mark.parametrize(
+    ("text", "requested", "intent"),
+    [
+        ("was ist ein arbeitspreis?", "working_price_ct", "bot_challenge"),
+        ("Was ist denn der Grundpreis?", "base_price_eur", "faq_preisbremse_grundpreis"),
+        ("wo finde ich meinen Jahresverbrauch?", "consumption_kwh", "faq_zaehlerstand_melden"),
+        ("wo finde ich den?", "current_instalment_eur", "nlu_fallback"),
+    ],
+)
+async def test_a_question_about_the_figure_asked_for_gets_its_help(
+    dispatcher, domain, fake_http, text, requested, intent
+):
+    tracker = form_tracker(text, requested, {"energy": "gas"}, intent=intent, confidence=0.93)
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert [m["response"] for m in dispatcher.messages] == [f"utter_help_{requested}"]
+    assert SlotSet(requested, None) in events  # the form goes on and asks again
+    assert slot_events(events) == {requested: None}
+
+
 async def test_faq_question_during_the_form_is_left_to_the_rules(dispatcher, domain, fake_http):
     tracker = form_tracker(
         "Muss ich die Preisbremse beantragen?",

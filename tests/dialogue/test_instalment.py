@@ -7,6 +7,7 @@ import pytest
 from bot.dialogue.instalment import (
     SKIPPED,
     asks_a_topic,
+    asks_for_help,
     asks_off_topic,
     check_base_price,
     check_consumption,
@@ -219,3 +220,23 @@ def test_an_off_topic_question_mid_form_is_told_from_an_answer(
     text, intent, confidence, expected
 ):
     assert asks_off_topic(text, intent, confidence) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "requested", "expected"),
+    [
+        ("was ist ein arbeitspreis?", "working_price_ct", True),
+        ("Was meinen Sie mit Arbeitspreis?", "working_price_ct", True),
+        ("Was versteht man unter Grundpreis?", "base_price_eur", True),
+        ("wo steht der Verbrauch auf der Rechnung", "consumption_kwh", True),
+        ("wo finde ich den?", "working_price_ct", True),  # short: the figure just asked for
+        ("woher soll ich das wissen", "consumption_kwh", True),
+        ("was ist ein arbeitspreis? 40 ct", "working_price_ct", False),  # answers with it
+        ("was ist ein abschlag", "working_price_ct", False),  # another slot's figure
+        ("was ist mit meinem Abschlag im Dezember?", "current_instalment_eur", False),
+        ("was ist mit Mietern?", "consumption_kwh", False),  # a follow-up, no help asked
+        ("was ist ein arbeitspreis?", None, False),  # no form question open
+    ],
+)
+def test_a_question_about_the_figure_asked_for(text, requested, expected):
+    assert asks_for_help(text, requested) is expected

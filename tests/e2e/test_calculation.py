@@ -53,13 +53,18 @@ def test_step_by_step_with_corrections_and_a_tariff_name(rasa_url):
     assert "Dezember-Soforthilfe" in result["text"]
 
 
-def test_figures_in_words_are_read_like_digits(rasa_url):
-    """Dictated or typed out in words, the figures of government example G1 give its result."""
+def test_figures_in_words_and_a_question_about_one_on_the_way(rasa_url):
+    """Dictated or typed out in words, the figures of government example G1 give its result;
+    a question about a figure on the way is explained, not misread."""
     sender = uuid.uuid4().hex
     send(rasa_url, "Ich möchte meinen Abschlag berechnen", sender)
     send(rasa_url, "Gas", sender)
     ask_price = send(rasa_url, "fünfzehntausend Kilowattstunden", sender)
     assert "Arbeitspreis" in ask_price[-1]["text"]
+    # A question about the figure asked for gets what it is, and the question again.
+    help_then_ask = send(rasa_url, "was ist ein Arbeitspreis?", sender)
+    assert help_then_ask[0]["text"].startswith("Der Arbeitspreis ist der Preis"), help_then_ask
+    assert "Wie hoch ist Ihr Arbeitspreis" in help_then_ask[-1]["text"]
     send(rasa_url, "zweiundzwanzig Cent", sender)
     send(rasa_url, "weiß nicht", sender)
     [result] = send(rasa_url, "hundert Euro", sender)
