@@ -674,3 +674,59 @@ def form_question(
     if best is None or best[1] < FORM_QUESTION_MIN:
         return None
     return best[0]
+
+
+# "Hallo, ich hab mal ne Frage zur Gaspreisbremse": the customer announces a topic and asks
+# nothing yet. The classifier reads the greeting (0.77, the topic 0.11), the greeting reply
+# sets no topic, and the question that follows ("wie viel Prozent waren gedeckelt?") had
+# nothing to lean on. An announcement is answered with the announced topic: its answer gives
+# the overview and the conversation's topic for what comes next.
+_ANNOUNCEMENT = re.compile(
+    r"^(?:(?:hallo|hi|hey|moin|servus|gruess gott|guten (?:tag|morgen|abend))\b[\W\s]*)?"
+    r"(?:(?:ich )?(?:hab|habe|haette|hatte|haett) (?:(?:da|mal|noch|nur|eine|ne|n|'ne) )*"
+    r"|(?:eine |ne )?)"
+    r"(?:(?:kurze|kleine|allgemeine|weitere) )?frage "
+    r"(?:zu|zur|zum|zu den|wegen|bezueglich|bzgl|ueber|um|an)\s+(?P<rest>[^?]+?)[\s.!:]*$"
+)
+# The announced subject is a name, not a question of its own ("… zur Gaspreisbremse für
+# Mieter" still is; a longer rest is left to the classifier).
+ANNOUNCED_MAX_WORDS = 5
+# An announcement that names no measure ("… zur Energiepreispauschale", a topic without facets;
+# "… zu meiner Gasrechnung") is answered only when the classifier gives its topic this much.
+ANNOUNCED_UNNAMED_MIN = 0.3
+
+
+def announced_topic(
+    text: str,
+    ranking: Sequence[tuple[str, float]],
+    table: FacetTable,
+    topics: Collection[str],
+) -> str | None:
+    """The topic a message announces without asking about it yet, if it is clear which.
+
+    The classifier's best topic counts when it agrees with the measure the announcement names
+    ("Frage zur Mehrwertsteuer": the VAT cut); otherwise the one topic the named facets point
+    to ("zur Wärmepreisbremse"), if one leads. Without a measure named, only a sure reading.
+
+    Args:
+        text: the customer's message.
+        ranking: the classifier's (label, confidence) pairs, best first.
+        table: the topics' facets.
+        topics: the FAQ topic labels.
+    """
+    match = _ANNOUNCEMENT.match(" ".join(fold(text).split()))
+    if match is None or len(words(match["rest"])) > ANNOUNCED_MAX_WORDS:
+        return None
+    named = {name: frozenset(values) for name, values in read(match["rest"]).facets.items()}
+    best = next(((t, c) for t, c in ranking if t in topics), None)
+    if best is None:
+        return None
+    if "measure" not in named:
+        # "eine Frage zu meiner Gasrechnung" names no measure: only a sure reading counts.
+        return best[0] if best[1] >= ANNOUNCED_UNNAMED_MIN else None
+    if _consistent(table.get(best[0]), named):
+        return best[0]
+    ranked = resolve({}, named, table)
+    if len(ranked) > 1 and ranked[0][1] > ranked[1][1] and ranked[0][1] >= MIN_SCORE:
+        return ranked[0][0]
+    return None

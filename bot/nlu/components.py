@@ -470,6 +470,13 @@ class ConversationContext(GraphComponent):
                 return  # a figure, "weiß ich nicht" …: the form's business
             if not current and mentions.question and not mentions.figure:
                 current = dialogue_context.FORM_TOPIC  # a question, not a figure for the form
+        else:
+            announced = dialogue_context.announced_topic(text, ranking, self.table, self.topics)
+            if announced is not None:
+                # "Hallo, ich hab mal ne Frage zur Gaspreisbremse": its answer, not a greeting.
+                probability = dict(ranking).get(announced, 0.0)
+                self._set(message, announced, probability, "announced", current)
+                return
         if not current:
             return
         top = ranking[0][0] if ranking else ""

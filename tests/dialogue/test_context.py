@@ -7,6 +7,7 @@ import pytest
 from bot.dialogue.context import (
     TopicWords,
     Vocabulary,
+    announced_topic,
     covered_aspects,
     foreign_words,
     interpret,
@@ -550,3 +551,33 @@ def test_a_question_or_story_is_not_taken_for_not_understanding(text):
 def test_charging_a_car_is_no_business_but_a_shop_owner_is():
     assert "audience" not in read("was kostet das Laden vom E-Auto?").facets
     assert read("und als Ladenbesitzer?").facets["audience"] == {"gewerbe"}
+
+
+# What the classifier gives a greeting that announces a topic: the greeting, the topic far
+# behind ("Hallo, ich hab mal ne Frage zur Gaspreisbremse": greet 0.77, the topic 0.11).
+GREETING_FIRST = [("greet", 0.77), ("gaspreisbremse", 0.11), ("preisbremse_antrag", 0.05)]
+
+
+@pytest.mark.parametrize(
+    ("text", "ranking", "expected"),
+    [
+        ("Hallo, ich hab mal ne Frage zur Gaspreisbremse", GREETING_FIRST, "gaspreisbremse"),
+        # the classifier's topic disagrees with the named measure: the facets decide
+        ("Guten Tag, ich hätte eine kurze Frage zur Wärmepreisbremse.", GREETING_FIRST,
+         "waermepreisbremse"),
+        ("Frage zur Strompreisbremse für Mieter", GREETING_FIRST, "preisbremse_mieter"),
+        ("Hallo! Frage zur Mehrwertsteuer", [("greet", 0.75), ("mwst_senkung", 0.13)],
+         "mwst_senkung"),
+        # no measure named: only a sure reading
+        ("Hallo, ich habe eine Frage zu meiner Gasrechnung", GREETING_FIRST, None),
+        ("Ich habe eine Frage zur Energiepreispauschale",
+         [("energiepreispauschale", 0.62), ("greet", 0.2)], "energiepreispauschale"),
+        # a question of its own, or more than a name: the classifier's business
+        ("ich habe eine Frage zur Gaspreisbremse: wie lange galt die?", GREETING_FIRST, None),
+        ("ich hab eine frage zu den preisbremsen und zwar wegen meiner Nachzahlung im Januar",
+         GREETING_FIRST, None),
+        ("Hallo", [("greet", 0.99)], None),
+    ],
+)  # fmt: skip
+def test_an_announced_topic_is_the_topic(table, topics, text, ranking, expected):
+    assert announced_topic(text, ranking, table, topics) == expected

@@ -223,6 +223,16 @@ def test_web_conversation_with_follow_ups_and_two_questions(web_url):
     assert "Und zu Ihrer zweiten Frage:" in [m["text"] for m in both["messages"]]
 
 
+def test_an_announced_topic_is_answered_and_the_next_question_leans_on_it(web_url):
+    """"Hallo, ich hab mal ne Frage zur Gaspreisbremse" reads as a greeting (0.77); it gets the
+    topic's answer, and an elliptic follow-up then has a topic to lean on."""
+    cid = start(web_url)
+    first = say(web_url, cid, "Hallo, ich hab mal ne Frage zur Gaspreisbremse")
+    assert first["messages"][0]["faq_id"] == "gaspreisbremse", first["messages"]
+    follow_up = say(web_url, cid, "und für Fernwärme?")
+    assert follow_up["messages"][0]["faq_id"] == "waermepreisbremse"
+
+
 def test_the_calculation_leans_on_the_conversation_and_reads_named_figures(web_url):
     """The form calculates for the energy just talked about and says so; a list of figures
     fills every amount it names ("Abschlag bisher 100" without a euro sign)."""
