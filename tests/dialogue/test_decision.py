@@ -215,8 +215,21 @@ def test_a_sure_part_rescues_an_unsure_message():
 
 def test_angry_message_with_a_topic_gets_the_topic_and_the_acknowledgement():
     p = parse("upset", 0.5, [("upset", 0.5), ("faq_preisbremse_abschlag", 0.35)])
+    p["text"] = "Eine Frechheit, wie ist mein Abschlag mit der Preisbremse berechnet?"
     d = decide(p)
-    assert (d.kind, d.label, d.complaint) == ("answer", "preisbremse_abschlag", True)
+    assert (d.kind, d.label, d.complaint, d.person) == (
+        "answer", "preisbremse_abschlag", True, True
+    )
+
+
+def test_a_matter_of_fact_message_read_as_upset_gets_the_topic_without_acknowledgement():
+    # The classifier reads statements about one's situation as upset too.
+    p = parse("upset", 0.6, [("upset", 0.6), ("faq_abschlag_aendern", 0.35)])
+    p["text"] = "Meine Tochter ist ausgezogen. Kann ich den Gasabschlag anpassen lassen?"
+    d = decide(p)
+    assert (d.kind, d.label, d.complaint, d.person) == (
+        "answer", "abschlag_aendern", False, False
+    )
 
 
 def test_angry_message_without_a_topic_stays_upset():
@@ -226,7 +239,10 @@ def test_angry_message_without_a_topic_stays_upset():
 
 def test_answer_with_some_anger_is_a_complaint():
     p = parse("faq_gaspreisbremse", 0.6, [("faq_gaspreisbremse", 0.6), ("upset", 0.3)])
+    p["text"] = "Ich bin echt sauer: wie hat die Gaspreisbremse funktioniert?"
     assert decide(p).complaint
+    p["text"] = "Ich heize mit Gas. Wie hat die Gaspreisbremse funktioniert?"
+    assert not decide(p).complaint  # read as upset, but no sign of a feeling
 
 
 def test_of_several_questions_the_first_asked_is_answered():
