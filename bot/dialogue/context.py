@@ -691,6 +691,9 @@ _ANNOUNCEMENT = re.compile(
 # The announced subject is a name, not a question of its own ("… zur Gaspreisbremse für
 # Mieter" still is; a longer rest is left to the classifier).
 ANNOUNCED_MAX_WORDS = 5
+# The whole announcement: a greeting, "ich hätte da mal eine kurze Frage zur", the subject.
+ANNOUNCEMENT_MAX_WORDS = 16
+ANNOUNCEMENT_MAX_CHARS = 200
 # An announcement that names no measure ("… zur Energiepreispauschale", a topic without facets;
 # "… zu meiner Gasrechnung") is answered only when the classifier gives its topic this much.
 ANNOUNCED_UNNAMED_MIN = 0.3
@@ -714,6 +717,8 @@ def announced_topic(
         table: the topics' facets.
         topics: the FAQ topic labels.
     """
+    if len(text.split()) > ANNOUNCEMENT_MAX_WORDS or len(text) > ANNOUNCEMENT_MAX_CHARS:
+        return None  # a longer message asks something itself (and the regex stays linear)
     match = _ANNOUNCEMENT.match(" ".join(fold(text).split()))
     if match is None or len(words(match["rest"])) > ANNOUNCED_MAX_WORDS:
         return None

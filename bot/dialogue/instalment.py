@@ -119,6 +119,9 @@ _HELP_FILLER = (
     r"(?:\s+(?:ich|man|denn|eigentlich|genau|ueberhaupt|so|nochmal|bitte|ein|eine|einen|der|"
     r"die|das|den|dem|mein|meine|meinen|meinem|ihr|ihre|ihren|dieser|diesen))*"
 )
+# Such questions are short; a longer message is a question of its own (or a story).
+HELP_MAX_WORDS = 15
+HELP_MAX_CHARS = 200
 # A short question back without the term: "wo finde ich den?", "was ist das?"
 _HELP_SHORT = re.compile(
     r"^(?:und |aber |ja |ok |hm+ )?(?:was (?:ist|heisst|bedeutet) das"
@@ -136,7 +139,9 @@ def asks_for_help(text: str, requested_slot: str | None) -> bool:
         requested_slot: the slot the form asked for last.
     """
     terms = _SLOT_TERMS.get(requested_slot or "")
-    if terms is None or find_quantities(text):  # "was ist ein Arbeitspreis? 40 ct" answers
+    if terms is None or len(text.split()) > HELP_MAX_WORDS or len(text) > HELP_MAX_CHARS:
+        return False
+    if find_quantities(text):  # "was ist ein Arbeitspreis? 40 ct" answers
         return False
     folded = " ".join(fold(text).split())
     if _HELP_SHORT.match(folded):

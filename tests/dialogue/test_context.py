@@ -577,6 +577,8 @@ GREETING_FIRST = [("greet", 0.77), ("gaspreisbremse", 0.11), ("preisbremse_antra
         ("ich hab eine frage zu den preisbremsen und zwar wegen meiner Nachzahlung im Januar",
          GREETING_FIRST, None),
         ("Hallo", [("greet", 0.99)], None),
+        # hostile length: no announcement (and no quadratic regex work)
+        ("Frage zur Gaspreisbremse" + "." * 5000, GREETING_FIRST, None),
     ],
 )  # fmt: skip
 def test_an_announced_topic_is_the_topic(table, topics, text, ranking, expected):

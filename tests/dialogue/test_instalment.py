@@ -236,6 +236,7 @@ def test_an_off_topic_question_mid_form_is_told_from_an_answer(
         ("was ist mit meinem Abschlag im Dezember?", "current_instalment_eur", False),
         ("was ist mit Mietern?", "consumption_kwh", False),  # a follow-up, no help asked
         ("was ist ein arbeitspreis?", None, False),  # no form question open
+        ("was ist ein " + "a" * 5000, "working_price_ct", False),  # hostile length
     ],
 )
 def test_a_question_about_the_figure_asked_for(text, requested, expected):
