@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.dependencies import knowledge_store, response_text, tariff_catalogue, tariff_client
 from bot.dialogue import instalment as form
+from bot.dialogue.decision import decide
 from bot.knowledge.render import format_money, format_number
 from bot.tariff.client import (
     DecemberQuote,
@@ -87,8 +88,13 @@ class ValidateInstalmentForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Validate; a message without a usable figure gets a hint instead of a rejection."""
-        events: list[EventType] = await super().run(dispatcher, tracker, domain)
         requested = tracker.get_slot("requested_slot")
+        if requested is None and decide(tracker.latest_message).complaint:
+            # The form starts from an angry or desperate message ("Mein Abschlag ist von 89
+            # auf 160 Euro gestiegen, das kann doch nicht sein!! …"): one short acknowledgement
+            # before the first question, as an answer to a complaint gets (issue 16).
+            dispatcher.utter_message(response="utter_complaint_acknowledged")
+        events: list[EventType] = await super().run(dispatcher, tracker, domain)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         filled = any(e.get("event") == "slot" and e.get("name") in FORM_SLOTS for e in events)
         text = tracker.latest_message.get("text") or ""

@@ -82,6 +82,25 @@ async def test_first_message_fills_what_it_can(dispatcher, domain, fake_http):
     assert dispatcher.messages == []
 
 
+async def test_a_form_started_in_anger_begins_with_the_acknowledgement(
+    dispatcher, domain, fake_http
+):
+    text = "Mein Abschlag ist von 89 auf 160 Euro gestiegen, das kann doch nicht sein!!"
+    tracker = form_tracker(text, None, intent="instalment_calculation", confidence=0.44)
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "instalment_calculation", "confidence": 0.44},
+        {"name": "upset", "confidence": 0.3},
+    ]
+    await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_complaint_acknowledged"
+    # Later turns of the form, or a calm start, get no acknowledgement.
+    dispatcher.messages.clear()
+    tracker = form_tracker("160 Euro!!", "current_instalment_eur", {"energy": "gas"})
+    tracker.latest_message["intent_ranking"] = [{"name": "upset", "confidence": 0.3}]
+    await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert "utter_complaint_acknowledged" not in [m["response"] for m in dispatcher.messages]
+
+
 @pytest.mark.parametrize(
     ("topic", "energy", "name"),
     [("gaspreisbremse", "gas", "Gas"), ("preisbremse_heizstrom", "strom", "Strom")],

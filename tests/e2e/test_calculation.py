@@ -71,6 +71,20 @@ def test_figures_in_words_and_a_question_about_one_on_the_way(rasa_url):
     assert "betrug Ihr Abschlag 175 € statt 275 € im Monat" in result["text"]
 
 
+def test_a_calculation_asked_for_in_anger_begins_with_one_acknowledgement(rasa_url):
+    sender = uuid.uuid4().hex
+    replies = send(
+        rasa_url,
+        "Mein Abschlag ist von 89 auf 160 Euro gestiegen, das kann doch nicht sein!! "
+        "Ich bin Rentnerin und weiß nicht, wie ich das bezahlen soll.",
+        sender,
+    )
+    texts = [r.get("text") or "" for r in replies]
+    assert texts[0].startswith("Ich verstehe, dass Sie das ärgert oder belastet"), texts
+    assert "Um welche Energie geht es?" in texts[-1]
+    assert len(texts) == 2  # the acknowledgement once, then the form's first question
+
+
 def test_faq_question_during_the_form_is_answered_and_the_form_continues(rasa_url):
     sender = uuid.uuid4().hex
     send(rasa_url, "Abschlag berechnen", sender)
