@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.dependencies import knowledge_store, response_text, tariff_catalogue, tariff_client
 from bot.dialogue import instalment as form
 from bot.dialogue.decision import decide
+from bot.dialogue.numbers import is_skip
 from bot.knowledge.render import format_money, format_number
 from bot.tariff.client import (
     DecemberQuote,
@@ -108,9 +109,10 @@ class ValidateInstalmentForm(FormValidationAction):
             # No slot set: Rasa rejects the form's turn, the out-of-scope rule of the form
             # answers, then the form asks for the same slot again.
             return events
-        if requested and not filled and intent == "dont_know":
+        if requested and not filled and (intent == "dont_know" or is_skip(text)):
             # "weiß ich nicht" at a slot: an optional figure is skipped, a required one is
-            # explained (where to find it) and asked again.
+            # explained (where to find it) and asked again; so is "überspringen" at a required
+            # one ("keine Zahl gefunden" would not say why it cannot be skipped).
             if requested in form.OPTIONAL_SLOTS:
                 events.append(SlotSet(requested, form.SKIPPED))
             else:

@@ -161,13 +161,33 @@ def _first(quantities: Sequence[Quantity], *kinds: str) -> Quantity | None:
     return next((q for q in quantities if q.kind in kinds), None)
 
 
+# A tariff's first word alone names it ("MusterWärme" for "MusterWärme Fernwärme") when no other
+# tariff starts with it and it is no plain energy word.
+_PLAIN_ENERGY_WORDS = frozenset({"strom", "gas", "erdgas", "waerme", "fernwaerme", "nahwaerme"})
+
+
 def match_tariff(text: str, tariff_names: Sequence[str]) -> str | None:
-    """The catalogue tariff named in ``text`` (case, umlauts and spacing ignored)."""
+    """The catalogue tariff named in ``text`` (case, umlauts and spacing ignored).
+
+    The full name wins; otherwise a first word that only one tariff has ("MusterWärme"), while
+    a first word several share ("MusterStrom": Basis or Öko) names none.
+    """
     folded = " ".join(fold(text).split())
     for name in sorted(tariff_names, key=len, reverse=True):
         if " ".join(fold(name).split()) in folded:
             return name
-    return None
+    said = set(re.findall(r"\w+", folded))
+    firsts: dict[str, list[str]] = {}
+    for name in tariff_names:
+        words = fold(name).split()
+        if words:
+            firsts.setdefault(words[0], []).append(name)
+    named = [
+        names[0]
+        for first, names in firsts.items()
+        if first in said and len(names) == 1 and first not in _PLAIN_ENERGY_WORDS
+    ]
+    return named[0] if len(named) == 1 else None
 
 
 def extract(

@@ -182,6 +182,13 @@ async def test_a_question_about_the_figure_asked_for_gets_its_help(
     assert slot_events(events) == {requested: None}
 
 
+async def test_skipping_a_required_figure_gets_its_help(dispatcher, domain, fake_http):
+    tracker = form_tracker("überspringen", "working_price_ct", {"energy": "waerme"})
+    events = await ValidateInstalmentForm().run(dispatcher, tracker, domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_help_working_price_ct"]
+    assert slot_events(events) == {"working_price_ct": None}
+
+
 async def test_faq_question_during_the_form_is_left_to_the_rules(dispatcher, domain, fake_http):
     tracker = form_tracker(
         "Muss ich die Preisbremse beantragen?",

@@ -136,6 +136,14 @@ def test_tariff_name_supplies_the_prices():
     assert match_tariff("keine Ahnung", TARIFFS) is None
 
 
+def test_a_tariffs_own_first_word_names_it():
+    names = ["MusterStrom Basis", "MusterStrom Öko", "MusterWärme Fernwärme", "Gas Komfort"]
+    assert match_tariff("MusterWärme", names) == "MusterWärme Fernwärme"
+    assert match_tariff("ich hab musterwaerme", names) == "MusterWärme Fernwärme"
+    assert match_tariff("MusterStrom", names) is None  # Basis or Öko: the buttons ask
+    assert match_tariff("Gas", names) is None  # an energy word names no tariff
+
+
 def test_a_question_in_between_does_not_change_the_energy():
     # Else the filled slot keeps the form from letting the question be answered (issue 16).
     text = "gibt es für Heizstrom eigentlich einen anderen Deckel?"
