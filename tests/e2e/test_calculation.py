@@ -76,7 +76,7 @@ def test_a_calculation_asked_for_in_anger_begins_with_one_acknowledgement(rasa_u
     replies = send(
         rasa_url,
         "Mein Abschlag ist von 89 auf 160 Euro gestiegen, das kann doch nicht sein!! "
-        "Ich bin Rentnerin und weiß nicht, wie ich das bezahlen soll.",
+        "Ich bin Rentnerin und weiß nicht wie ich das bezahlen soll",
         sender,
     )
     texts = [r.get("text") or "" for r in replies]
