@@ -28,6 +28,7 @@ Not quantities (left out of the result):
 - Years: a bare four-digit number 1990-2099 (no unit, no separators), unless an approximation
   word comes before it ("ca. 2000", "etwa 2000"), a per-year phrase follows it ("2000 im
   Jahr"), or it is the whole message (the answer "2000" to "Wie hoch ist Ihr Verbrauch?").
+- Numbers of more than :data:`MAX_DIGITS` digits (no figure of this dialogue).
 - Figures with a unit the form does not use: percentages, m³, m², persons ("4 Personen",
   "2 Kinder"), degrees, o'clock, durations ("3 Jahre", "12 Monate").
 
@@ -226,6 +227,11 @@ def _is_year(value: Decimal, plain_integer: bool, digits: int, before: str, afte
     return not whole_message
 
 
+# More digits before the decimal mark than any consumption or price has (a large customer's
+# 1.5 GWh is 10 digits in kWh): such a "number" is no figure, it is left out. Without this, 29
+# digits overflowed Decimal's precision in _plain (InvalidOperation, the action failed).
+MAX_DIGITS = 15
+
 # Readings without a unit after the number: an amount after "€", a bare number.
 _AMOUNT: tuple[QuantityKind, Decimal, int] = ("eur", Decimal(1), 0)
 _BARE: tuple[QuantityKind, Decimal, int] = ("number", Decimal(1), 0)
@@ -280,6 +286,8 @@ def find_quantities(text: str) -> list[Quantity]:
         if any(lo <= start < hi for lo, hi in date_spans):
             continue
         value, plain_integer = _number_value(match)
+        if value.adjusted() >= MAX_DIGITS:
+            continue  # no figure of this dialogue (and past Decimal's 28-digit precision)
         before, rest = folded[:start], folded[end:]
         prefix = _PREFIX_CURRENCY.search(before, consumed)
         raw_start = start

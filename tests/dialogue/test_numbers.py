@@ -379,3 +379,9 @@ def test_words_that_are_no_figures(text):
 def test_number_words_as_digits_survives_what_text2num_cannot_read():
     assert number_words_as_digits("zehn \ud800 Euro") == "zehn \ud800 Euro"
     assert number_words_as_digits("\x00hundert") == "\x00100"
+
+
+def test_a_number_longer_than_any_figure_is_left_out():
+    assert find_quantities("9" * 40 + " kWh") == []
+    assert find_quantities("9" * 5000) == []
+    assert one("999999999999999 kWh").value == Decimal("999999999999999")  # 15 digits: read

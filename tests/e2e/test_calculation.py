@@ -85,6 +85,16 @@ def test_a_calculation_asked_for_in_anger_begins_with_one_acknowledgement(rasa_u
     assert len(texts) == 2  # the acknowledgement once, then the form's first question
 
 
+def test_a_number_longer_than_any_figure_gets_the_question_again(rasa_url):
+    sender = uuid.uuid4().hex
+    send(rasa_url, "Ich möchte meinen Abschlag berechnen", sender)
+    send(rasa_url, "Gas", sender)
+    replies = send(rasa_url, "9" * 40 + " kWh", sender)  # once an InvalidOperation in the action
+    assert "Jahresverbrauch" in replies[-1]["text"], replies
+    [ask_price] = send(rasa_url, "15.000 kWh", sender)[-1:]
+    assert "Arbeitspreis" in ask_price["text"]
+
+
 def test_faq_question_during_the_form_is_answered_and_the_form_continues(rasa_url):
     sender = uuid.uuid4().hex
     send(rasa_url, "Abschlag berechnen", sender)
