@@ -150,7 +150,7 @@ class ValidateInstalmentForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if form.asks_for_help(text, requested):
             return []  # answered with the slot's help in run()
-        if form.asks_a_topic(text, intent):
+        if form.asks_a_topic(text, intent, form.reference_prices(knowledge_store().knowledge())):
             # Nothing extracted: Rasa rejects the form's turn and the FAQ rule for the
             # intent answers, then the form asks for the same slot again.
             return []

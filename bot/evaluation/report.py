@@ -68,6 +68,7 @@ SETS = (
     ("tests/nlu/dev_realistic.tsv", "development"),
     ("tests/nlu/dev_realistic2.tsv", "development"),
     ("tests/nlu/dev_realistic3.tsv", "development"),
+    ("tests/nlu/dev_realistic4.tsv", "development"),
     ("tests/nlu/dev_multilingual.tsv", "development"),
     ("tests/nlu/heldout.tsv", "development (reused)"),
 )
@@ -78,6 +79,7 @@ DIALOGUE_SETS = (
     ("tests/dialogues/dev3.yml", "development"),
     ("tests/dialogues/dev4.yml", "development"),
     ("tests/dialogues/dev5.yml", "development"),
+    ("tests/dialogues/dev6.yml", "development"),
 )
 LONG_WORDS = 40
 DIALOGUE_TARGET = 0.90

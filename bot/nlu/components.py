@@ -478,6 +478,7 @@ class ConversationContext(GraphComponent):
                 self._set(message, announced, probability, "announced", current)
                 return
         if not current:
+            self._named(message, text, ranking, mentions, current)
             return
         top = ranking[0][0] if ranking else ""
         if (
@@ -509,6 +510,7 @@ class ConversationContext(GraphComponent):
             topic_words=self.topic_words,
         )
         if result is None:
+            self._named(message, text, ranking, mentions, current)
             return
         probability = dict(ranking).get(result.topics[0], 0.0)
         if result.kind == "followup":
@@ -561,6 +563,19 @@ class ConversationContext(GraphComponent):
         topic = result.topics[0]
         self._set(message, topic, dict(ranking).get(topic, 0.0), "form_question", current)
         return True
+
+    def _named(
+        self,
+        message: Message,
+        text: str,
+        ranking: list[tuple[str, float]],
+        mentions: Mentions,
+        current: str | None,
+    ) -> None:
+        """An unsure question that names a measure and an aspect gets their topic."""
+        topic = dialogue_context.named_topic(text, ranking, self.table, mentions=mentions)
+        if topic is not None:
+            self._set(message, topic, dict(ranking).get(topic, 0.0), "named", current)
 
     @staticmethod
     def _set(

@@ -12,6 +12,7 @@ from bot.dialogue.context import (
     foreign_words,
     interpret,
     known_words,
+    named_topic,
     resolve,
     says_unclear,
     siblings,
@@ -55,6 +56,7 @@ def test_fold_spells_umlauts_one_way():
         ("und lohnt sich Stromsparen dann noch?", "aspect", "sparen"),  # in a compound
         ("wie wurde das genau ausgerechnet?", "aspect", "berechnung"),
         ("wie kommt das zustande?", "aspect", "berechnung"),
+        ("und wie wurde die Höhe der Hilfe festgelegt?", "aspect", "berechnung"),
         # Which consumption the relief was computed on (the grid operator's forecast).
         ("welcher Verbrauch wurde da zugrunde gelegt?", "aspect", "berechnung"),
         ("und nehmen die beim Gas auch die Prognose?", "aspect", "berechnung"),
@@ -109,6 +111,13 @@ def test_long_messages_are_not_follow_up_shaped():
     assert not read(text).follow_up_shaped
 
 
+def test_a_longer_message_that_opens_with_und_goes_on_from_the_last_answer():
+    text = "Und wenn man zur Miete wohnt und die Heizung im Keller fürs ganze Haus läuft?"
+    assert read(text).follow_up_shaped
+    assert not read(text.removeprefix("Und ")).follow_up_shaped  # no "und"
+    assert not read("und " + " ".join(["Heizung"] * 20) + "?").follow_up_shaped  # too long
+
+
 @pytest.mark.parametrize(
     ("current", "text", "expected"),
     [
@@ -137,6 +146,11 @@ def test_long_messages_are_not_follow_up_shaped():
         # A topic about one audience covers every ordinary energy for it, not heat pumps.
         ("preisbremse_gewerbe", "und beim Gas, wir haben rund 2 GWh?", "preisbremse_gewerbe"),
         ("preisbremse_gewerbe", "und für meine Wärmepumpe zuhause?", "preisbremse_heizstrom"),
+        ("soforthilfe_dezemberabschlag", "und wie wurde die Höhe der Hilfe festgelegt?",
+         "soforthilfe_berechnung"),
+        ("gaspreisbremse",
+         "Und wenn man zur Miete wohnt und die Heizung im Keller fürs ganze Haus läuft?",
+         "preisbremse_mieter"),
     ],
 )
 def test_follow_up_resolves_to_the_sibling(table, topics, current, text, expected):
@@ -556,6 +570,9 @@ def test_charging_a_car_is_no_business_but_a_shop_owner_is():
 # What the classifier gives a greeting that announces a topic: the greeting, the topic far
 # behind ("Hallo, ich hab mal ne Frage zur Gaspreisbremse": greet 0.77, the topic 0.11).
 GREETING_FIRST = [("greet", 0.77), ("gaspreisbremse", 0.11), ("preisbremse_antrag", 0.05)]
+# ... and a request for information that the classifier reads as upset ("Erzähl mir mehr über
+# die Sache mit der Mehrwertsteuer.": upset 0.96, the VAT topics 0.01-0.02).
+ANGRY_FIRST = [("upset", 0.96), ("mwst_senkung", 0.015), ("mwst_ende", 0.013)]
 
 
 @pytest.mark.parametrize(
@@ -577,9 +594,50 @@ GREETING_FIRST = [("greet", 0.77), ("gaspreisbremse", 0.11), ("preisbremse_antra
         ("ich hab eine frage zu den preisbremsen und zwar wegen meiner Nachzahlung im Januar",
          GREETING_FIRST, None),
         ("Hallo", [("greet", 0.99)], None),
+        # a request for information about a subject (read as upset: "mir" and the imperative)
+        ("Erzähl mir mehr über die Sache mit der Mehrwertsteuer.", ANGRY_FIRST, "mwst_senkung"),
+        ("Sag mir mehr zur Mehrwertsteuer.", ANGRY_FIRST, "mwst_senkung"),
+        ("Erklären Sie mir bitte mal die Gaspreisbremse", GREETING_FIRST, "gaspreisbremse"),
+        ("Infos zur Wärmepreisbremse", GREETING_FIRST, "waermepreisbremse"),
+        ("erzähl mir was Lustiges", [("out_of_scope", 0.9), ("gaspreisbremse", 0.05)], None),
+        ("Erzähl mir " + "mehr " * 3000 + "über die Gaspreisbremse", GREETING_FIRST, None),
         # hostile length: no announcement (and no quadratic regex work)
         ("Frage zur Gaspreisbremse" + "." * 5000, GREETING_FIRST, None),
     ],
 )  # fmt: skip
 def test_an_announced_topic_is_the_topic(table, topics, text, ranking, expected):
     assert announced_topic(text, ranking, table, topics) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "ranking", "expected"),
+    [
+        # the VAT's rate, until when: the classifier's unsure reading names another measure
+        ("Bis wann galt der ermäßigte Satz?",
+         [("preisbremse_zeitraum", 0.34), ("out_of_scope", 0.27)], "mwst_ende"),
+        # the classifier is sure, or agrees with what the question names: its reading stands
+        ("Bis wann galt der ermäßigte Satz?", [("preisbremse_zeitraum", 0.9)], None),
+        ("Bis wann galt der ermäßigte Satz?", [("mwst_ende", 0.3)], None),
+        # a measure alone, a figure, a dialogue intent, no question: not enough to go on
+        ("Was war die Mehrwertsteuersenkung?", [("preisbremse_zeitraum", 0.3)], None),
+        ("Bis wann galt der Satz von 7 %?", [("preisbremse_zeitraum", 0.3)], None),
+        ("Bis wann galt der ermäßigte Satz?", [("instalment_calculation", 0.45)], None),
+        ("ermäßigter Satz bis wann", [("preisbremse_zeitraum", 0.3)], None),
+    ],
+)  # fmt: skip
+def test_an_unsure_question_that_names_a_measure_and_an_aspect_gets_their_topic(
+    table, text, ranking, expected
+):
+    assert named_topic(text, ranking, table) == expected
+
+
+def test_an_unsure_calculation_reading_of_a_question_about_the_topic_stays_on_it(topics, table):
+    ranking = [("instalment_calculation", 0.46), ("out_of_scope", 0.32)]
+    text = "wie viel Cent pro kWh macht die denn aus?"
+    result = interpret(text, ranking, "gasspeicherumlage", table, topics=topics)
+    assert result is not None and result.topics == ("gasspeicherumlage",)
+    # asked for the customer's own figure, or read surely: the calculation
+    mine = "wie viel macht die denn bei mir aus?"
+    assert interpret(mine, ranking, "gasspeicherumlage", table, topics=topics) is None
+    sure = [("instalment_calculation", 0.7), ("out_of_scope", 0.2)]
+    assert interpret(text, sure, "gasspeicherumlage", table, topics=topics) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from bot.dialogue.instalment import (
@@ -16,6 +18,7 @@ from bot.dialogue.instalment import (
     december_fields,
     extract,
     match_tariff,
+    reference_prices,
     request_fields,
 )
 
@@ -210,6 +213,33 @@ def test_request_fields_drop_skipped_values():
 )
 def test_a_topic_question_mid_form_is_told_from_an_answer(text, intent, expected):
     assert asks_a_topic(text, intent) is expected
+
+
+REFERENCE = frozenset({Decimal(40), Decimal(12), Decimal("9.5")})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the brakes' own figures in a question about them: no working price of the customer's
+        ("Warum eigentlich 9,5 Cent bei Fernwärme und nicht 12 wie beim Gas?", True),
+        ("Moment, Wärmepumpentarif mit HT und NT – gilt da überhaupt die 40-Cent-Grenze?", True),
+        # the customer's own figure, or one that is no reference price: the form's
+        ("mein Preis ist 40 ct, gilt da die Bremse?", False),
+        ("gilt die Bremse auch bei 41 Cent?", False),
+        ("Warum 12 ct bei 9000 kWh?", False),
+        ("40 ct", False),  # an answer, not a question
+        ("gilt da die " + "9" * 40 + "-Cent-Grenze?", False),  # a huge number is no reference
+    ],
+)
+def test_a_reference_price_in_a_question_is_not_the_customers(text, expected):
+    assert asks_a_topic(text, "faq_waermepreisbremse", REFERENCE) is expected
+
+
+def test_the_reference_prices_come_from_the_facts(kb):
+    prices = reference_prices(kb)
+    assert {Decimal(40), Decimal(12), Decimal("9.5")} <= prices
+    assert Decimal(30000) not in prices  # a consumption limit, not a price
 
 
 @pytest.mark.parametrize(

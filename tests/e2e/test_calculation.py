@@ -104,6 +104,21 @@ def test_faq_question_during_the_form_is_answered_and_the_form_continues(rasa_ur
     assert "Jahresverbrauch" in replies[-1]["text"]
 
 
+def test_a_question_about_the_brakes_own_figures_is_answered_not_taken_as_a_price(rasa_url):
+    # 9,5 and 12 ct/kWh are the heat and gas brakes' reference prices (knowledge/facts): in a
+    # question about them they are no working price of the customer's.
+    sender = uuid.uuid4().hex
+    send(rasa_url, "Abschlag mit Fernwärme berechnen", sender)
+    send(rasa_url, "9.800 kWh", sender)
+    replies = send(
+        rasa_url, "Warum eigentlich 9,5 Cent bei Fernwärme und nicht 12 wie beim Gas?", sender
+    )
+    assert replies[0]["metadata"].get("faq_id") == "waermepreisbremse", replies
+    assert "Arbeitspreis" in replies[-1]["text"]  # the form asks for the price again
+    [next_question] = send(rasa_url, "17,2 ct", sender)
+    assert "Grundpreis" in next_question["text"]
+
+
 def test_an_off_topic_question_during_the_form_gets_its_reply_and_the_form_continues(rasa_url):
     sender = uuid.uuid4().hex
     send(rasa_url, "Abschlag berechnen", sender)

@@ -131,6 +131,26 @@ def test_elliptic_follow_ups_keep_what_the_last_answer_was_about(rasa_url):
             ),
         ),
         dialogues.Conversation(
+            # A longer question opening with "und" goes on from the last answer (read as out
+            # of scope, 0.99, on its own); a request for information is no complaint.
+            "continues",
+            (
+                turn("Was ist eigentlich die Gaspreisbremse?", "gaspreisbremse"),
+                turn("Und wenn man zur Miete wohnt und die Heizung im Keller fürs ganze Haus "
+                     "läuft?", "preisbremse_mieter"),  # fmt: skip
+                turn("Erzähl mir mehr über die Sache mit der Mehrwertsteuer.", "mwst_senkung"),
+                turn("Bis wann galt der ermäßigte Satz?", "mwst_ende"),
+            ),
+        ),
+        dialogues.Conversation(
+            # The levy's cost in ct/kWh, not the customer's instalment.
+            "levy",
+            (
+                turn("Was ist die Gasspeicherumlage?", "gasspeicherumlage"),
+                turn("wie viel Cent pro kWh macht die denn aus?", "gasspeicherumlage"),
+            ),
+        ),
+        dialogues.Conversation(
             # The meter reading at the VAT's switch back, which that answer dwells on, not
             # meter readings in general (read at 1.0 by the classifier).
             "dwells_on",

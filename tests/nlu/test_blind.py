@@ -70,7 +70,17 @@ def test_blind_set_has_what_issue_16_asks_for(repo_root, shared_dir):
 
 
 @pytest.mark.parametrize(
-    "name", ["blind.yml", "dev.yml", "dev2.yml", "dev3.yml", "dev4.yml", "dev5.yml", "smoke.yml"]
+    "name",
+    [
+        "blind.yml",
+        "dev.yml",
+        "dev2.yml",
+        "dev3.yml",
+        "dev4.yml",
+        "dev5.yml",
+        "dev6.yml",
+        "smoke.yml",
+    ],
 )
 def test_every_dialogue_set_expects_known_labels(repo_root, shared_dir, name):
     # A typo in an expectation would count as a miss forever; the form's slots are the domain's.
@@ -91,7 +101,9 @@ def test_every_dialogue_set_expects_known_labels(repo_root, shared_dir, name):
     assert conversations and labels <= known, sorted(labels - known)
 
 
-@pytest.mark.parametrize("name", ["dev_realistic.tsv", "dev_realistic2.tsv", "dev_realistic3.tsv"])
+@pytest.mark.parametrize(
+    "name", ["dev_realistic.tsv", "dev_realistic2.tsv", "dev_realistic3.tsv", "dev_realistic4.tsv"]
+)
 def test_development_sets_are_disjoint_from_the_blind_one(repo_root, shared_dir, name):
     blind = {q.text for q in read_questions(repo_root / "tests" / "nlu" / "blind.tsv")}
     dev = read_questions(repo_root / "tests" / "nlu" / name)
