@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.dependencies import knowledge_store, response_text
+from bot.dialogue.consumption import for_large_customers
 from bot.dialogue.decision import (
     OFFERED_TOPIC_SLOT,
     OUT_OF_SCOPE,
@@ -81,8 +82,9 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Answer, ask back or fall back for the latest customer message."""
-        decision = decide(tracker.latest_message)
         kb = knowledge_store().knowledge()
+        text = str(tracker.latest_message.get("text") or "")
+        decision = for_large_customers(decide(tracker.latest_message), text, kb)
         language = reply_line_language(tracker.latest_message)
         if language is not None:
             # A question in another language: say in it that the reply is German (issue 16).

@@ -108,8 +108,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not model.exists():
         print(f"no trained model at {model}: run `make train` first", file=sys.stderr)
         return 2
+    from bot.knowledge import load_knowledge
+
     questions = read_questions(Path(args.questions))
-    predictions = predict(questions, rasa_parser(model))
+    kb = load_knowledge(get_settings().knowledge_dir)
+    predictions = predict(questions, rasa_parser(model), kb)
     if args.out:
         write_predictions(Path(args.out), predictions)
     print(json.dumps(score(predictions), ensure_ascii=False))

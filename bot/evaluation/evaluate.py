@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.dialogue.consumption import for_large_customers
 from bot.dialogue.decision import decide
 from bot.evaluation.scoring import Prediction, Question
+from bot.knowledge.model import KnowledgeBase
 
 Parser = Callable[[str], dict[str, Any]]
 
@@ -46,6 +48,19 @@ def rasa_parser(model_path: Path) -> Parser:
     return parse
 
 
-def predict(questions: Sequence[Question], parse: Parser) -> list[Prediction]:
-    """Decide on every question with the assistant's decision logic."""
-    return [Prediction(question=q, decision=decide(parse(q.text))) for q in questions]
+def predict(
+    questions: Sequence[Question], parse: Parser, kb: KnowledgeBase | None = None
+) -> list[Prediction]:
+    """Decide on every question with the assistant's decision logic.
+
+    With ``kb``, a brake answer to a message with a consumption above the household limit
+    becomes the large customers' topic, as in ``action_answer_question``
+    (:mod:`bot.dialogue.consumption`).
+    """
+    predictions = []
+    for q in questions:
+        decision = decide(parse(q.text))
+        if kb is not None:
+            decision = for_large_customers(decision, q.text, kb)
+        predictions.append(Prediction(question=q, decision=decision))
+    return predictions

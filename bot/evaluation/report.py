@@ -19,6 +19,7 @@ from bot.dialogue import decision as decision_module
 from bot.evaluation.baselines import TfidfRetriever, rasa_default_model, training_examples
 from bot.evaluation.evaluate import predict, rasa_parser
 from bot.evaluation.scoring import Prediction, read_questions, score
+from bot.knowledge import load_knowledge
 from bot.settings import REPO_ROOT
 
 TARGETS = {"accuracy": 0.95, "oos_rejection": 0.92}
@@ -157,6 +158,7 @@ def write_report(model: Path, heldout: Path, dev: Path, target: Path) -> dict[st
         REPO_ROOT / "data" / "nlu", REPO_ROOT / "build" / "baselines"
     )
     default_parse = rasa_parser(baseline_model)
+    kb = load_knowledge(REPO_ROOT / "knowledge")
 
     sets = [(heldout, "blind")] + [
         (REPO_ROOT / name, kind) for name, kind in SETS if REPO_ROOT / name != heldout
@@ -170,10 +172,10 @@ def write_report(model: Path, heldout: Path, dev: Path, target: Path) -> dict[st
         if not path.exists():
             continue
         questions = read_questions(path)
-        ours = predict(questions, parse)
+        ours = predict(questions, parse, kb)
         ours_score = score(ours)
         tfidf_score = score(tfidf.predict(questions))
-        default_score = score(predict(questions, default_parse))
+        default_score = score(predict(questions, default_parse, kb))
         name = f"`{path.relative_to(REPO_ROOT)}` ({kind}, {len(questions)})"
         table += [
             _row(f"{name}: **this assistant**", ours_score),

@@ -143,6 +143,15 @@ def test_elliptic_follow_ups_keep_what_the_last_answer_was_about(rasa_url):
             ),
         ),
         dialogues.Conversation(
+            # Above the household limit the large customers' rules applied, whatever brake the
+            # question names (bot/dialogue/consumption.py).
+            "large",
+            (
+                turn("Wir sind eine kleine Bäckerei mit ca. 60.000 kWh Strom im Jahr. Wie greift "
+                     "die Strompreisbremse bei uns?", "preisbremse_gewerbe"),  # fmt: skip
+            ),
+        ),
+        dialogues.Conversation(
             # The levy's cost in ct/kWh, not the customer's instalment.
             "levy",
             (
