@@ -4,8 +4,9 @@
 Strompreisbremse bei uns?" reads as the electricity brake (its words), but the answer to it,
 40 ct/kWh for households and small businesses up to 30.000 kWh, does not apply to this
 customer: above the limit the large-customer rules did (13 ct/kWh net, 70 %). Every author of
-the development sets wrote such messages (a business with its consumption), and the
-classifier read about half of them as the energy's brake. So an answer on the electricity, gas
+the development sets wrote such messages (a business with its consumption); the classifier
+reads most of them as the large customers' topic, but one that names the brake itself can read
+as that brake (tests/dialogues/dev6.yml). So an answer on the electricity, gas
 or heat brake to a message that names a consumption above that energy's household limit
 (``strom_grenze_haushalt``, ``gas_grenze_haushalt`` in ``knowledge/facts``; heat shares the
 gas limit, relief-measures.md "Wärme ≤ 1,5 GWh") becomes the large-customer topic.
