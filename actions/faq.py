@@ -132,6 +132,8 @@ class ActionAnswerQuestion(Action):
             self._offer_other_ways(dispatcher, decision.label, domain, kb.topics)
             return []
         if decision.kind == "clarify":
+            if decision.complaint:
+                dispatcher.utter_message(response="utter_complaint_acknowledged")
             dispatcher.utter_message(
                 response="utter_clarify_followup" if decision.followup else "utter_clarify",
                 buttons=self._options(decision, domain, kb.topics),

@@ -16,7 +16,7 @@ classifier sees, and a clarification button can trigger a topic directly with ``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 from bot.dialogue.feelings import shows_feeling
@@ -202,13 +202,34 @@ def _is_complaint(parse: Mapping[str, Any], policy: ClarifyPolicy) -> bool:
     sets: 111 messages flagged, 40 of them showing a feeling).
     """
     confidence = dict(_ranking(parse)).get(UPSET, 0.0)
-    parts = [c for name, c in _segment_tops(parse) if name == UPSET]
+    # Anger in any reading of a part, not only its best one: "Seit Wochen warte ich auf
+    # Antwort, unverschämt! Wie hat die Wärmepreisbremse funktioniert?" reads its first part
+    # as out of scope 0.40, upset 0.31 (after the near-miss training data of 2026-12-07).
+    parts = [
+        float(r.get("confidence") or 0.0)
+        for segment in parse.get(SEGMENTS_KEY) or []
+        for r in segment.get("intent_ranking") or []
+        if r.get("name") == UPSET
+    ]
     read_as_upset = confidence >= COMPLAINT_MIN or any(c >= policy.min_confidence for c in parts)
     return read_as_upset and shows_feeling(str(parse.get("text") or ""))
 
 
 def decide(parse: Mapping[str, Any], policy: ClarifyPolicy = DEFAULT_POLICY) -> Decision:
     """Decide what to do with a parsed message (see module docstring).
+
+    A question back to an angry or desperate message is marked as a complaint too: the
+    acknowledgement comes before it ("Mein Abschlag ist von 89 auf 160 Euro gestiegen, das kann
+    doch nicht sein!! …" is asked back between the calculation and payment difficulties).
+    """
+    decision = _decide(parse, policy)
+    if decision.kind == "clarify" and not decision.followup and _is_complaint(parse, policy):
+        return replace(decision, complaint=True)
+    return decision
+
+
+def _decide(parse: Mapping[str, Any], policy: ClarifyPolicy) -> Decision:
+    """:func:`decide` without the complaint mark of a question back.
 
     On top of the whole-message reading (:func:`decide_message`): a follow-up that the context
     component could not resolve asks back with its options; a message with several questions

@@ -632,12 +632,23 @@ def test_an_unsure_question_that_names_a_measure_and_an_aspect_gets_their_topic(
 
 
 def test_an_unsure_calculation_reading_of_a_question_about_the_topic_stays_on_it(topics, table):
-    ranking = [("instalment_calculation", 0.46), ("out_of_scope", 0.32)]
     text = "wie viel Cent pro kWh macht die denn aus?"
-    result = interpret(text, ranking, "gasspeicherumlage", table, topics=topics)
-    assert result is not None and result.topics == ("gasspeicherumlage",)
+    for confidence in (0.46, 0.57):
+        ranking = [("instalment_calculation", confidence), ("out_of_scope", 0.2)]
+        result = interpret(text, ranking, "gasspeicherumlage", table, topics=topics)
+        assert result is not None and result.topics == ("gasspeicherumlage",)
     # asked for the customer's own figure, or read surely: the calculation
     mine = "wie viel macht die denn bei mir aus?"
     assert interpret(mine, ranking, "gasspeicherumlage", table, topics=topics) is None
-    sure = [("instalment_calculation", 0.7), ("out_of_scope", 0.2)]
+    sure = [("instalment_calculation", 0.85), ("out_of_scope", 0.1)]
     assert interpret(text, sure, "gasspeicherumlage", table, topics=topics) is None
+
+
+def test_what_it_means_concretely_for_the_instalment_is_explained_not_calculated(topics, table):
+    calculation = [("instalment_calculation", 0.7), ("preisbremse_abschlag", 0.2)]
+    text = "Was heißt das denn konkret für meinen Abschlag?"
+    result = interpret(text, calculation, "gaspreisbremse", table, topics=topics)
+    assert result is not None and result.topics == ("preisbremse_abschlag",)
+    # asked for one's own figure: the calculation stands
+    mine = "wie hoch wäre dann mein Abschlag?"
+    assert interpret(mine, calculation, "gaspreisbremse", table, topics=topics) is None

@@ -245,6 +245,32 @@ def test_answer_with_some_anger_is_a_complaint():
     assert not decide(p).complaint  # read as upset, but no sign of a feeling
 
 
+def test_anger_as_the_second_reading_of_a_part_is_a_complaint_too():
+    p = with_segments(
+        parse("faq_waermepreisbremse", 0.97, [("faq_waermepreisbremse", 0.97)]),
+        ("out_of_scope", 0.4),
+        ("faq_waermepreisbremse", 0.99),
+    )
+    p["segments"][0]["intent_ranking"].append({"name": "upset", "confidence": 0.31})
+    p["text"] = "Seit Wochen warte ich auf Antwort, unverschämt! Wie hat die Wärmepreisbremse …?"
+    assert decide(p).complaint
+    p["text"] = "Seit Wochen warte ich auf Antwort. Wie hat die Wärmepreisbremse funktioniert?"
+    assert not decide(p).complaint  # no sign of a feeling
+
+
+def test_a_question_back_to_an_angry_message_is_marked_for_the_acknowledgement():
+    p = parse(
+        "nlu_fallback",
+        0.4,
+        [("instalment_calculation", 0.31), ("faq_zahlungsschwierigkeiten", 0.26), ("upset", 0.2)],
+    )
+    p["text"] = "Mein Abschlag ist von 89 auf 160 Euro gestiegen, das kann doch nicht sein!!"
+    d = decide(p)
+    assert d.kind == "clarify" and d.complaint
+    p["text"] = "Mein Abschlag ist von 89 auf 160 Euro gestiegen."
+    assert not decide(p).complaint
+
+
 def test_of_several_questions_the_first_asked_is_answered():
     p = with_segments(
         parse("faq_preisbremse_grundpreis", 0.5, [("faq_preisbremse_grundpreis", 0.5)]),
